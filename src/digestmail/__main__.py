@@ -1,0 +1,5 @@
+"""Allow ``python -m digestmail``."""
+
+from digestmail.cli import main
+
+main()

@@ -1,0 +1,177 @@
+"""The frozen values that flow down the pipeline: Post -> Selection -> Issue -> message.
+
+They are plain data with no behaviour beyond derived properties, so every stage can be tested
+on its own by building these by hand.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One Markdown post, read and normalised the way Hugo reads it."""
+
+    path: Path
+    """Absolute path of the source file."""
+    rel_path: str
+    """Path relative to the content dir, with forward slashes (stable across machines)."""
+    section: str
+    slug: str
+    title: str
+    date: datetime | None
+    publish_date: datetime | None
+    expiry_date: datetime | None
+    lastmod: datetime | None
+    draft: bool
+    categories: tuple[str, ...]
+    tags: tuple[str, ...]
+    author: str
+    thumbnail: str
+    summary: str
+    """Markdown of the summary: the text before ``<!--more-->`` or Hugo's automatic summary."""
+    body: str
+    """Markdown of the whole body, the ``<!--more-->`` marker removed."""
+    permalink: str
+    """Absolute URL of the post on the site."""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    """Every other front-matter key, lower-cased as Hugo does."""
+    bundle: bool = False
+    """True for a page bundle (``dir/index.md``): its relative resources live under the permalink."""
+    truncated: bool = False
+    """True when the summary is shorter than the body (a "read more" link is worth showing)."""
+    warnings: tuple[str, ...] = ()
+    """Problems that do not stop the post being listed (a missing date or title)."""
+
+    @property
+    def incomplete(self) -> bool:
+        """A post without a date or title can be listed but never mailed."""
+        return self.date is None or not self.title
+
+    def in_category(self, category: str) -> bool:
+        wanted = category.casefold()
+        return any(c.casefold() == wanted for c in self.categories)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A span of time an issue covers, as half-open [start, end) in the site's time zone."""
+
+    key: str
+    """Canonical name: ``2017-11``, ``2017-W45`` or ``2017-11-01..2017-11-30``."""
+    kind: str
+    """``month``, ``week`` or ``range``."""
+    start: datetime
+    end: datetime
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+class Reason(str, enum.Enum):
+    """Why a post is not in an issue; the values are the contract's short words."""
+
+    DRAFT = "draft"
+    FUTURE = "future"
+    EXPIRED = "expired"
+    PERIOD = "period"
+    CATEGORY = "category"
+    INCOMPLETE = "incomplete"
+    SENT = "sent"
+
+
+@dataclass(frozen=True, slots=True)
+class Excluded:
+    post: Post
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryGroup:
+    """The chosen posts of one category, newest first."""
+
+    category: str
+    posts: tuple[Post, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The posts of one issue, grouped and ordered, and why every other post was left out."""
+
+    list_name: str
+    period: Period
+    cutoff: datetime
+    groups: tuple[CategoryGroup, ...]
+    excluded: tuple[Excluded, ...]
+
+    @property
+    def posts(self) -> tuple[Post, ...]:
+        return tuple(p for g in self.groups for p in g.posts)
+
+    @property
+    def issue_id(self) -> str:
+        return f"{self.list_name}-{self.period.key}"
+
+
+@dataclass(frozen=True, slots=True)
+class PostRef:
+    """What the ledger remembers of a post that went out, so it is never sent twice."""
+
+    rel_path: str
+    permalink: str
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A rendered digest: the same for every recipient until the per-recipient splice."""
+
+    id: str
+    list_name: str
+    period: str
+    subject: str
+    html: str
+    """HTML with CSS inlined; per-recipient placeholders still in it."""
+    text: str
+    """Plain-text twin; per-recipient placeholders still in it."""
+    posts: tuple[PostRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One subscriber row, its address validated and normalised."""
+
+    email: str
+    name: str = ""
+    fields: Mapping[str, str] = field(default_factory=dict)
+    """Every other CSV column, available to templates as ``subscriber.<column>``."""
+    line: int = 0
+    """Line of the subscriber file the row came from (0 for addresses given on the command line)."""
+
+
+class DeliveryStatus(str, enum.Enum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED_TEMPORARY = "failed_temporary"
+    FAILED_PERMANENT = "failed_permanent"
+    SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The ledger's record of one message to one address."""
+
+    issue_id: str
+    email: str
+    status: DeliveryStatus
+    attempts: int = 0
+    last_code: int | None = None
+    last_reply: str = ""
+    message_id: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
