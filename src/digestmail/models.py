@@ -154,6 +154,21 @@ class Recipient:
     """Line of the subscriber file the row came from (0 for addresses given on the command line)."""
 
 
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One recipient's message, ready for any transport.
+
+    ``data`` is wire-ready: CRLF line ends, no line longer than 998 octets, and no line that
+    starts with ``.``, so an SMTP client can send it after DATA without dot-stuffing it again.
+    """
+
+    email: str
+    """Envelope recipient (the subscriber's normalised address)."""
+    message_id: str
+    """The Message-ID header value, with angle brackets."""
+    data: bytes
+
+
 class DeliveryStatus(str, enum.Enum):
     QUEUED = "queued"
     SENT = "sent"
