@@ -106,7 +106,9 @@ class Config:
             return self.lists[key]
         except KeyError:
             known = ", ".join(sorted(self.lists)) or "none"
-            raise ConfigError(f"no list {key!r} (lists: {known})", path=self.path, key=f"lists.{key}") from None
+            raise ConfigError(
+                f"no list {key!r} (lists: {known})", path=self.path, key=f"lists.{key}"
+            ) from None
 
 
 def find_config(explicit: str | Path | None) -> Path:
@@ -146,7 +148,10 @@ def _project_dir(cfg_path: Path) -> Path:
 _Checker = Callable[[Any], bool]
 
 _STR: tuple[str, _Checker] = ("a string", lambda v: isinstance(v, str))
-_INT: tuple[str, _Checker] = ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool))
+_INT: tuple[str, _Checker] = (
+    "an integer",
+    lambda v: isinstance(v, int) and not isinstance(v, bool),
+)
 _NUM: tuple[str, _Checker] = (
     "a number",
     lambda v: isinstance(v, int | float) and not isinstance(v, bool),
@@ -249,9 +254,7 @@ def _table(raw: Mapping[str, Any], key: str, path: Path) -> Mapping[str, Any]:
 
 def _one_of(value: str, allowed: tuple[str, ...], key: str, path: Path) -> str:
     if value not in allowed:
-        raise ConfigError(
-            f"{value!r} is not one of: {', '.join(allowed)}", path=path, key=key
-        )
+        raise ConfigError(f"{value!r} is not one of: {', '.join(allowed)}", path=path, key=key)
     return value
 
 

@@ -79,7 +79,9 @@ class DeliveryError(DigestmailError):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, recipient: str, code: int | None = None, reply: str = "") -> None:
+    def __init__(
+        self, message: str, *, recipient: str, code: int | None = None, reply: str = ""
+    ) -> None:
         self.recipient = recipient
         self.code = code
         self.reply = reply

@@ -43,7 +43,7 @@ class Post:
     params: Mapping[str, Any] = field(default_factory=dict)
     """Every other front-matter key, lower-cased as Hugo does."""
     bundle: bool = False
-    """True for a page bundle (``dir/index.md``): its relative resources live under the permalink."""
+    """True for a page bundle (``dir/index.md``): its resources live under the permalink."""
     truncated: bool = False
     """True when the summary is shorter than the body (a "read more" link is worth showing)."""
     warnings: tuple[str, ...] = ()
@@ -74,7 +74,7 @@ class Period:
         return self.start <= moment < self.end
 
 
-class Reason(str, enum.Enum):
+class Reason(enum.StrEnum):
     """Why a post is not in an issue; the values are the contract's short words."""
 
     DRAFT = "draft"
@@ -169,7 +169,7 @@ class OutgoingMessage:
     data: bytes
 
 
-class DeliveryStatus(str, enum.Enum):
+class DeliveryStatus(enum.StrEnum):
     QUEUED = "queued"
     SENT = "sent"
     FAILED_TEMPORARY = "failed_temporary"
