@@ -1,0 +1,242 @@
+"""Read a Hugo content directory into :class:`~digestmail.models.Post` objects, as Hugo would.
+
+A per-post fault barrier: a file whose front matter cannot be parsed becomes a
+:class:`~digestmail.errors.ContentError` (file and line) and every other post is still read, so
+one typo does not hide the whole month. A post lacking a date or title is a warning, not an
+error: it is listed, and selection leaves it out as ``incomplete``.
+
+Normalisation is a table of front-matter keys (with Hugo's aliases and fallbacks) rather than a
+chain of ``if``s, so adding a key is one line and the Hugo rules stay visible in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from digestmail import permalinks
+from digestmail.config import SiteConfig
+from digestmail.dates import DateValueError, to_datetime
+from digestmail.errors import ContentError
+from digestmail.frontmatter import FrontMatterError, split
+from digestmail.models import Post
+from digestmail.summaries import summarize
+
+CONTENT_SUFFIXES = (".md", ".markdown")
+
+# Hugo 0.111's date keys, aliases first-found-wins, and the default fallback chains
+# (``[frontmatter]`` defaults without ``:git``): date <- publishDate <- lastmod, and so on.
+DATE_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "date": ("date",),
+    "publishdate": ("publishdate", "pubdate", "published"),
+    "lastmod": ("lastmod", "modified"),
+    "expirydate": ("expirydate", "unpublishdate"),
+}
+DATE_CHAINS: Mapping[str, tuple[str, ...]] = {
+    "date": ("date", "publishdate", "lastmod"),
+    "publishdate": ("publishdate", "date"),
+    "lastmod": ("lastmod", "date", "publishdate"),
+    "expirydate": ("expirydate",),
+}
+# Keys with a Post field of their own; everything else goes to ``params``.
+KNOWN_KEYS = frozenset(
+    {"title", "slug", "url", "draft", "categories", "tags", "author", "thumbnail"}
+    | {alias for aliases in DATE_ALIASES.values() for alias in aliases}
+)
+_TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+
+
+@dataclass(frozen=True, slots=True)
+class ContentResult:
+    """Every post that could be read, and one error for each that could not."""
+
+    posts: tuple[Post, ...]
+    errors: tuple[ContentError, ...]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value if _text(v))
+    return str(value).strip()
+
+
+def _terms(value: Any) -> tuple[str, ...]:
+    """A taxonomy as a tuple: a string or list, trimmed, empties and case-duplicates dropped."""
+    items = value if isinstance(value, list) else [value]
+    seen: set[str] = set()
+    terms: list[str] = []
+    for item in items:
+        term = _text(item)
+        if term and term.casefold() not in seen:
+            seen.add(term.casefold())
+            terms.append(term)
+    return tuple(terms)
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in _TRUE_WORDS
+    return bool(value)
+
+
+def _dates(meta: Mapping[str, Any], tz: tzinfo, warnings: list[str]) -> dict[str, datetime | None]:
+    """The four Hugo dates: aliases resolved, unreadable values warned about, fallbacks applied."""
+    found: dict[str, datetime] = {}
+    for field, aliases in DATE_ALIASES.items():
+        for alias in aliases:
+            raw = meta.get(alias)
+            if raw is None or raw == "":
+                continue
+            try:
+                found[field] = to_datetime(raw, tz)
+                break
+            except DateValueError as exc:
+                warnings.append(f"{alias}: {exc}; Hugo ignores it")
+    return {
+        field: next((found[key] for key in chain if key in found), None)
+        for field, chain in DATE_CHAINS.items()
+    }
+
+
+def _rel_parts(path: Path, content_dir: Path) -> tuple[str, str, str, bool]:
+    """(rel_path, directory of the page, file name as Hugo uses it, is it a bundle)."""
+    rel = path.relative_to(content_dir).as_posix()
+    directory, _, name = rel.rpartition("/")
+    stem = name.rsplit(".", 1)[0]
+    if stem == "index" and directory:
+        parent, _, bundle_name = directory.rpartition("/")
+        return rel, parent, bundle_name, True
+    return rel, directory, stem, False
+
+
+def _permalink(
+    site: SiteConfig,
+    meta: Mapping[str, Any],
+    *,
+    section: str,
+    directory: str,
+    filename: str,
+    title: str,
+    slug: str,
+    date: datetime | None,
+) -> str:
+    url = _text(meta.get("url"))
+    if url:
+        return permalinks.explicit_url(site.base_url, url)
+    pattern = site.permalinks.get(section) if section else None
+    if pattern:
+        path = permalinks.expand(
+            pattern, date=date, section=section, title=title, slug=slug, filename=filename
+        )
+    else:
+        path = permalinks.default_path(directory=directory, slug=slug, filename=filename)
+    return permalinks.join(site.base_url, path)
+
+
+def build_post(path: Path, text: str, *, site: SiteConfig) -> Post:
+    """A Post from a file's text; raises :class:`ContentError` for unreadable front matter."""
+    try:
+        doc = split(text)
+    except FrontMatterError as exc:
+        raise ContentError(exc.message, path=path, line=exc.line) from exc
+    meta = doc.meta
+    warnings: list[str] = []
+    dates = _dates(meta, site.timezone, warnings)
+    rel, directory, filename, bundle = _rel_parts(path, site.content_dir)
+    section = rel.split("/", 1)[0] if "/" in rel else ""
+    title = _text(meta.get("title"))
+    slug = _text(meta.get("slug"))
+    if dates["date"] is None:
+        warnings.append("no date: set date (or publishDate) in the front matter")
+    if not title:
+        warnings.append("no title: set title in the front matter")
+    parts = summarize(doc.body)
+    return Post(
+        path=path,
+        rel_path=rel,
+        section=section,
+        slug=slug,
+        title=title,
+        date=dates["date"],
+        publish_date=dates["publishdate"],
+        expiry_date=dates["expirydate"],
+        lastmod=dates["lastmod"],
+        draft=_flag(meta.get("draft", False)),
+        categories=_terms(meta.get("categories")),
+        tags=_terms(meta.get("tags")),
+        author=_text(meta.get("author")),
+        thumbnail=_text(meta.get("thumbnail")),
+        summary=parts.summary,
+        body=parts.body,
+        permalink=_permalink(
+            site,
+            meta,
+            section=section,
+            directory=directory,
+            filename=filename,
+            title=title,
+            slug=slug,
+            date=dates["date"],
+        ),
+        params={k: v for k, v in meta.items() if k not in KNOWN_KEYS},
+        bundle=bundle,
+        truncated=parts.truncated,
+        warnings=tuple(warnings),
+    )
+
+
+def read_post(path: Path, *, site: SiteConfig) -> Post:
+    """Read one content file; raises :class:`ContentError` naming the file (and line)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContentError(f"not UTF-8 text ({exc.reason})", path=path) from exc
+    except OSError as exc:
+        raise ContentError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+    return build_post(path, text, site=site)
+
+
+def _ignored(name: str) -> bool:
+    return name.startswith((".", "#", "_")) or name.endswith("~")
+
+
+def iter_content_files(content_dir: Path) -> Iterator[Path]:
+    """Regular pages as Hugo finds them: ``*.md`` and bundles' ``index.md``.
+
+    Section lists (``_index.md``) are skipped, and so is every other Markdown file inside a
+    leaf bundle, because Hugo treats those as the bundle's resources, not pages.
+    """
+    for root, dirs, files in os.walk(content_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        pages = [f for f in files if f.endswith(CONTENT_SUFFIXES) and not _ignored(f)]
+        index = next((f for f in pages if f.rsplit(".", 1)[0] == "index"), None)
+        if index is not None and Path(root) != content_dir:
+            dirs[:] = []  # a leaf bundle: everything below it is a resource
+            yield Path(root, index)
+            continue
+        for name in sorted(pages):
+            yield Path(root, name)
+
+
+def load_posts(site: SiteConfig) -> ContentResult:
+    """Every post under the content dir, sorted by ``rel_path``; errors collected, not raised."""
+    content_dir = site.content_dir
+    if not content_dir.is_dir():
+        error = ContentError("content directory not found (site.content_dir)", path=content_dir)
+        return ContentResult((), (error,))
+    posts: list[Post] = []
+    errors: list[ContentError] = []
+    for path in iter_content_files(content_dir):
+        try:
+            posts.append(read_post(path, site=site))
+        except ContentError as exc:
+            errors.append(exc)
+    posts.sort(key=lambda p: p.rel_path)
+    errors.sort(key=lambda e: str(e.path))
+    return ContentResult(tuple(posts), tuple(errors))

@@ -1,0 +1,157 @@
+"""Split a Hugo content file into front matter and body, and parse the three front-matter formats.
+
+Errors must name the line in the *file*, not in the front-matter block, because an editor opens
+the file; every parser's position is therefore shifted by the delimiter line. We split by hand
+rather than with python-frontmatter's handlers because those lose the positions and its TOML
+handler needs the third-party ``toml`` package; the standard ``tomllib`` does the TOML here.
+
+YAML timestamps are kept as strings so that dates go through :mod:`digestmail.dates`, the one
+place that decides what Hugo accepts as a date. Keys are lower-cased at every level, because
+Hugo's front matter and ``.Params`` are case-insensitive.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _HugoYamlLoader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """Safe YAML (C speed when available) that leaves timestamps as their source text."""
+
+
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+_HugoYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+_TOML_POSITION = re.compile(r"at line (\d+)")
+
+
+class FrontMatterError(ValueError):
+    """Front matter that cannot be parsed; ``line`` is 1-based in the whole file."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A content file split in two; ``meta`` has lower-cased keys."""
+
+    format: str
+    """``yaml``, ``toml``, ``json`` or ``none``."""
+    meta: dict[str, Any]
+    body: str
+
+
+def lower_keys(value: Any) -> Any:
+    """Lower-case mapping keys at every level, as Hugo does for front matter."""
+    if isinstance(value, dict):
+        return {str(k).lower(): lower_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [lower_keys(v) for v in value]
+    return value
+
+
+def _closing(text: str, delimiter: str, start: int) -> tuple[int, int] | None:
+    """Offsets of the closing delimiter line (its start, and the start of the next line)."""
+    pos = start
+    while True:
+        found = text.find(delimiter, pos)
+        if found == -1:
+            return None
+        line_start = found == 0 or text[found - 1] == "\n"
+        end = found + len(delimiter)
+        rest_end = text.find("\n", end)
+        rest = text[end:] if rest_end == -1 else text[end:rest_end]
+        if line_start and not rest.strip():
+            return found, (len(text) if rest_end == -1 else rest_end + 1)
+        pos = end
+
+
+def _as_table(data: Any, fmt: str) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise FrontMatterError(f"{fmt} front matter must be a mapping of keys to values", 2)
+    lowered: dict[str, Any] = lower_keys(data)
+    return lowered
+
+
+def _parse_yaml(block: str) -> dict[str, Any]:
+    try:
+        data = yaml.load(block, Loader=_HugoYamlLoader)  # a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = (mark.line + 2) if mark is not None else 1
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise FrontMatterError(f"YAML front matter: {problem}", line) from exc
+    except yaml.YAMLError as exc:
+        raise FrontMatterError(f"YAML front matter: {exc}", 1) from exc
+    return _as_table(data, "YAML")
+
+
+def _parse_toml(block: str) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(block)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        found = _TOML_POSITION.search(message)
+        line = int(found.group(1)) + 1 if found else 1
+        reason = _TOML_POSITION.sub("", message).rstrip(" ()") or "invalid TOML"
+        raise FrontMatterError(f"TOML front matter: {reason}", line) from exc
+    return _as_table(data, "TOML")
+
+
+_JSON_DECODER = json.JSONDecoder()
+
+
+def _split_json(text: str) -> Document:
+    try:
+        data, end = _JSON_DECODER.raw_decode(text)
+    except json.JSONDecodeError as exc:
+        raise FrontMatterError(f"JSON front matter: {exc.msg}", exc.lineno) from exc
+    body = text[end:]
+    newline = body.find("\n")
+    if newline != -1 and not body[:newline].strip():
+        body = body[newline + 1 :]
+    return Document("json", _as_table(data, "JSON"), body)
+
+
+def split(text: str) -> Document:
+    """Split a whole file (already decoded) into front matter and body.
+
+    Raises :class:`FrontMatterError` with the file's line number when the front matter is
+    unterminated or does not parse.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    for delimiter, parse, name in (("---", _parse_yaml, "YAML"), ("+++", _parse_toml, "TOML")):
+        if text.startswith(delimiter):
+            first_end = text.find("\n")
+            if first_end == -1 or text[len(delimiter) : first_end].strip():
+                continue
+            closing = _closing(text, delimiter, first_end + 1)
+            if closing is None:
+                raise FrontMatterError(
+                    f"{name} front matter opened with {delimiter} on line 1 is never closed", 1
+                )
+            block = text[first_end + 1 : closing[0]]
+            fmt = "yaml" if delimiter == "---" else "toml"
+            return Document(fmt, parse(block), text[closing[1] :])
+    if text.startswith("{"):
+        return _split_json(text)
+    return Document("none", {}, text)
