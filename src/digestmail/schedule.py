@@ -14,6 +14,7 @@ twice fires once, at its first occurrence.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -126,7 +127,13 @@ def due_at(list_cfg: ListConfig, period: Period, *, tz: ZoneInfo) -> datetime:
     "At" matters: with ``0 0 1 * *`` October's issue is due at midnight on 1 November, not a
     month later.
     """
-    return first_fire_after(list_cfg.schedule, period.end, tz, inclusive=True)
+    return _due_at(list_cfg.schedule, period, tz)
+
+
+@functools.lru_cache(maxsize=4096)
+def _due_at(schedule: str, period: Period, tz: ZoneInfo) -> datetime:
+    """Cached: every hourly run asks again for the same two years of periods."""
+    return first_fire_after(schedule, period.end, tz, inclusive=True)
 
 
 def _due_periods(
