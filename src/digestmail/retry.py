@@ -19,7 +19,7 @@ def backoff_delay(attempt: int, *, cap: float, rand: Callable[[], float] = rando
     The nominal delay is ``min(cap, 1 s * 2**(attempt-1))``; the result is uniformly spread over
     its upper half, so it never exceeds the cap and never collapses to zero.
     """
-    nominal = min(cap, BASE_DELAY * 2 ** max(0, attempt - 1))
+    nominal: float = min(cap, BASE_DELAY * 2.0 ** max(0, attempt - 1))
     return nominal / 2 + rand() * nominal / 2
 
 
