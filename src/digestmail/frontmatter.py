@@ -94,7 +94,10 @@ def _parse_yaml(block: str) -> dict[str, Any]:
         data = yaml.load(block, Loader=_HugoYamlLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = (mark.line + 2) if mark is not None else 1
+        # The parser may notice a missing ']' only at the end of the block; the closing
+        # delimiter is not what the editor must fix, so point at the block's last line.
+        last = block.count("\n") + 1 if block.endswith("\n") else block.count("\n") + 2
+        line = min(mark.line + 2, last) if mark is not None else 1
         problem = exc.problem or exc.context or "invalid YAML"
         raise FrontMatterError(f"YAML front matter: {problem}", line) from exc
     except yaml.YAMLError as exc:
