@@ -1,0 +1,139 @@
+"""Permalinks and URL-ization, with the values ``hugo list all`` (0.111) printed for them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digestmail.permalinks import urlize
+from tests.content_helpers import post_from
+
+PATTERN = {"veranstaltungstipp": "/:section/:year/:month/:slug/", "news": "/:section/:title/"}
+
+
+@pytest.mark.parametrize(
+    ("text", "hugo"),
+    [
+        ("Bürger*innen treffen sich", "b%C3%BCrgerinnen-treffen-sich"),
+        ("Köln & Bonn: Ein Tag!", "k%C3%B6ln-bonn-ein-tag"),
+        ("  Viele   Leerzeichen  ", "viele-leerzeichen"),
+        ("Straße/Weg", "stra%C3%9Fe/weg"),
+        ("Fragen? (Antworten) [x] {y} 'q' \"z\"", "fragen-antworten-x-y-q-z"),
+        ("Éçà ÑØ ß", "%C3%A9%C3%A7%C3%A0-%C3%B1%C3%B8-%C3%9F"),
+        ("Großes ẞ und İ", "gro%C3%9Fes-%C3%9F-und-i"),
+        ("a--b  - c", "a--b-c"),
+        ("emoji 🎉 test", "emoji-test"),
+        ("Zeit: 18:30 Uhr", "zeit-1830-uhr"),
+        ("münchen@home.de", "m%C3%BCnchen@home.de"),
+        ("e + f", "e-+-f"),
+        ("c++", "c++"),
+        ("Tab\tTab", "tab-tab"),
+        ("UPPER Case", "upper-case"),
+        ("A&B", "ab"),
+        ("Köln*Bonn", "k%C3%B6lnbonn"),
+    ],
+)
+def test_urlize_matches_hugo(text: str, hugo: str) -> None:
+    assert urlize(text) == hugo
+
+
+def test_pattern_with_slug_falls_back_to_the_title(tmp_path: Path) -> None:
+    post = post_from(
+        tmp_path,
+        '---\ntitle: "Große Bürger Versammlung"\ndate: "2017-11-10"\n---\n',
+        rel="veranstaltungstipp/one.md",
+        permalinks=PATTERN,
+    )
+    assert post.permalink == (
+        "https://example.org/veranstaltungstipp/2017/11/gro%C3%9Fe-b%C3%BCrger-versammlung/"
+    )
+
+
+def test_pattern_uses_an_explicit_slug(tmp_path: Path) -> None:
+    post = post_from(
+        tmp_path,
+        '---\ntitle: "Zwei"\nslug: "mein-Slug Ä"\ndate: "2017-11-30T23:30:00"\n---\n',
+        rel="veranstaltungstipp/two.md",
+        permalinks=PATTERN,
+    )
+    assert post.slug == "mein-Slug Ä"
+    assert post.permalink == "https://example.org/veranstaltungstipp/2017/11/mein-slug-%C3%A4/"
+
+
+def test_pattern_date_parts_use_the_dates_own_offset(tmp_path: Path) -> None:
+    # 23:30 UTC on the 30th is already December in Berlin; Hugo still writes 2017/11/30.
+    post = post_from(
+        tmp_path,
+        '---\ntitle: "Spät"\ndate: 2017-11-30T23:30:00Z\n---\n',
+        rel="d/late.md",
+        permalinks={"d": "/:section/:year/:month/:day/:filename/"},
+    )
+    assert post.permalink == "https://example.org/d/2017/11/30/late/"
+
+
+def test_default_permalink_is_directory_and_file_name_not_title(tmp_path: Path) -> None:
+    post = post_from(
+        tmp_path, '---\ntitle: "Ein Titel"\ndate: 2017-11-10\n---\n', rel="posts/Mein Beitrag.md"
+    )
+    assert post.permalink == "https://example.org/posts/mein-beitrag/"
+
+
+def test_default_permalink_prefers_slug_and_keeps_nested_directories(tmp_path: Path) -> None:
+    post = post_from(
+        tmp_path,
+        '---\ntitle: "T"\nslug: "Kurz Name"\ndate: 2017-11-10\n---\n',
+        rel="a/b/datei.md",
+    )
+    assert post.section == "a"
+    assert post.permalink == "https://example.org/a/b/kurz-name/"
+
+
+def test_bundle_uses_its_directory_name(tmp_path: Path) -> None:
+    post = post_from(
+        tmp_path, '---\ntitle: "B"\ndate: 2017-11-10\n---\n', rel="f/Bündel Dir/index.md"
+    )
+    assert post.bundle
+    assert post.permalink == "https://example.org/f/b%C3%BCndel-dir/"
+
+
+def test_bundle_with_slug_pattern_takes_the_title(tmp_path: Path) -> None:
+    post = post_from(
+        tmp_path,
+        '---\ntitle: "Bundle Titel"\ndate: "2017-11-11"\n---\n',
+        rel="veranstaltungstipp/bundle/index.md",
+        permalinks=PATTERN,
+    )
+    assert post.permalink == "https://example.org/veranstaltungstipp/2017/11/bundle-titel/"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/custom/path/", "https://example.org/sub/custom/path/"),
+        ("custom/rel", "https://example.org/sub/custom/rel/"),
+        ("/Bürger Treff/", "https://example.org/sub/B%C3%BCrger%20Treff/"),
+        ("/feed.xml", "https://example.org/sub/feed.xml"),
+    ],
+)
+def test_explicit_url_is_kept_as_written_under_the_base_url(
+    tmp_path: Path, url: str, expected: str
+) -> None:
+    post = post_from(
+        tmp_path,
+        f'---\ntitle: "U"\nurl: "{url}"\ndate: 2017-11-10\n---\n',
+        rel="news/u.md",
+        permalinks=PATTERN,
+        base_url="https://example.org/sub/",
+    )
+    assert post.permalink == expected
+
+
+def test_undated_post_in_a_date_pattern_gets_hugos_zero_date(tmp_path: Path) -> None:
+    post = post_from(
+        tmp_path,
+        '---\ntitle: "Ohne"\n---\n',
+        rel="d/nodate.md",
+        permalinks={"d": "/:section/:year/:month/:day/:filename/"},
+    )
+    assert post.permalink == "https://example.org/d/1/01/01/nodate/"
