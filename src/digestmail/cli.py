@@ -16,7 +16,7 @@ from typing import ParamSpec, TypeVar
 import click
 from rich.console import Console
 
-from digestmail import __version__
+from digestmail import __version__, listing
 from digestmail.config import Config, load_config
 from digestmail.errors import DigestmailError
 
@@ -119,6 +119,73 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 def config_of(ctx: click.Context) -> Config:
     state: State = ctx.find_object(State)  # type: ignore[assignment]
     return state.config
+
+
+def resolve_now(config: Config, now: str | None) -> datetime:
+    """The moment the command acts at: ``--now`` (naive = site time zone) or the clock."""
+    moment = parse_now(now)
+    tz = config.site.timezone
+    if moment is None:
+        return datetime.now(tz)
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
+
+
+def report_content_errors(errors: tuple[DigestmailError, ...]) -> None:
+    for error in errors:
+        err_console.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+
+
+@main.command()
+@click.option(
+    "--list", "list_key", metavar="LIST", help="Show whether each post is in LIST's issue."
+)
+@PERIOD_OPTION
+@NOW_OPTION
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table for people (stderr); json or csv for scripts (stdout).",
+)
+@click.pass_context
+@handle_errors
+def posts(ctx: click.Context, list_key: str | None, period: str, now: str | None, fmt: str) -> None:
+    """List every post as Hugo reads it, and why each one is in or out of an issue.
+
+    With --list, each post is marked as selected or carries the reason it is left out:
+    draft, future, expired, period, category, incomplete (no date or title) or sent (already
+    in an earlier issue). A post that cannot be read is reported with its file and line, and
+    the command exits 2 after listing the others.
+    """
+    from digestmail import pipeline
+
+    config = config_of(ctx)
+    moment = resolve_now(config, now)
+    result = pipeline.load_content(config)
+    selection = None
+    if list_key is not None:
+        list_cfg = config.get_list(list_key)
+        selection = pipeline.select_issue(
+            config, list_cfg, period_text=period, now=moment, posts=result.posts
+        )
+    rows = listing.post_rows(result.posts, selection)
+    if fmt == "json":
+        click.echo(listing.to_json(rows))
+    elif fmt == "csv":
+        click.echo(listing.to_csv(rows), nl=False)
+    else:
+        title = f"{len(rows)} posts in {config.site.content_dir}"
+        if selection is not None:
+            title += (
+                f" — issue {selection.issue_id}: {len(selection.posts)} selected"
+                f" (cut-off {selection.cutoff:%Y-%m-%d %H:%M %Z})"
+            )
+        err_console.print(listing.to_table(rows, title=title))
+    if result.errors:
+        report_content_errors(result.errors)
+        sys.exit(EXIT_USAGE)
 
 
 if __name__ == "__main__":  # pragma: no cover
