@@ -1,0 +1,322 @@
+"""Reading a list's subscriber CSV as a stream of recipients and of problems with their lines.
+
+The file is read row by row and never held in memory, so a list of a million addresses costs
+no more than a small one, except for duplicate detection: that remembers an 8-byte digest per
+address in a flat array (about 16-24 MB for a million addresses, measured in
+docs/benchmarks.md) instead of a set of strings (well over 100 MB).
+
+Rules: UTF-8 (a byte-order mark is tolerated), a header row whose names are matched
+case-insensitively and stripped, an ``email`` column (required), ``name`` (optional), every
+other column passed to templates as ``subscriber.<column>`` (lower-cased header). Addresses are
+checked for syntax with email-validator (no DNS) and normalised; a row that fails is reported
+with its line and skipped; a later row with the same address (ignoring case) is reported as a
+duplicate naming the first one's line, and skipped.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import re
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from email_validator import EmailNotValidError, validate_email
+
+from digestmail.errors import SubscriberError, UsageError
+from digestmail.models import Recipient
+
+INVALID = "invalid"
+DUPLICATE = "duplicate"
+SUPPRESSED = "suppressed"
+
+_CHECK_BATCH = 1000
+"""Addresses per call of the ``suppressed`` lookup in :func:`check_subscribers`."""
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberProblem:
+    """A row that will not be mailed, and why; ``line`` is where the row starts in the file."""
+
+    line: int
+    email: str
+    reason: str
+    kind: str
+    """``invalid``, ``duplicate`` or ``suppressed``."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberReport:
+    """What ``digestmail subscribers check`` prints."""
+
+    path: Path
+    rows: int
+    """Data rows read (blank lines not counted)."""
+    valid: int
+    """Distinct valid addresses that would be mailed (suppressed ones not counted)."""
+    invalid: int
+    duplicates: int
+    suppressed: int
+    problems: tuple[SubscriberProblem, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """False when a row is wrong in the file (invalid or duplicate); suppression is fine."""
+        return self.invalid == 0 and self.duplicates == 0
+
+
+def normalise_address(address: str) -> str:
+    """The normalised form of one address typed by a person (``unsubscribe ADDRESS``).
+
+    Raises UsageError naming the address when it is not a valid address.
+    """
+    try:
+        return validate_email(address.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise UsageError(f"{address!r} is not a valid email address: {exc}") from exc
+
+
+class _SeenAddresses:
+    """Remembers addresses (case-insensitively) and the line each was first seen on.
+
+    An open-addressing hash table over two flat arrays: 8-byte blake2b digests and 4-byte line
+    numbers. A million addresses take 2**21 slots * 12 bytes = 24 MB, against well over 100 MB
+    for a set of strings. Two different addresses share a digest with a probability of about
+    n**2 / 2**65 (3e-8 for a million); the later one would then be reported as a duplicate.
+    """
+
+    def __init__(self) -> None:
+        self._digests = array("Q", bytes(8 * 1024))
+        self._lines = array("I", bytes(4 * 1024))
+        self._used = 0
+
+    @staticmethod
+    def _digest(address: str) -> int:
+        raw = hashlib.blake2b(address.casefold().encode("utf-8"), digest_size=8).digest()
+        return int.from_bytes(raw, "little") or 1  # 0 marks an empty slot
+
+    def add(self, address: str, line: int) -> int | None:
+        """Remember ``address``; return the line it was first seen on if it was seen before."""
+        digest = self._digest(address)
+        found = self._find(digest)
+        if self._digests[found] == digest:
+            return self._lines[found]
+        self._digests[found] = digest
+        self._lines[found] = line
+        self._used += 1
+        if self._used * 2 > len(self._digests):
+            self._grow()
+        return None
+
+    def _find(self, digest: int) -> int:
+        digests = self._digests
+        mask = len(digests) - 1
+        slot = digest & mask
+        while True:
+            value = digests[slot]
+            if value == 0 or value == digest:
+                return slot
+            slot = (slot + 1) & mask
+
+    def _grow(self) -> None:
+        old_digests, old_lines = self._digests, self._lines
+        size = len(old_digests) * 2
+        self._digests = array("Q", bytes(8 * size))
+        self._lines = array("I", bytes(4 * size))
+        for digest, line in zip(old_digests, old_lines, strict=True):
+            if digest:
+                slot = self._find(digest)
+                self._digests[slot] = digest
+                self._lines[slot] = line
+
+
+def _check_utf8(path: Path) -> None:
+    """Fail before the first row is yielded, rather than half-way through a send."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    try:
+        with path.open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    line += chunk.count(b"\n", 0, max(exc.start, 0))
+                    raise SubscriberError(
+                        "is not UTF-8 (save the file as UTF-8 CSV)", path=path, line=line
+                    ) from exc
+                line += chunk.count(b"\n")
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise SubscriberError(
+            "is not UTF-8: it ends inside a character", path=path, line=line
+        ) from exc
+
+
+def _columns(header: list[str], path: Path) -> tuple[int, int | None, list[tuple[int, str]]]:
+    """Positions of ``email`` and ``name`` and the other named columns, from the header row."""
+    names = [h.strip().casefold() for h in header]
+    repeated = sorted(n for n, k in Counter(n for n in names if n).items() if k > 1)
+    if repeated:
+        raise SubscriberError(
+            f"the header names the column {repeated[0]!r} twice", path=path, line=1
+        )
+    if "email" not in names:
+        raise SubscriberError(
+            f"has no 'email' column (the header row is {', '.join(header) or 'empty'})",
+            path=path,
+            line=1,
+        )
+    name_at = names.index("name") if "name" in names else None
+    extra = [(i, n) for i, n in enumerate(names) if n and n not in ("email", "name")]
+    return names.index("email"), name_at, extra
+
+
+def read_subscribers(path: Path, *, dedupe: bool = True) -> Iterator[Recipient | SubscriberProblem]:
+    """Stream the rows of ``path`` in file order: a Recipient per good row, else a problem.
+
+    Whole-file faults (missing, unreadable, not UTF-8, no ``email`` column) raise
+    SubscriberError naming the path when this is called, before anything is yielded, so a
+    send never starts on a file it cannot finish. ``dedupe=False`` skips duplicate detection
+    (and its memory) for callers that dedupe on their own.
+    """
+    try:
+        _check_utf8(path)
+        stream = path.open(encoding="utf-8-sig", newline="")
+    except FileNotFoundError as exc:
+        raise SubscriberError("subscriber file not found", path=path) from exc
+    except OSError as exc:
+        raise SubscriberError(
+            f"cannot read the subscriber file: {exc.strerror}", path=path
+        ) from exc
+    try:
+        reader = csv.reader(stream, strict=True)
+        header = next(reader, None)
+        if header is None:
+            raise SubscriberError("is empty (it needs a header row with 'email')", path=path)
+        columns = _columns(header, path)
+    except csv.Error as exc:
+        stream.close()
+        raise SubscriberError(f"is not valid CSV: {exc}", path=path, line=1) from exc
+    except BaseException:
+        stream.close()
+        raise
+    return _rows(stream, reader, columns, len(header), path, _SeenAddresses() if dedupe else None)
+
+
+def _rows(
+    stream: TextIO,
+    reader: Iterator[list[str]],
+    columns: tuple[int, int | None, list[tuple[int, str]]],
+    width: int,
+    path: Path,
+    seen: _SeenAddresses | None,
+) -> Iterator[Recipient | SubscriberProblem]:
+    email_at, name_at, extra = columns
+    line_num = getattr(reader, "line_num", 0)
+    with stream:
+        while True:
+            start = line_num + 1
+            try:
+                row = next(reader, None)
+            except csv.Error as exc:
+                raise SubscriberError(f"is not valid CSV: {exc}", path=path, line=start) from exc
+            if row is None:
+                return
+            line_num = getattr(reader, "line_num", line_num)
+            if not any(cell.strip() for cell in row):
+                continue  # blank line, or a row of empty cells
+            yield _row(row, start, email_at, name_at, extra, width, seen)
+
+
+def _row(
+    row: list[str],
+    line: int,
+    email_at: int,
+    name_at: int | None,
+    extra: list[tuple[int, str]],
+    width: int,
+    seen: _SeenAddresses | None,
+) -> Recipient | SubscriberProblem:
+    raw = row[email_at].strip() if email_at < len(row) else ""
+    if len(row) > width:
+        return SubscriberProblem(
+            line,
+            raw,
+            f"the row has {len(row)} fields but the header has {width} "
+            '(put values that contain a comma in double quotes: "Özdemir, Carla")',
+            INVALID,
+        )
+    if not raw:
+        return SubscriberProblem(line, raw, "no email address", INVALID)
+    try:
+        email = validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        return SubscriberProblem(line, raw, f"invalid address {raw!r}: {exc}", INVALID)
+    if seen is not None:
+        first = seen.add(email, line)
+        if first is not None:
+            return SubscriberProblem(
+                line, email, f"{email} is a duplicate of line {first} (sent once)", DUPLICATE
+            )
+    # A name ends up in the To header: any line break or tab becomes a plain space.
+    name = (
+        _WHITESPACE.sub(" ", row[name_at]).strip()
+        if name_at is not None and name_at < len(row)
+        else ""
+    )
+    fields = {key: (row[i] if i < len(row) else "") for i, key in extra}
+    return Recipient(email=email, name=name, fields=fields, line=line)
+
+
+def check_subscribers(
+    path: Path, *, suppressed: Callable[[Sequence[str]], set[str]] | None = None
+) -> SubscriberReport:
+    """Read the whole file and count what would and would not be mailed.
+
+    ``suppressed`` is called with batches of addresses and returns those that are suppressed
+    (``lambda batch: ledger.suppressed(batch, list_key=key)``); without it nothing counts as
+    suppressed.
+    """
+    rows = valid = invalid = duplicates = 0
+    problems: list[SubscriberProblem] = []
+    batch: list[Recipient] = []
+
+    def screen() -> None:
+        nonlocal valid
+        hit = suppressed([r.email for r in batch]) if suppressed and batch else set()
+        for recipient in batch:
+            if recipient.email not in hit:
+                valid += 1
+                continue
+            reason = f"{recipient.email} has unsubscribed or bounced (suppressed)"
+            problems.append(SubscriberProblem(recipient.line, recipient.email, reason, SUPPRESSED))
+        batch.clear()
+
+    for item in read_subscribers(path):
+        rows += 1
+        if isinstance(item, Recipient):
+            batch.append(item)
+            if len(batch) >= _CHECK_BATCH:
+                screen()
+        else:
+            duplicates += item.kind == DUPLICATE
+            invalid += item.kind == INVALID
+            problems.append(item)
+    screen()
+    problems.sort(key=lambda p: p.line)
+    return SubscriberReport(
+        path=path,
+        rows=rows,
+        valid=valid,
+        invalid=invalid,
+        duplicates=duplicates,
+        suppressed=sum(1 for p in problems if p.kind == SUPPRESSED),
+        problems=tuple(problems),
+    )
