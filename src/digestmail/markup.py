@@ -1,0 +1,272 @@
+"""A post's Markdown as email-safe HTML and as readable plain text, from one parse.
+
+Email needs what a web page does not: headings shifted below the digest's own ``h1``/``h2``,
+absolute URLs (a mail client has no base URL), images that cannot overflow a phone screen, and a
+plain-text twin with the same words. Raw HTML in a post is dropped (tags removed, text kept), as
+Hugo's default renderer omits it too, so a post can never smuggle markup into the mail.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import textwrap
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import markdown
+from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
+from markdown.treeprocessors import Treeprocessor
+from markupsafe import Markup
+
+EXTENSIONS = ("tables", "fenced_code", "sane_lists")
+TEXT_WIDTH = 76
+IMAGE_WIDTH = 552
+"""Pixel width given to images: the 600px column minus its padding."""
+
+_SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel", ""})
+_STASH = re.compile("\x02wzxhzdk:(\\d+)\x03")
+_TAGS = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+_REF_LINE = re.compile(r"\[\d+\] \S+")
+_BR = "\x00"
+
+
+class _GenderStar(InlineProcessor):
+    """``Bürger*innen``: a star between two letters is text, never the start of emphasis."""
+
+    def handleMatch(  # type: ignore[override]
+        self, m: re.Match[str], data: str
+    ) -> tuple[str, int, int]:
+        return "*", m.start(0), m.end(0)
+
+
+class _DropHtml(InlineProcessor):
+    """Inline raw HTML and comments disappear; the text around and between tags stays."""
+
+    def handleMatch(  # type: ignore[override]
+        self, m: re.Match[str], data: str
+    ) -> tuple[str, int, int]:
+        return "", m.start(0), m.end(0)
+
+
+@dataclass
+class _Result:
+    text: str = ""
+
+
+@dataclass
+class _Options:
+    base: str
+    alt: str
+    heading_shift: int
+    width: int
+    result: _Result = field(default_factory=_Result)
+
+
+class _EmailTree(Treeprocessor):
+    """Shifts headings, absolutises URLs, sizes images, then renders the text twin."""
+
+    def __init__(self, md: markdown.Markdown, options: _Options) -> None:
+        super().__init__(md)
+        self.options = options
+
+    def run(self, root: ET.Element) -> None:
+        opts = self.options
+        for parent in list(root.iter()):
+            for child in list(parent):
+                if child.tag == "p" and not len(child) and not (child.text or "").strip():
+                    parent.remove(child)
+        for el in root.iter():
+            tag = el.tag
+            if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
+                el.tag = f"h{min(int(tag[1]) + opts.heading_shift, 6)}"
+            elif tag == "a":
+                href = absolute_url(el.get("href", ""), opts.base)
+                if href:
+                    el.set("href", href)
+                else:
+                    el.attrib.pop("href", None)
+            elif tag == "img":
+                src = absolute_url(el.get("src", ""), opts.base)
+                el.set("src", src)
+                if not el.get("alt"):
+                    el.set("alt", el.get("title") or opts.alt)
+                el.set("width", str(opts.width))
+                el.set("style", "display:block;max-width:100%;height:auto;border:0;")
+        opts.result.text = _TextWriter(self.md).render(root)
+
+
+class _EmailExtension(Extension):
+    def __init__(self, options: _Options) -> None:
+        super().__init__()
+        self.options = options
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        md.inlinePatterns.register(
+            _DropHtml(r"(<(\/?[a-zA-Z][^<>@ ]*( [^<>]*)?|!--(?:(?!<!--|-->).)*--)>)", md),
+            "drop_html",
+            90,
+        )
+        md.inlinePatterns.register(_GenderStar(r"(?<=\w)\*(?=\w)", md), "gender_star", 65)
+        md.treeprocessors.register(_EmailTree(md, self.options), "email_tree", -10)
+
+
+def absolute_url(url: str, base: str) -> str:
+    """``url`` made absolute against ``base``; ``""`` for schemes a mail must not carry."""
+    url = url.strip()
+    if not url:
+        return ""
+    joined = urljoin(base, url)
+    scheme = urlsplit(joined).scheme.lower()
+    return joined if scheme in _SAFE_SCHEMES else ""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMarkdown:
+    html: Markup
+    """Safe to put into an autoescaping template as is."""
+    text: str
+    """Wrapped plain text; links as numbered references listed at the end."""
+
+
+def render_markdown(
+    source: str,
+    *,
+    base: str,
+    alt: str = "",
+    heading_shift: int = 2,
+    width: int = TEXT_WIDTH,
+) -> RenderedMarkdown:
+    """Render one post's Markdown; relative URLs resolve against ``base``.
+
+    ``base`` is the post's permalink for a page bundle (its images live there) and the site's
+    ``base_url`` otherwise. ``alt`` is the fallback alt text for images without one.
+    """
+    options = _Options(base=base, alt=alt, heading_shift=heading_shift, width=IMAGE_WIDTH)
+    md = markdown.Markdown(extensions=[*EXTENSIONS, _EmailExtension(options)], output_format="html")
+    body = md.convert(source)
+    text = _TextWriter.wrap_all(options.result.text, width) if width else options.result.text
+    return RenderedMarkdown(html=Markup(body), text=text)
+
+
+class _TextWriter:
+    """Plain text from the Markdown tree: paragraphs, lists, quotes, code and link references."""
+
+    def __init__(self, md: markdown.Markdown) -> None:
+        self.md = md
+        self.refs: list[str] = []
+
+    def render(self, root: ET.Element) -> str:
+        blocks = self._blocks(root)
+        out = "\n\n".join(b for b in blocks if b.strip())
+        if self.refs:
+            out += "\n\n" + "\n".join(f"[{i}] {url}" for i, url in enumerate(self.refs, 1))
+        return out
+
+    @staticmethod
+    def wrap_all(text: str, width: int) -> str:
+        """Wrap every line longer than ``width``; the markers at line starts keep their indent."""
+        lines: list[str] = []
+        for line in text.split("\n"):
+            if len(line) <= width or line.startswith("    ") or _REF_LINE.fullmatch(line):
+                lines.append(line)
+                continue
+            marker = re.match(r"(> )*(- |\d+\. |\[\d+\] )?", line)
+            lead = marker.group(0) if marker else ""
+            indent = re.sub(r"[^>]", " ", lead)
+            lines.extend(
+                textwrap.wrap(
+                    line,
+                    width=width,
+                    subsequent_indent=indent,
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+                or [""]
+            )
+        return "\n".join(lines)
+
+    def _unstash(self, text: str) -> str:
+        def raw(m: re.Match[str]) -> str:
+            stashed = self.md.htmlStash.rawHtmlBlocks[int(m.group(1))]
+            return html.unescape(_TAGS.sub("", str(stashed)))
+
+        return _STASH.sub(raw, text)
+
+    def _inline(self, el: ET.Element) -> str:
+        parts: list[str] = [self._unstash(el.text or "")]
+        for child in el:
+            if child.tag == "br":
+                parts.append(_BR)
+            elif child.tag == "img":
+                alt = child.get("alt", "")
+                parts.append(f"[{alt}]" if alt else "")
+            elif child.tag == "a":
+                label = self._inline(child).strip()
+                href = child.get("href", "")
+                if href and href not in {label, f"mailto:{label}"}:
+                    self.refs.append(href)
+                    parts.append(f"{label} [{len(self.refs)}]")
+                else:
+                    parts.append(label)
+            else:
+                parts.append(self._inline(child))
+            parts.append(self._unstash(child.tail or ""))
+        return "".join(parts)
+
+    def _flow(self, el: ET.Element) -> str:
+        """Soft line breaks become spaces, as in the HTML; only ``<br>`` breaks a line."""
+        return "\n".join(_SPACE.sub(" ", line).strip() for line in self._inline(el).split(_BR))
+
+    def _blocks(self, el: ET.Element) -> list[str]:
+        blocks: list[str] = []
+        if el.text and el.text.strip():
+            blocks.append(self._unstash(el.text.strip()))
+        for child in el:
+            blocks.extend(self._block(child))
+            if child.tail and child.tail.strip():
+                blocks.append(self._unstash(child.tail.strip()))
+        return blocks
+
+    def _block(self, el: ET.Element) -> list[str]:
+        tag = el.tag
+        stashed = _STASH.fullmatch((el.text or "").strip())
+        if tag == "p" and stashed and not len(el):
+            code = self._unstash(stashed.group(0)).rstrip("\n")
+            return ["\n".join("    " + line for line in code.split("\n"))]
+        if tag in {"p", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd"}:
+            return [self._flow(el)]
+        if tag in {"ul", "ol"}:
+            items = []
+            for n, li in enumerate(el.findall("li"), 1):
+                marker = f"{n}. " if tag == "ol" else "- "
+                inner = "\n".join(self._blocks(li)) if len(li) and li[0].tag == "p" else None
+                body = inner if inner is not None else self._flow(li)
+                pad = " " * len(marker)
+                items.append(marker + body.replace("\n", "\n" + pad))
+            return ["\n".join(items)]
+        if tag == "blockquote":
+            inner = "\n\n".join(self._blocks(el))
+            return ["\n".join(("> " + line).rstrip() for line in inner.split("\n"))]
+        if tag == "pre":
+            code = html.unescape("".join(el.itertext())).rstrip("\n")
+            return ["\n".join("    " + line for line in code.split("\n"))]
+        if tag == "hr":
+            return ["-" * 20]
+        if tag == "table":
+            rows = [
+                " | ".join(_SPACE.sub(" ", self._inline(cell)).strip() for cell in row)
+                for row in el.iter("tr")
+            ]
+            return ["\n".join(rows)]
+        return self._blocks(el)
+
+
+def wrap_text(text: str, width: int = TEXT_WIDTH) -> str:
+    """Wrap plain text at ``width``; URLs and other long words are never broken."""
+    return _TextWriter.wrap_all(str(text), width)

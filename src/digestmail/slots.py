@@ -1,0 +1,54 @@
+"""The per-recipient holes in a rendered issue, shared by ``render`` (fills) and ``message``.
+
+Rendering and CSS inlining happen once per issue, so whatever differs between recipients is left
+as a token. The tokens are plain ASCII letters, digits and underscores: lxml and premailer leave
+them alone in text and in ``href`` attributes, URL quoting does not touch them, and text wrapping
+never splits them. The block markers fence what only a recipient may see (their address, their
+unsubscribe link), so the web version can cut it out.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+
+class Slot(enum.StrEnum):
+    EMAIL = "DM7SLOT_EMAIL_7DM"
+    NAME = "DM7SLOT_NAME_7DM"
+    UNSUBSCRIBE_URL = "DM7SLOT_UNSUBSCRIBE_URL_7DM"
+
+
+SLOT_PATTERN = re.compile("|".join(re.escape(s.value) for s in Slot))
+"""Finds every token; ``split`` with it yields the fixed text between the holes."""
+
+BY_TOKEN: dict[str, Slot] = {s.value: s for s in Slot}
+
+PERSONAL_START = "<!--dm:personal-->"
+PERSONAL_END = "<!--/dm:personal-->"
+TEXT_PERSONAL_START = "\x1edm:personal\x1e"
+TEXT_PERSONAL_END = "\x1e/dm:personal\x1e"
+PERSONAL_BLOCK = re.compile(
+    f"(?:{re.escape(PERSONAL_START)}|{re.escape(TEXT_PERSONAL_START)}).*?"
+    f"(?:{re.escape(PERSONAL_END)}|{re.escape(TEXT_PERSONAL_END)})\n?",
+    re.DOTALL,
+)
+MARKERS = re.compile(
+    f"{re.escape(PERSONAL_START)}|{re.escape(PERSONAL_END)}"
+    f"|{re.escape(TEXT_PERSONAL_START)}\n?|{re.escape(TEXT_PERSONAL_END)}\n?"
+)
+
+
+def defuse(text: str) -> str:
+    """Remove tokens and markers that came from content, so a post cannot fill a hole."""
+    return MARKERS.sub("", SLOT_PATTERN.sub("", text))
+
+
+def without_personal(text: str) -> str:
+    """The text with every per-recipient block removed (the public web version)."""
+    return PERSONAL_BLOCK.sub("", text)
+
+
+def without_markers(text: str) -> str:
+    """The text with the markers dropped but the blocks kept (what a recipient sees)."""
+    return MARKERS.sub("", text)
