@@ -174,7 +174,7 @@ def web_url(config: Config, list_cfg: ListConfig, issue_id: str) -> str:
 
 def _context(selection: Selection, config: Config, list_cfg: ListConfig) -> dict[str, Any]:
     language = config.site.language
-    groups = [
+    groups: list[dict[str, Any]] = [
         {
             "category": g.category,
             "label": g.category[:1].upper() + g.category[1:],
@@ -183,7 +183,7 @@ def _context(selection: Selection, config: Config, list_cfg: ListConfig) -> dict
         for g in selection.groups
         if g.posts
     ]
-    tips = [t for g in groups for t in g["tips"]]
+    tips: list[dict[str, Any]] = [t for g in groups for t in g["tips"]]
     issue: dict[str, Any] = {
         "id": selection.issue_id,
         "period": selection.period.key,

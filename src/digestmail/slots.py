@@ -26,8 +26,8 @@ BY_TOKEN: dict[str, Slot] = {s.value: s for s in Slot}
 
 PERSONAL_START = "<!--dm:personal-->"
 PERSONAL_END = "<!--/dm:personal-->"
-TEXT_PERSONAL_START = "\x1edm:personal\x1e"
-TEXT_PERSONAL_END = "\x1e/dm:personal\x1e"
+TEXT_PERSONAL_START = "[[dm:personal]]"
+TEXT_PERSONAL_END = "[[/dm:personal]]"
 PERSONAL_BLOCK = re.compile(
     f"(?:{re.escape(PERSONAL_START)}|{re.escape(TEXT_PERSONAL_START)}).*?"
     f"(?:{re.escape(PERSONAL_END)}|{re.escape(TEXT_PERSONAL_END)})\n?",
