@@ -7,18 +7,43 @@ input and nothing sent, 75 temporary: run again to resume).
 
 from __future__ import annotations
 
+import asyncio
+import email
+import email.policy
+import io
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import ExitStack
 from datetime import datetime
+from email.message import EmailMessage
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
 
 from digestmail import __version__, listing
-from digestmail.config import Config, load_config
-from digestmail.errors import DigestmailError
+from digestmail.config import Config, ListConfig, load_config
+from digestmail.errors import ContentError, DigestmailError, UsageError
+from digestmail.logs import EventLog
+from digestmail.models import DeliveryStatus, Issue, Recipient, Selection
+
+if TYPE_CHECKING:
+    from digestmail.content import ContentResult
+    from digestmail.deliver import DeliveryReport
+    from digestmail.engine import ProgressEvent
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -34,8 +59,9 @@ err_console = Console(stderr=True, highlight=False)
 class State:
     """What the group hands to every command: where the config is, loaded on first use."""
 
-    def __init__(self, config_path: str | None) -> None:
+    def __init__(self, config_path: str | None, log_format: str = "text") -> None:
         self.config_path = config_path
+        self.log_format = log_format
         self._config: Config | None = None
 
     @property
@@ -99,9 +125,16 @@ PERIOD_OPTION = click.option(
     type=click.Path(dir_okay=False, path_type=str),
     help="Config file. Default: $DIGESTMAIL_CONFIG, then ./config/digestmail.toml.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines when not on a terminal: plain text, or one JSON object a line.",
+)
 @click.version_option(__version__, prog_name="digestmail")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None) -> None:
+def main(ctx: click.Context, config_path: str | None, log_format: str) -> None:
     """Turn a Hugo site's posts into an email digest and send it to subscriber lists.
 
     \b
@@ -113,7 +146,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     Exit codes: 0 done; 1 some deliveries failed permanently; 2 bad usage, config, content or
     subscriber file (nothing was sent); 75 temporary: run the same command again to resume.
     """
-    ctx.obj = State(config_path)
+    ctx.obj = State(config_path, log_format)
 
 
 def config_of(ctx: click.Context) -> Config:
@@ -186,6 +219,606 @@ def posts(ctx: click.Context, list_key: str | None, period: str, now: str | None
     if result.errors:
         report_content_errors(result.errors)
         sys.exit(EXIT_USAGE)
+
+
+def require_clean_content(result: ContentResult) -> None:
+    """Refuse to build or send while a post is broken: a silently missing tip is a lost tip."""
+    if result.errors:
+        report_content_errors(result.errors)
+        raise ContentError(
+            f"{len(result.errors)} post(s) cannot be read; fix them and run again",
+            path=result.errors[0].path,
+        )
+
+
+def make_issue(
+    config: Config, list_cfg: ListConfig, *, period: str, now: datetime, allow_empty: bool
+) -> tuple[Selection, Issue]:
+    from digestmail import pipeline
+    from digestmail.render import render_issue
+
+    content = pipeline.load_content(config)
+    require_clean_content(content)
+    selection = pipeline.select_issue(
+        config, list_cfg, now=now, posts=content.posts, period_text=period
+    )
+    if not selection.posts:
+        hint = "" if allow_empty else " (use --allow-empty to build it anyway)"
+        message = (
+            f"issue {selection.issue_id} has no tips: no post of {', '.join(list_cfg.categories)}"
+            f" is published and dated {selection.period.key}{hint}"
+        )
+        if not allow_empty:
+            raise UsageError(message)
+        err_console.print(f"[yellow]warning:[/] {message}")
+    return selection, render_issue(selection, config=config, list_cfg=list_cfg)
+
+
+LIST_OPTION = click.option(
+    "--list", "list_key", required=True, metavar="LIST", help="The list's key in the config."
+)
+
+
+@main.command()
+@LIST_OPTION
+@PERIOD_OPTION
+@NOW_OPTION
+@click.option(
+    "--out",
+    "out_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the files. Default: out/ in the project directory.",
+)
+@click.option("--allow-empty", is_flag=True, help="Build even when no post is selected.")
+@click.pass_context
+@handle_errors
+def build(
+    ctx: click.Context,
+    list_key: str,
+    period: str,
+    now: str | None,
+    out_dir: Path | None,
+    allow_empty: bool,
+) -> None:
+    """Build an issue without sending it, to check it in a browser and a mail client.
+
+    Writes DIR/<issue>.html (open it in a browser), DIR/<issue>.txt (the plain-text part) and
+    DIR/<issue>.eml (the complete message for the list's first subscriber; open it in a mail
+    client), and prints a summary. Nothing is recorded: build as often as you like.
+    """
+    from digestmail.message import MessageFactory, secret_from_env
+    from digestmail.render import GMAIL_CLIP_BYTES
+    from digestmail.subscribers import read_subscribers
+
+    config = config_of(ctx)
+    list_cfg = config.get_list(list_key)
+    selection, issue = make_issue(
+        config, list_cfg, period=period, now=resolve_now(config, now), allow_empty=allow_empty
+    )
+    sample = next(
+        (r for r in read_subscribers(list_cfg.subscribers) if isinstance(r, Recipient)),
+        Recipient(email="leserin@example.org", name="Erika Mustermann"),
+    )
+    factory = MessageFactory(issue, config=config, list_cfg=list_cfg, secret=secret_from_env())
+    message = factory.build(sample)
+    out = out_dir if out_dir is not None else config.project_dir / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    html_path, text_path, eml_path = (out / f"{issue.id}.{ext}" for ext in ("html", "txt", "eml"))
+    html, text = message_parts(message.data)
+    html_path.write_text(html, encoding="utf-8")
+    text_path.write_text(text, encoding="utf-8")
+    eml_path.write_bytes(message.data)
+
+    html_size = len(html.encode("utf-8"))
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("issue", issue.id)
+    table.add_row("subject", escape(issue.subject))
+    table.add_row("tips", str(len(selection.posts)))
+    table.add_row("html", f"{html_size / 1024:.1f} KB  {html_path}")
+    table.add_row("text", f"{len(text.encode('utf-8')) / 1024:.1f} KB  {text_path}")
+    table.add_row("message", f"{len(message.data) / 1024:.1f} KB  {eml_path} (to {sample.email})")
+    err_console.print(table)
+    if html_size > GMAIL_CLIP_BYTES:
+        err_console.print(
+            f"[yellow]warning:[/] the HTML is {html_size / 1024:.0f} KB; Gmail clips messages "
+            f"over {GMAIL_CLIP_BYTES / 1024:.0f} KB. Fewer tips or shorter summaries help."
+        )
+
+
+def message_parts(data: bytes) -> tuple[str, str]:
+    """The HTML and text a recipient sees, decoded from the finished message itself."""
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    html_part = parsed.get_body(("html",))
+    text_part = parsed.get_body(("plain",))
+    html = html_part.get_content() if isinstance(html_part, EmailMessage) else ""
+    text = text_part.get_content() if isinstance(text_part, EmailMessage) else ""
+    return html, text
+
+
+def print_report(report: DeliveryReport) -> None:
+    """The closing summary of a send, for people (stderr)."""
+    title = "dry run — nothing was sent" if report.dry_run else f"issue {report.issue_id}"
+    if report.test_copies:
+        title = f"test copies of {report.issue_id}"
+    table = Table(title=title, title_justify="left", show_header=False, box=None)
+    rows = [
+        ("would send" if report.dry_run else "sent", report.sent),
+        ("skipped: already sent", report.already_sent),
+        ("skipped: failed permanently before", report.already_failed),
+        ("skipped: suppressed", report.suppressed),
+        ("skipped: invalid address", report.invalid),
+        ("skipped: duplicate", report.duplicates),
+        ("failed permanently", report.failed_permanent),
+        ("left to retry", report.left_to_retry),
+    ]
+    for label, value in rows:
+        if value or label in ("sent", "would send"):
+            table.add_row(label, str(value))
+    err_console.print(table)
+    for failure in report.failures:
+        err_console.print(f"  [red]failed:[/] {escape(failure)}")
+    if report.content_changed:
+        err_console.print(
+            "[yellow]note:[/] the posts would now render differently; the stored copy of the "
+            "issue was sent so every subscriber gets the same content."
+        )
+    if report.interrupted:
+        err_console.print("interrupted: run the same command again to resume.")
+    elif report.left_to_retry:
+        err_console.print("some deliveries failed temporarily: run the same command again later.")
+
+
+class ProgressView:
+    """A rich progress bar on a TTY, a plain log line every few seconds otherwise."""
+
+    LOG_EVERY = 10.0
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+        self.tty = err_console.is_terminal
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        self.last_log = 0.0
+
+    def __enter__(self) -> ProgressView:
+        if self.tty:
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[detail]}"),
+                TimeRemainingColumn(),
+                console=err_console,
+                transient=False,
+            )
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        detail = f"sent {event.sent} · failed {event.failed} · {event.rate:.0f}/s"
+        if event.retrying:
+            detail += f" · retrying {event.retrying}"
+        if self.progress is not None:
+            if self.task is None:
+                self.task = self.progress.add_task(event.issue_id, total=event.total, detail="")
+            self.progress.update(self.task, completed=event.processed, detail=detail)
+            return
+        if event.done or event.elapsed - self.last_log >= self.LOG_EVERY:
+            self.last_log = event.elapsed
+            self.log.info(
+                "progress",
+                issue=event.issue_id,
+                sent=event.sent,
+                failed=event.failed,
+                retrying=event.retrying,
+                skipped=event.skipped,
+                total=event.total if event.total is not None else "?",
+            )
+
+
+def run_async(coro_fn: Callable[[asyncio.Event], Awaitable[R]]) -> R:
+    """The one ``asyncio.run`` of a command, with SIGINT/SIGTERM asking the work to stop."""
+    from digestmail.deliver import install_signal_handlers
+
+    async def runner() -> R:
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
+        return await coro_fn(stop)
+
+    return asyncio.run(runner())
+
+
+@main.command()
+@LIST_OPTION
+@PERIOD_OPTION
+@NOW_OPTION
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; write nothing anywhere.")
+@click.option(
+    "--to",
+    "test_addresses",
+    multiple=True,
+    metavar="ADDR",
+    help="Send test copies to ADDR only (repeatable); recorded apart from the list.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation on a terminal.")
+@click.option("--allow-empty", is_flag=True, help="Send even when no post is selected.")
+@click.pass_context
+@handle_errors
+def send(
+    ctx: click.Context,
+    list_key: str,
+    period: str,
+    now: str | None,
+    dry_run: bool,
+    test_addresses: tuple[str, ...],
+    yes: bool,
+    allow_empty: bool,
+) -> None:
+    """Send an issue to every subscriber of a list, exactly once each.
+
+    Safe to run again at any time: subscribers who have the issue are skipped, an interrupted
+    or partly failed send resumes where it stopped, and the content stored by the first send is
+    used for everyone. Exit codes: 0 done; 1 some addresses failed permanently; 2 bad input
+    (nothing sent); 75 run again to finish (temporary failures, interrupted, or another run
+    holds the issue).
+    """
+    from digestmail import pipeline
+    from digestmail.ledger import Ledger
+
+    config = config_of(ctx)
+    list_cfg = config.get_list(list_key)
+    _, issue = make_issue(
+        config, list_cfg, period=period, now=resolve_now(config, now), allow_empty=allow_empty
+    )
+    total = pipeline.count_rows(list_cfg.subscribers)
+    target = ", ".join(test_addresses) if test_addresses else f"{total} subscribers"
+    transport = (
+        f"Maildir {config.transport.maildir}"
+        if config.transport.kind == "maildir"
+        else f"SMTP {config.smtp.host}:{config.smtp.port}"
+    )
+    if not dry_run and not yes and sys.stdin.isatty():
+        click.confirm(
+            f'Send {issue.id} "{issue.subject}" to {target} via {transport}?',
+            abort=True,
+            err=True,
+        )
+    log = log_of(ctx)
+    log.info("send", issue=issue.id, to=target, transport=transport, dry_run=dry_run)
+    with Ledger.open(config.state.path) as ledger, ProgressView(log) as view:
+        report = run_async(
+            lambda stop: pipeline.send_issue_to_list(
+                config,
+                list_cfg,
+                issue=issue,
+                ledger=ledger,
+                dry_run=dry_run,
+                test_addresses=test_addresses,
+                on_progress=view,
+                stop=stop,
+            )
+        )
+    print_report(report)
+    log_report(log, report)
+    sys.exit(report.exit_code)
+
+
+def log_report(log: EventLog, report: DeliveryReport) -> None:
+    level = "info" if report.exit_code == 0 else "warning"
+    log.event(
+        level,
+        "done",
+        issue=report.issue_id,
+        sent=report.sent,
+        already_sent=report.already_sent,
+        suppressed=report.suppressed,
+        invalid=report.invalid,
+        failed_permanent=report.failed_permanent,
+        left_to_retry=report.left_to_retry,
+        exit=report.exit_code,
+    )
+
+
+def log_of(ctx: click.Context) -> EventLog:
+    state: State = ctx.find_object(State)  # type: ignore[assignment]
+    if err_console.is_terminal and state.log_format == "text":
+        return EventLog(fmt="text", stream=io.StringIO())  # people get tables, not log lines
+    return EventLog(fmt=state.log_format)
+
+
+@main.command()
+@click.option("--list", "list_key", metavar="LIST", help="Only this list's issues.")
+@click.option("--period", metavar="PERIOD", help="Only the issue of this period (e.g. 2017-11).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table for people (stderr); json for scripts (stdout).",
+)
+@click.pass_context
+@handle_errors
+def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: str) -> None:
+    """Show every issue in the ledger with its delivery counts."""
+    from digestmail.ledger import Ledger
+
+    config = config_of(ctx)
+    if list_key is not None:
+        config.get_list(list_key)
+    if not config.state.path.exists():
+        summaries = []
+    else:
+        with Ledger.open(config.state.path) as ledger:
+            summaries = ledger.issues(list_key)
+    if period is not None:
+        summaries = [s for s in summaries if s.period == period]
+    if fmt == "json":
+        rows = [
+            {
+                "id": s.id,
+                "list": s.list_key,
+                "period": s.period,
+                "subject": s.subject,
+                "status": s.status,
+                "created_at": s.created_at.isoformat(),
+                "finished_at": s.finished_at.isoformat() if s.finished_at else None,
+                "skip_reason": s.skip_reason or None,
+                "counts": {k.value: v for k, v in s.counts.items()},
+            }
+            for s in summaries
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"issues in {config.state.path}", title_justify="left")
+    for column in ("issue", "status", "sent", "failed", "retry", "suppressed", "finished"):
+        table.add_column(column)
+    for s in summaries:
+        c = s.counts
+        table.add_row(
+            s.id,
+            s.status + (f" ({escape(s.skip_reason)})" if s.skip_reason else ""),
+            str(c.get(DeliveryStatus.SENT, 0)),
+            str(c.get(DeliveryStatus.FAILED_PERMANENT, 0)),
+            str(c.get(DeliveryStatus.FAILED_TEMPORARY, 0) + c.get(DeliveryStatus.QUEUED, 0)),
+            str(c.get(DeliveryStatus.SUPPRESSED, 0)),
+            f"{s.finished_at:%Y-%m-%d %H:%M}" if s.finished_at else "",
+        )
+    err_console.print(table if summaries else "no issues sent yet")
+
+
+@main.command()
+@click.argument("address")
+@click.option("--list", "list_key", metavar="LIST", help="Only this list (default: all lists).")
+@click.option("--reason", default="unsubscribed", show_default=True, help="Kept in the ledger.")
+@click.pass_context
+@handle_errors
+def unsubscribe(ctx: click.Context, address: str, list_key: str | None, reason: str) -> None:
+    """Stop sending to ADDRESS: every later send skips it, even if it stays in the CSV."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from digestmail.ledger import Ledger
+
+    config = config_of(ctx)
+    if list_key is not None:
+        config.get_list(list_key)
+    try:
+        email = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise UsageError(f"{address!r} is not an email address: {exc}") from None
+    with Ledger.open(config.state.path) as ledger:
+        ledger.suppress(email, list_key=list_key, reason=reason)
+    scope = f"list {list_key}" if list_key else "all lists"
+    err_console.print(f"{escape(email)} will get nothing more from {scope}.")
+
+
+@main.group()
+def subscribers() -> None:
+    """Inspect subscriber files."""
+
+
+@subscribers.command("check")
+@LIST_OPTION
+@click.pass_context
+@handle_errors
+def subscribers_check(ctx: click.Context, list_key: str) -> None:
+    """Report invalid, duplicate and suppressed rows of a list's subscriber file.
+
+    Exits 2 when a row is invalid or duplicated (those rows would be skipped by a send).
+    """
+    from digestmail.ledger import Ledger
+    from digestmail.subscribers import check_subscribers
+
+    config = config_of(ctx)
+    list_cfg = config.get_list(list_key)
+    with ExitStack() as stack:
+        suppressed = None
+        if config.state.path.exists():
+            ledger = stack.enter_context(Ledger.open(config.state.path))
+
+            def suppressed(emails: Sequence[str]) -> set[str]:
+                return ledger.suppressed(emails, list_key=list_key)
+
+        report = check_subscribers(list_cfg.subscribers, suppressed=suppressed)
+    for problem in report.problems:
+        colour = "yellow" if problem.kind == "suppressed" else "red"
+        err_console.print(
+            f"[{colour}]{problem.kind}:[/] {escape(str(list_cfg.subscribers))}:{problem.line}: "
+            f"{escape(problem.email)}: {escape(problem.reason)}",
+            soft_wrap=True,
+        )
+    err_console.print(
+        f"{report.rows} rows: {report.valid} to mail, {report.invalid} invalid, "
+        f"{report.duplicates} duplicate, {report.suppressed} suppressed"
+    )
+    if not report.ok:
+        sys.exit(EXIT_USAGE)
+
+
+@main.command()
+@NOW_OPTION
+@click.pass_context
+def check(ctx: click.Context, now: str | None) -> None:
+    """Check config, templates, every post and every subscriber file; report all problems."""
+    from digestmail.check import run_checks
+
+    state: State = ctx.find_object(State)  # type: ignore[assignment]
+    moment = parse_now(now)
+    report = run_checks(state.config_path, now=moment)
+    for problem in report.problems:
+        colour = "red" if problem in report.errors else "yellow"
+        err_console.print(f"[{colour}]{escape(str(problem))}[/]", soft_wrap=True)
+    for item in report.checked:
+        err_console.print(f"checked {escape(item)}")
+    verdict = "ok" if report.ok else f"{len(report.errors)} problem(s) to fix"
+    err_console.print(verdict)
+    sys.exit(report.exit_code)
+
+
+#: How bad an exit code is, for a run that handles several issues: the worst one wins.
+_SEVERITY = {EXIT_OK: 0, EXIT_FAILED: 1, EXIT_TEMPFAIL: 2, EXIT_USAGE: 3}
+
+
+def worst(codes: Sequence[int]) -> int:
+    return max(codes, key=lambda code: _SEVERITY.get(code, 3), default=EXIT_OK)
+
+
+@main.command("run-due")
+@NOW_OPTION
+@click.option("--dry-run", is_flag=True, help="Show which issues are due; send and write nothing.")
+@click.option(
+    "--include-old",
+    is_flag=True,
+    help="Also send issues older than the list's catch_up window (after a long downtime).",
+)
+@click.pass_context
+@handle_errors
+def run_due(ctx: click.Context, now: str | None, dry_run: bool, include_old: bool) -> None:
+    """Send every issue whose scheduled time has come; meant for cron or a systemd timer.
+
+    Safe to run every hour: finished issues are never sent again, an empty period is recorded
+    as skipped, missed runs are caught up (within each list's catch_up), and an issue another
+    run is sending is left to it (exit 75) while the other due issues are handled. The exit code
+    is the worst of the issues' codes.
+    """
+    from digestmail import pipeline
+    from digestmail.errors import LockHeldError
+    from digestmail.ledger import Ledger
+    from digestmail.render import render_issue
+    from digestmail.schedule import DueIssue, due_issues
+
+    config = config_of(ctx)
+    moment = resolve_now(config, now)
+    log = log_of(ctx)
+    if dry_run and not config.state.path.exists():
+        ledger_cm: Any = _NoLedger()
+    else:
+        ledger_cm = Ledger.open(config.state.path)
+    with ledger_cm as ledger:
+
+        def status_of(issue_id: str) -> str | None:
+            stored = ledger.get_issue(issue_id) if ledger is not None else None
+            return stored.status if stored is not None else None
+
+        due = due_issues(config, now=moment, status_of=status_of, include_old=include_old)
+        if not due:
+            log.info("nothing due", now=moment.isoformat())
+            err_console.print("nothing is due")
+        content = pipeline.load_content(config) if due else None
+
+        async def run_all(stop: asyncio.Event) -> list[int]:
+            codes: list[int] = []
+            for item in due:
+                if stop.is_set():
+                    codes.append(EXIT_TEMPFAIL)
+                    break
+                codes.append(await run_one(item, stop))
+            return codes
+
+        async def run_one(item: DueIssue, stop: asyncio.Event) -> int:
+            fields = {"issue": item.issue_id, "due_at": item.due_at.isoformat()}
+            if item.too_old:
+                log.warning("not sent: older than catch_up; use --include-old", **fields)
+                err_console.print(
+                    f"{item.issue_id}: due since {item.due_at:%Y-%m-%d %H:%M}, older than the "
+                    "list's catch_up window: not sent (use --include-old to send it)"
+                )
+                return EXIT_OK
+            assert content is not None
+            if content.errors:
+                report_content_errors(content.errors)
+                log.error("not sent: posts cannot be read", **fields, errors=len(content.errors))
+                return EXIT_USAGE
+            list_cfg = config.get_list(item.list_key)
+            selection = pipeline.select_issue(
+                config,
+                list_cfg,
+                now=moment,
+                posts=content.posts,
+                period=item.period,
+                ledger=ledger,
+            )
+            stored = ledger.get_issue(item.issue_id) if ledger is not None else None
+            if not selection.posts and stored is None:
+                reason = (
+                    f"no published posts of {', '.join(list_cfg.categories)} in {item.period.key}"
+                )
+                log.info("skipped: empty", **fields, reason=reason)
+                err_console.print(f"{item.issue_id}: skipped, {reason}")
+                if not dry_run and ledger is not None:
+                    ledger.skip_issue(
+                        issue_id=item.issue_id,
+                        list_key=list_cfg.key,
+                        period=item.period.key,
+                        reason=reason,
+                    )
+                return EXIT_OK
+            issue = (
+                stored.issue
+                if stored is not None and not selection.posts
+                else render_issue(selection, config=config, list_cfg=list_cfg)
+            )
+            log.info("sending", **fields, tips=len(issue.posts), dry_run=dry_run)
+            if ledger is None:  # a dry run before anything was ever sent
+                err_console.print(f"{item.issue_id}: would be sent ({len(issue.posts)} tips)")
+                return EXIT_OK
+            try:
+                with ProgressView(log) as view:
+                    report = await pipeline.send_issue_to_list(
+                        config,
+                        list_cfg,
+                        issue=issue,
+                        ledger=ledger,
+                        dry_run=dry_run,
+                        on_progress=view,
+                        stop=stop,
+                    )
+            except LockHeldError as exc:
+                log.warning("not sent: another run holds it", **fields)
+                err_console.print(f"{item.issue_id}: {escape(str(exc))}")
+                return exc.exit_code
+            print_report(report)
+            log_report(log, report)
+            return report.exit_code
+
+        codes = run_async(run_all) if due else []
+    sys.exit(worst(codes))
+
+
+class _NoLedger:
+    """Stands in for the ledger in a dry run before any state exists (nothing is created)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 if __name__ == "__main__":  # pragma: no cover

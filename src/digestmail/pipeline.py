@@ -7,18 +7,23 @@ CLI stays a thin layer of options and printing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digestmail.config import Config, ListConfig
 from digestmail.content import ContentResult, load_posts
-from digestmail.models import Period, Post, PostRef, Selection
+from digestmail.models import Issue, Period, Post, PostRef, Selection
 from digestmail.periods import parse_period
+from digestmail.schedule import late_window
 from digestmail.selection import select
 
 if TYPE_CHECKING:
+    from digestmail.deliver import DeliveryReport
+    from digestmail.engine import ProgressEvent
     from digestmail.ledger import Ledger
 
 
@@ -35,31 +40,21 @@ def issue_id(list_cfg: ListConfig, period: Period) -> str:
 
 
 def history(
-    config: Config, list_cfg: ListConfig, this_issue: str, ledger: Ledger
+    config: Config, list_cfg: ListConfig, period: Period, ledger: Ledger, *, now: datetime
 ) -> tuple[set[PostRef], datetime | None]:
-    """Posts already mailed to the list (other than by this issue) and where late tips start.
-
-    Late tips are posts dated in a period that has already been mailed but that were not yet
-    published when that issue went out; they go into the next issue. The window starts at the
-    oldest period of the list that has a finished issue, so nothing from before the list's
-    first mailing floods in.
-    """
+    """Posts already mailed to the list (other than by this issue) and where late tips start."""
+    this_issue = issue_id(list_cfg, period)
     sent = ledger.sent_posts(list_cfg.key)
     stored = ledger.get_issue(this_issue)
     if stored is not None:
         sent -= set(stored.issue.posts)
-    late_since: datetime | None = None
-    for summary in ledger.issues(list_cfg.key):
-        if summary.status != "finished" or summary.id == this_issue:
-            continue
-        start = parse_period(
-            summary.period,
-            cadence=list_cfg.cadence,
-            now=datetime.now(config.site.timezone),
-            tz=config.site.timezone,
-        ).start
-        if late_since is None or start < late_since:
-            late_since = start
+    late_since = late_window(
+        ledger.issues(list_cfg.key),
+        list_cfg=list_cfg,
+        tz=config.site.timezone,
+        period=period,
+        now=now,
+    )
     return sent, late_since
 
 
@@ -88,9 +83,79 @@ def select_issue(
 
             ledger = stack.enter_context(Ledger.open(config.state.path))
         if ledger is not None:
-            sent, late_since = history(config, list_cfg, issue_id(list_cfg, period), ledger)
-    if late_since is not None and late_since >= period.start:
-        late_since = None
+            sent, late_since = history(config, list_cfg, period, ledger, now=now)
     return select(
         posts, list_cfg=list_cfg, period=period, cutoff=now, sent=sent, late_since=late_since
     )
+
+
+def count_rows(path: Path) -> int | None:
+    """Data rows of a subscriber CSV, for the progress bar's total; None when unreadable.
+
+    Counted in binary so it costs a fraction of parsing; quoted multi-line fields make it an
+    estimate, which is all a progress bar needs.
+    """
+    try:
+        with path.open("rb") as handle:
+            return max(sum(1 for line in handle if line.strip()) - 1, 0)
+    except OSError:
+        return None
+
+
+async def send_issue_to_list(
+    config: Config,
+    list_cfg: ListConfig,
+    *,
+    issue: Issue,
+    ledger: Ledger,
+    dry_run: bool = False,
+    test_addresses: Sequence[str] = (),
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> DeliveryReport:
+    """Send a rendered issue to the list's subscribers (or test copies), then archive it.
+
+    The stored copy wins over ``issue`` when the issue was sent before (``send_issue`` takes
+    care of that); the archive is written from the stored copy once the issue is finished.
+    """
+    from digestmail.archive import write_archive
+    from digestmail.deliver import make_transport, send_issue, send_test_copies
+    from digestmail.message import MessageFactory, secret_from_env
+    from digestmail.subscribers import read_subscribers
+
+    secret = secret_from_env()
+
+    def make_factory(sent: Issue) -> MessageFactory:
+        return MessageFactory(sent, config=config, list_cfg=list_cfg, secret=secret)
+
+    transport = make_transport(config)
+    if test_addresses:
+        return await send_test_copies(
+            config=config,
+            list_cfg=list_cfg,
+            issue=issue,
+            ledger=ledger,
+            transport=transport,
+            make_factory=make_factory,
+            addresses=test_addresses,
+            on_progress=on_progress,
+            stop=stop,
+        )
+    report = await send_issue(
+        config=config,
+        list_cfg=list_cfg,
+        issue=issue,
+        ledger=ledger,
+        transport=transport,
+        make_factory=make_factory,
+        recipients=read_subscribers(list_cfg.subscribers),
+        dry_run=dry_run,
+        on_progress=on_progress,
+        stop=stop,
+        total=count_rows(list_cfg.subscribers),
+    )
+    if not dry_run:
+        stored = ledger.get_issue(issue.id)
+        if stored is not None and stored.status == "finished":
+            write_archive(stored.issue, config=config, list_cfg=list_cfg)
+    return report
