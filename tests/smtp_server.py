@@ -22,8 +22,8 @@ import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,10 @@ class Received:
     rcpt_tos: tuple[str, ...]
     data: bytes
 
-    def parse(self) -> Message:
-        return message_from_bytes(self.data)
+    def parse(self) -> EmailMessage:
+        message = message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        return message
 
 
 @dataclass

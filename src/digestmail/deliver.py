@@ -1,0 +1,272 @@
+"""Send one issue to a subscriber list exactly once, fast and resumably: the public entry points.
+
+:func:`send_issue` is the one coroutine the CLI runs. The rules it enforces:
+
+- **Same content for everyone.** The first run stores the rendered issue in the ledger; every
+  later run sends the stored copy and only *reports* that the issue now renders differently.
+- **At least once, at most one extra copy per connection.** An attempt is committed before its
+  SMTP transaction starts, the outcome before the same connection starts another transaction
+  (:mod:`digestmail.journal`), and a resumed run re-sends every attempt without an outcome.
+- **One sender at a time.** The run holds the ledger lease ``send:<issue id>`` (host, PID,
+  expiry) and renews it in the background; a second concurrent send fails at once with
+  :class:`~digestmail.errors.LockHeldError` (exit 75) before touching anything. A crashed
+  run's lease is taken over by the next run at once (same host, dead PID) or after expiry.
+- **Stoppable.** ``stop`` (see :func:`install_signal_handlers`) ends the run cleanly: no new
+  transactions, in-flight ones finish or time out, the ledger is flushed, exit code 75.
+
+The moving parts live in :mod:`digestmail.engine`; this module decides what to run with which
+issue and turns the tally into a :class:`DeliveryReport`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import signal
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from digestmail.config import Config, ListConfig
+from digestmail.engine import MessageFactoryLike, ProgressEvent, SendRun, Tally, drive
+from digestmail.errors import LockHeldError
+from digestmail.ledger import Lease, Ledger
+from digestmail.models import Issue, Recipient
+from digestmail.smtp import SmtpTransport
+from digestmail.subscribers import SubscriberProblem
+from digestmail.transport import MaildirTransport, Transport
+
+__all__ = [
+    "LEASE_TTL",
+    "TEST_SUFFIX",
+    "DeliveryReport",
+    "FactoryMaker",
+    "MessageFactoryLike",
+    "ProgressEvent",
+    "install_signal_handlers",
+    "issue_hash",
+    "make_transport",
+    "send_issue",
+    "send_test_copies",
+]
+
+LEASE_TTL = 60.0
+"""Seconds a vanished run on another host blocks the issue (same host: until its PID is dead)."""
+TEST_SUFFIX = "#test"
+"""Test copies (``--to``) are recorded under ``<issue id>#test``, apart from the list's rows."""
+
+FactoryMaker = Callable[[Issue], MessageFactoryLike]
+"""Builds the message factory from the issue actually sent (the stored copy when resuming)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What one run did; the CLI prints it and exits with :attr:`exit_code`."""
+
+    issue_id: str
+    sent: int = 0
+    """Messages accepted by the transport (in a dry run: messages that would be sent)."""
+    already_sent: int = 0
+    already_failed: int = 0
+    """Skipped: refused permanently in an earlier run (not tried again, not an error now)."""
+    suppressed: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    failed_permanent: int = 0
+    left_to_retry: int = 0
+    dry_run: bool = False
+    content_changed: bool = False
+    """The issue would render differently now; the stored copy was sent, as promised."""
+    interrupted: bool = False
+    test_copies: bool = False
+    failures: tuple[str, ...] = ()
+    """The first permanent failures as ``address: code reply``, for the summary."""
+
+    @property
+    def exit_code(self) -> int:
+        """75 when running again would do more; 1 when some address refused for good; else 0."""
+        if self.left_to_retry or self.interrupted:
+            return 75
+        return 1 if self.failed_permanent else 0
+
+    @classmethod
+    def from_tally(cls, tally: Tally, *, issue_id: str, **flags: bool) -> DeliveryReport:
+        return cls(
+            issue_id=issue_id,
+            sent=tally.sent,
+            already_sent=tally.already_sent,
+            already_failed=tally.already_failed,
+            suppressed=tally.suppressed,
+            invalid=tally.invalid,
+            duplicates=tally.duplicates,
+            failed_permanent=tally.failed_permanent,
+            left_to_retry=tally.left_to_retry,
+            failures=tuple(tally.failures),
+            **flags,
+        )
+
+
+def make_transport(config: Config) -> Transport:
+    """The transport ``[transport] kind`` names: the Maildir outbox or the SMTP pool."""
+    if config.transport.kind == "smtp":
+        return SmtpTransport(config.smtp)
+    return MaildirTransport(config.transport.maildir)
+
+
+def issue_hash(issue: Issue) -> str:
+    """Fingerprint of what recipients read, to tell whether a resumed issue would now differ."""
+    digest = hashlib.sha256()
+    for part in (issue.subject, issue.html, issue.text):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    """SIGINT/SIGTERM set ``stop`` (finish in-flight work, flush, exit 75); a second one aborts.
+
+    Call it from inside the coroutine ``asyncio.run`` runs: it needs the running loop.
+    """
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: signal.Signals) -> None:
+        if stop.is_set():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            signal.raise_signal(signum)
+            return
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+
+
+async def send_issue(
+    *,
+    config: Config,
+    list_cfg: ListConfig,
+    issue: Issue,
+    ledger: Ledger,
+    transport: Transport,
+    make_factory: FactoryMaker,
+    recipients: Iterable[Recipient | SubscriberProblem],
+    dry_run: bool = False,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+    stop: asyncio.Event | None = None,
+    total: int | None = None,
+) -> DeliveryReport:
+    """Send ``issue`` to every recipient not yet served; safe to run again at any time.
+
+    Raises LockHeldError at once when another run holds the issue's lease, and TransportError
+    when no connection could be opened at all (after retries). A dry run reads the ledger but
+    writes nothing, takes no lease and opens no connection; ``sent`` then counts what would go.
+    """
+    stop = stop or asyncio.Event()
+    fingerprint = issue_hash(issue)
+
+    def new_run(sent_issue: Issue) -> SendRun:
+        return SendRun(
+            config=config,
+            list_cfg=list_cfg,
+            ledger=ledger,
+            ledger_id=issue.id,
+            transport=transport,
+            factory=make_factory(sent_issue),
+            screen=True,
+            dry_run=dry_run,
+            stop=stop,
+            on_progress=on_progress,
+            total=total,
+        )
+
+    if dry_run:
+        found = ledger.get_issue(issue.id)
+        run = new_run(found.issue if found else issue)
+        await drive(run, recipients)
+        return DeliveryReport.from_tally(
+            run.tally,
+            issue_id=issue.id,
+            dry_run=True,
+            content_changed=found is not None and found.content_hash != fingerprint,
+            interrupted=stop.is_set(),
+        )
+
+    lease = ledger.acquire_lock(f"send:{issue.id}", ttl=LEASE_TTL)
+    try:
+        stored = ledger.store_issue(issue, content_hash=fingerprint)
+        run = new_run(stored.issue)
+        keeper = asyncio.create_task(_keep_lease(ledger, lease, run))
+        try:
+            await drive(run, recipients)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+        if run.error is not None:
+            raise run.error
+        report = DeliveryReport.from_tally(
+            run.tally,
+            issue_id=issue.id,
+            content_changed=stored.content_hash != fingerprint,
+            interrupted=stop.is_set(),
+        )
+        if report.exit_code != 75 and stored.status != "finished":
+            ledger.finish_issue(issue.id)
+        return report
+    finally:
+        with contextlib.suppress(LockHeldError):
+            ledger.release_lock(lease)
+
+
+async def _keep_lease(ledger: Ledger, lease: Lease, run: SendRun) -> None:
+    """Renew the lease while the run lives; losing it stops the run (another run took over)."""
+    while True:
+        await asyncio.sleep(LEASE_TTL / 3)
+        try:
+            ledger.renew_lock(lease)
+        except LockHeldError as exc:
+            run.error = run.error or exc
+            run.halt()
+            return
+
+
+async def send_test_copies(
+    *,
+    config: Config,
+    list_cfg: ListConfig,
+    issue: Issue,
+    ledger: Ledger,
+    transport: Transport,
+    make_factory: FactoryMaker,
+    addresses: Sequence[str],
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> DeliveryReport:
+    """Send ``--to`` test copies, recorded under ``<issue id>#test`` only.
+
+    Uses the stored copy when the issue has been sent (what subscribers got), else the fresh
+    rendering *without* storing it, so an editor can still fix a typo after a test. Test copies
+    ignore suppressions and earlier test copies: the editor asked for exactly these addresses.
+    No lease is taken: test copies never touch the list's deliveries.
+    """
+    stop = stop or asyncio.Event()
+    found = ledger.get_issue(issue.id)
+    run = SendRun(
+        config=config,
+        list_cfg=list_cfg,
+        ledger=ledger,
+        ledger_id=issue.id + TEST_SUFFIX,
+        transport=transport,
+        factory=make_factory(found.issue if found else issue),
+        screen=False,
+        dry_run=False,
+        stop=stop,
+        on_progress=on_progress,
+        total=len(addresses),
+    )
+    await drive(run, [Recipient(email=address) for address in addresses])
+    if run.error is not None:
+        raise run.error
+    return DeliveryReport.from_tally(
+        run.tally, issue_id=issue.id, test_copies=True, interrupted=stop.is_set()
+    )

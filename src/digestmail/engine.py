@@ -1,0 +1,469 @@
+"""The moving parts of one send: producer, workers, retry timers, and how they stop.
+
+:func:`drive` runs a producer that streams the subscriber file in chunks and screens each chunk
+against the ledger with one query per kind (suppressed, already handled), a bounded queue, one
+worker per transport connection, a token bucket for the rate limit, retry timers for temporary
+failures and the group-committing :class:`~digestmail.journal.Journal`.
+
+Memory stays flat however long the list is: at most :func:`window` recipients are between the
+file and their final outcome, and a message's bytes live only while it is being sent (a retry
+rebuilds them). Stopping (a signal, a lost lease, no connection possible) cancels waiting
+retries and drops queued work; transactions in flight finish or time out on their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Protocol
+
+from digestmail.config import Config, ListConfig
+from digestmail.errors import DeliveryError, HeaderInjectionError, TransportError
+from digestmail.journal import Journal
+from digestmail.ledger import DeliveryResult, Ledger
+from digestmail.models import Delivery, DeliveryStatus, OutgoingMessage, Recipient
+from digestmail.ratelimit import TokenBucket
+from digestmail.retry import backoff_delay, is_user_unknown
+from digestmail.smtp import envelope_sender
+from digestmail.subscribers import SubscriberProblem
+from digestmail.transport import Connection, SendResult, Transport
+
+LOOKUP_CHUNK = 500
+"""Recipients screened per ledger query: large enough to amortise, small enough to stream."""
+PROGRESS_INTERVAL = 0.25
+MAX_FAILURES_LISTED = 20
+_FINAL = (DeliveryStatus.SENT, DeliveryStatus.FAILED_PERMANENT, DeliveryStatus.SUPPRESSED)
+
+
+def window(connections: int) -> int:
+    """How many recipients may be between the file and their outcome at once."""
+    return 2 * connections * 100
+
+
+class MessageFactoryLike(Protocol):
+    """What the engine needs from :class:`digestmail.message.MessageFactory`."""
+
+    def build(self, recipient: Recipient) -> OutgoingMessage: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """A snapshot for a progress bar; sent every ~0.25 s and once more at the end."""
+
+    issue_id: str
+    sent: int
+    failed: int
+    retrying: int
+    skipped: int
+    processed: int
+    total: int | None
+    elapsed: float
+    done: bool = False
+
+    @property
+    def rate(self) -> float:
+        """Messages accepted per second so far."""
+        return self.sent / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    already_sent: int = 0
+    already_failed: int = 0
+    suppressed: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    failed_permanent: int = 0
+    left_to_retry: int = 0
+    retrying: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        return (
+            self.already_sent
+            + self.already_failed
+            + self.suppressed
+            + self.invalid
+            + self.duplicates
+        )
+
+
+@dataclass(eq=False)
+class _Job:
+    recipient: Recipient
+    tries: int = 0
+    message: OutgoingMessage | None = None
+
+
+def _chunks(
+    items: Iterable[Recipient | SubscriberProblem], size: int
+) -> Iterator[list[Recipient | SubscriberProblem]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+class SendRun:
+    """One send of one issue: the shared state of producer, workers and timers."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        list_cfg: ListConfig,
+        ledger: Ledger,
+        ledger_id: str,
+        transport: Transport,
+        factory: MessageFactoryLike,
+        screen: bool,
+        dry_run: bool,
+        stop: asyncio.Event,
+        on_progress: Callable[[ProgressEvent], None] | None,
+        total: int | None,
+    ) -> None:
+        self.cfg = config.smtp
+        self.list_key = list_cfg.key
+        self.sender = envelope_sender(list_cfg.from_addr)
+        self.ledger = ledger
+        self.ledger_id = ledger_id
+        self.transport = transport
+        self.factory = factory
+        self.screen = screen
+        self.dry_run = dry_run
+        self.stop = stop
+        self.on_progress = on_progress
+        self.total = total
+        self.tally = Tally()
+        self.workers = max(1, transport.max_connections)
+        self.bucket = TokenBucket(self.cfg.rate_per_second)
+        self.window = asyncio.Semaphore(window(self.workers))
+        self.queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self.active: set[str] = set()
+        self.retries: dict[_Job, asyncio.TimerHandle] = {}
+        self.journal = Journal(ledger, ledger_id)
+        self.started = datetime.now(UTC)
+        self.clock0 = time.monotonic()
+        self.outstanding = 0
+        self.feeding = True
+        self.stopping = False
+        self.idle = asyncio.Event()
+        self.error: BaseException | None = None
+        self.dead_workers = 0
+        self.seen_dry: set[str] = set()
+
+    # --- the producer ---------------------------------------------------------------------
+
+    async def feed(self, recipients: Iterable[Recipient | SubscriberProblem]) -> None:
+        try:
+            for chunk in _chunks(recipients, LOOKUP_CHUNK):
+                if self.stopping:
+                    break
+                for recipient in self._screen(chunk):
+                    if self.dry_run:
+                        self.tally.sent += 1
+                        continue
+                    await self.window.acquire()
+                    if self.stopping:
+                        self.window.release()
+                        break
+                    self.active.add(recipient.email)
+                    self.outstanding += 1
+                    self.queue.put_nowait(_Job(recipient))
+                await asyncio.sleep(0)
+        finally:
+            self.feeding = False
+            self._maybe_idle()
+
+    def _screen(self, chunk: list[Recipient | SubscriberProblem]) -> list[Recipient]:
+        """Count and drop what must not be sent; one ledger query per kind for the chunk."""
+        tally = self.tally
+        fresh: dict[str, Recipient] = {}
+        for item in chunk:
+            if isinstance(item, Recipient):
+                key = item.email.casefold()
+                if key in fresh or key in self.seen_dry:
+                    tally.duplicates += 1
+                else:
+                    fresh[key] = item
+            elif isinstance(item, SubscriberProblem):
+                if item.kind == "duplicate":
+                    tally.duplicates += 1
+                elif item.kind == "suppressed":
+                    tally.suppressed += 1
+                else:
+                    tally.invalid += 1
+        if self.dry_run:
+            self.seen_dry.update(fresh)
+        if not self.screen:
+            return list(fresh.values())
+        emails = [r.email for r in fresh.values()]
+        suppressed = self.ledger.suppressed(emails, list_key=self.list_key)
+        states = self.ledger.delivery_states(self.ledger_id, emails)
+        out: list[Recipient] = []
+        for recipient in fresh.values():
+            email = recipient.email
+            state = states.get(email)
+            if email in suppressed:
+                tally.suppressed += 1
+                self._record_suppressed(email, state)
+            elif email in self.active:
+                tally.duplicates += 1
+            elif state is None or self._worth_sending(state):
+                out.append(recipient)
+        return out
+
+    def _record_suppressed(self, email: str, state: Delivery | None) -> None:
+        """Show the skip in the issue's counts, without overwriting a final outcome."""
+        if self.dry_run or (state is not None and state.status in _FINAL):
+            return
+        self.journal.add_result(DeliveryResult(email, DeliveryStatus.SUPPRESSED, None, ""))
+
+    def _worth_sending(self, state: Delivery) -> bool:
+        """Rows of earlier runs: resend attempts without outcome and temporary failures."""
+        tally = self.tally
+        updated = _utc(state.updated_at)
+        if updated is not None and updated >= self.started:
+            tally.duplicates += 1  # this run already handled the address: a repeated row
+            return False
+        if state.status == DeliveryStatus.SENT:
+            tally.already_sent += 1
+            return False
+        if state.status == DeliveryStatus.FAILED_PERMANENT:
+            tally.already_failed += 1
+            return False
+        # queued / failed_temporary: an earlier run's attempt without a final outcome. A row
+        # marked suppressed whose suppression was lifted since is sent as well.
+        return True
+
+    # --- the workers ------------------------------------------------------------------------
+
+    async def work(self) -> None:
+        connection: Connection | None = None
+        try:
+            while (job := await self.queue.get()) is not None:
+                if self.stopping:
+                    self._finish(job)
+                    continue
+                if connection is None or not connection.usable:
+                    if connection is not None:
+                        await _close_quietly(connection)
+                    try:
+                        connection = await self._connect()
+                    except TransportError as exc:
+                        connection = None
+                        self._worker_lost(job, exc)
+                        return
+                await self._transact(connection, job)
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+        finally:
+            if connection is not None:
+                await _close_quietly(connection)
+
+    async def _connect(self) -> Connection:
+        """Open a connection, retrying with backoff; the last TransportError ends the worker."""
+        for attempt in range(1, self.cfg.max_attempts + 1):
+            try:
+                return await self.transport.connect()
+            except TransportError:
+                if attempt == self.cfg.max_attempts or self.stopping:
+                    raise
+                await asyncio.sleep(backoff_delay(attempt, cap=self.cfg.retry_max_delay))
+        raise AssertionError("unreachable")
+
+    async def _transact(self, connection: Connection, job: _Job) -> None:
+        await self.bucket.acquire()
+        if job.message is None:
+            try:
+                job.message = self.factory.build(job.recipient)
+            except HeaderInjectionError as exc:
+                self.tally.invalid += 1
+                self._note_failure(f"{job.recipient.email}: {exc}")
+                self._finish(job)
+                return
+        message = job.message
+        await self.journal.attempt(message.email, message.message_id)
+        job.tries += 1
+        try:
+            result = await connection.send(self.sender, message)
+        except DeliveryError as exc:
+            self._failed(job, exc)
+        except TransportError as exc:
+            self._failed(job, DeliveryError(str(exc), recipient=message.email))
+        else:
+            self._succeeded(job, result)
+
+    def _succeeded(self, job: _Job, result: SendResult) -> None:
+        email = job.recipient.email
+        self.journal.add_result(
+            DeliveryResult(email, DeliveryStatus.SENT, result.code, result.reply)
+        )
+        self.tally.sent += 1
+        self._finish(job)
+
+    def _failed(self, job: _Job, exc: DeliveryError) -> None:
+        email = job.recipient.email
+        reply = exc.reply or str(exc)
+        if not exc.temporary:
+            self.journal.add_result(
+                DeliveryResult(email, DeliveryStatus.FAILED_PERMANENT, exc.code, reply)
+            )
+            self.tally.failed_permanent += 1
+            self._note_failure(f"{email}: {exc.code} {reply}")
+            if is_user_unknown(exc.code, reply):
+                self.ledger.suppress(email, list_key=self.list_key, reason=f"{exc.code} {reply}")
+            self._finish(job)
+            return
+        self.journal.add_result(
+            DeliveryResult(email, DeliveryStatus.FAILED_TEMPORARY, exc.code, reply)
+        )
+        job.message = None  # rebuilt on retry: no message bytes wait in memory
+        if job.tries >= self.cfg.max_attempts or self.stopping:
+            self.tally.left_to_retry += 1
+            self._finish(job)
+            return
+        delay = backoff_delay(job.tries, cap=self.cfg.retry_max_delay)
+        self.tally.retrying += 1
+        self.retries[job] = asyncio.get_running_loop().call_later(delay, self._requeue, job)
+
+    def _requeue(self, job: _Job) -> None:
+        self.retries.pop(job, None)
+        self.tally.retrying -= 1
+        if self.stopping:
+            self.tally.left_to_retry += 1
+            self._finish(job)
+        else:
+            self.queue.put_nowait(job)
+
+    def _finish(self, job: _Job) -> None:
+        self.active.discard(job.recipient.email)
+        self.outstanding -= 1
+        self.window.release()
+        self._maybe_idle()
+
+    def _note_failure(self, text: str) -> None:
+        if len(self.tally.failures) < MAX_FAILURES_LISTED:
+            self.tally.failures.append(text)
+
+    def _worker_lost(self, job: _Job, exc: TransportError) -> None:
+        """A worker that cannot connect hands its job back; when none is left, the run ends."""
+        self.dead_workers += 1
+        if self.dead_workers >= self.workers:
+            self.error = self.error or exc
+            self._finish(job)
+            self.halt()
+        else:
+            self.queue.put_nowait(job)
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = self.error or exc
+        self.halt()
+
+    # --- ending -------------------------------------------------------------------------------
+
+    def _maybe_idle(self) -> None:
+        if self.stopping or (not self.feeding and self.outstanding == 0):
+            self.idle.set()
+
+    def halt(self) -> None:
+        """Stop taking work: cancel waiting retries, drop queued jobs, release the workers."""
+        if self.stopping:
+            return
+        self.stopping = True
+        for job, handle in list(self.retries.items()):
+            handle.cancel()
+            self.retries.pop(job)
+            self.tally.retrying -= 1
+            self.tally.left_to_retry += 1
+            self._finish(job)
+        while not self.queue.empty():
+            queued = self.queue.get_nowait()
+            if queued is not None:
+                self._finish(queued)
+        self.idle.set()
+
+    def release_workers(self) -> None:
+        for _ in range(self.workers):
+            self.queue.put_nowait(None)
+
+    def event(self, *, done: bool = False) -> ProgressEvent:
+        t = self.tally
+        return ProgressEvent(
+            issue_id=self.ledger_id,
+            sent=t.sent,
+            failed=t.failed_permanent,
+            retrying=t.retrying,
+            skipped=t.skipped,
+            processed=t.sent + t.failed_permanent + t.left_to_retry + t.skipped,
+            total=self.total,
+            elapsed=time.monotonic() - self.clock0,
+            done=done,
+        )
+
+    async def report_progress(self) -> None:
+        if self.on_progress is None:
+            return
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL)
+            self.on_progress(self.event())
+
+    async def watch_stop(self) -> None:
+        await self.stop.wait()
+        self.halt()
+
+
+async def _close_quietly(connection: Connection) -> None:
+    with contextlib.suppress(Exception):
+        await connection.close()
+
+
+async def drive(run: SendRun, recipients: Iterable[Recipient | SubscriberProblem]) -> None:
+    """Run producer, workers and helpers until the list is done or the run was stopped."""
+    helpers = [
+        asyncio.create_task(run.watch_stop()),
+        asyncio.create_task(run.report_progress()),
+    ]
+    if run.dry_run:
+        try:
+            await run.feed(recipients)
+        finally:
+            await _cancel(helpers)
+        return
+    flusher = asyncio.create_task(run.journal.run())
+    workers = [asyncio.create_task(run.work()) for _ in range(run.workers)]
+    producer = asyncio.create_task(run.feed(recipients))
+    try:
+        await run.idle.wait()
+        run.release_workers()
+        await asyncio.gather(producer, *workers, return_exceptions=True)
+    finally:
+        await _cancel([producer, *workers, *helpers])
+        try:
+            await run.journal.close()
+        except Exception as exc:
+            run.error = run.error or exc
+        await _cancel([flusher])
+    if run.on_progress is not None:
+        run.on_progress(run.event(done=True))
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

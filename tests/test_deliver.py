@@ -1,0 +1,583 @@
+"""The delivery engine against a real SMTP server and a real SQLite ledger.
+
+Every test writes a project (config, subscriber CSV) under tmp_path, sends through aiosmtpd
+on 127.0.0.1 with STARTTLS and AUTH, and checks what arrived and what the ledger says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from digestmail.config import Config, load_config
+from digestmail.deliver import (
+    DeliveryReport,
+    FactoryMaker,
+    make_transport,
+    send_issue,
+    send_test_copies,
+)
+from digestmail.errors import LockHeldError, TransportError
+from digestmail.ledger import Ledger
+from digestmail.models import DeliveryStatus, Issue, Recipient
+from digestmail.subscribers import read_subscribers
+from digestmail.transport import MaildirTransport, Transport
+from tests.conftest import MakeProject
+from tests.mail_helpers import TinyFactory, make_issue
+from tests.smtp_server import Faults, SmtpTestServer, smtp_password, smtp_server
+
+__all__ = ["smtp_password", "smtp_server"]
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def csv_of(emails: list[str]) -> str:
+    return "email,name\n" + "".join(f"{e},Person {i}\n" for i, e in enumerate(emails))
+
+
+def smtp_project(
+    make_project: MakeProject, server: SmtpTestServer, emails: list[str], **smtp: object
+) -> Config:
+    extra = server.smtp_config(**smtp) + '\n[transport]\nkind = "smtp"\n'
+    return load_config(make_project(subscribers=csv_of(emails), extra_config=extra))
+
+
+def send(
+    config: Config,
+    *,
+    issue: Issue | None = None,
+    transport: Transport | None = None,
+    dry_run: bool = False,
+    stop: asyncio.Event | None = None,
+    make_factory: FactoryMaker = TinyFactory,
+) -> DeliveryReport:
+    list_cfg = config.get_list("monthly")
+    with Ledger.open(config.state.path) as ledger:
+        return asyncio.run(
+            send_issue(
+                config=config,
+                list_cfg=list_cfg,
+                issue=issue or make_issue(),
+                ledger=ledger,
+                transport=transport or make_transport(config),
+                make_factory=make_factory,
+                recipients=read_subscribers(list_cfg.subscribers),
+                dry_run=dry_run,
+                stop=stop,
+            )
+        )
+
+
+def statuses(config: Config, emails: list[str], issue_id: str = "monthly-2017-11") -> dict:
+    with Ledger.open(config.state.path) as ledger:
+        return {e: d.status for e, d in ledger.delivery_states(issue_id, emails).items()}
+
+
+def people(n: int) -> list[str]:
+    return [f"person{i}@example.net" for i in range(n)]
+
+
+def test_full_send_delivers_one_message_per_valid_subscriber(
+    make_project: MakeProject, smtp_server: SmtpTestServer
+) -> None:
+    from digestmail.message import MessageFactory
+
+    emails = people(30)
+    rows = [*emails, "not an address", emails[3].upper()]
+    config = smtp_project(make_project, smtp_server, rows)
+    list_cfg = config.get_list("monthly")
+
+    def real_factory(issue: Issue) -> MessageFactory:
+        return MessageFactory(issue, config=config, list_cfg=list_cfg, secret=None)
+
+    report = send(config, make_factory=real_factory)
+
+    assert report.exit_code == 0
+    assert report.sent == 30
+    assert report.invalid == 1
+    assert report.duplicates == 1
+    assert sorted(smtp_server.recipients()) == sorted(emails)
+    message_ids = set()
+    for received in smtp_server.received:
+        message = received.parse()
+        assert message["To"].addresses[0].addr_spec == received.rcpt_tos[0]
+        assert message["From"].addresses[0].addr_spec == "tipps@example.org"
+        assert message["Subject"] == "Veranstaltungstipps – November 2017"
+        assert "abmelden@example.org" in message["List-Unsubscribe"]
+        assert message["List-Id"]
+        assert message.get_content_type() == "multipart/alternative"
+        plain = message.get_body(("plain",))
+        assert plain is not None and "Tipps" in plain.get_content()
+        message_ids.add(message["Message-ID"])
+        assert received.mail_from == "tipps@example.org"
+    assert len(message_ids) == 30
+    assert set(statuses(config, emails).values()) == {DeliveryStatus.SENT}
+    assert smtp_server.connections <= 4
+
+
+def test_second_send_sends_nothing_and_exits_0(
+    make_project: MakeProject, smtp_server: SmtpTestServer
+) -> None:
+    config = smtp_project(make_project, smtp_server, people(10))
+    assert send(config).sent == 10
+
+    again = send(config)
+
+    assert (again.sent, again.already_sent, again.exit_code) == (0, 10, 0)
+    assert len(smtp_server.received) == 10
+
+
+def test_451_is_retried_until_delivered(
+    make_project: MakeProject, smtp_server: SmtpTestServer
+) -> None:
+    emails = [*people(5), "tempfail451-a@example.net", "tempfail451-b@example.net"]
+    config = smtp_project(make_project, smtp_server, emails)
+
+    report = send(config)
+
+    assert (report.sent, report.left_to_retry, report.exit_code) == (7, 0, 0)
+    assert sorted(smtp_server.recipients()) == sorted(emails)
+    assert smtp_server.handler.tries["tempfail451-a@example.net"] == 3
+    with Ledger.open(config.state.path) as ledger:
+        row = ledger.delivery_states("monthly-2017-11", ["tempfail451-a@example.net"])
+    assert row["tempfail451-a@example.net"].attempts == 3
+
+
+def test_failures_beyond_max_attempts_are_left_for_the_next_run(
+    make_project: MakeProject, tmp_path: Path, smtp_password: str
+) -> None:
+    server = SmtpTestServer(tmp_path, faults=Faults(tempfail_times=3)).start()
+    try:
+        config = smtp_project(make_project, server, ["tempfail451@example.net"], max_attempts=2)
+        first = send(config)
+        assert (first.sent, first.left_to_retry, first.exit_code) == (0, 1, 75)
+        assert statuses(config, ["tempfail451@example.net"]) == {
+            "tempfail451@example.net": DeliveryStatus.FAILED_TEMPORARY
+        }
+        second = send(config)
+        assert (second.sent, second.exit_code) == (1, 0)
+        assert server.recipients() == ["tempfail451@example.net"]
+    finally:
+        server.stop()
+
+
+def test_connection_dropped_mid_transaction_is_retried(
+    make_project: MakeProject, smtp_server: SmtpTestServer
+) -> None:
+    emails = [*people(6), "dropdata@example.net"]
+    config = smtp_project(make_project, smtp_server, emails)
+
+    report = send(config)
+
+    assert (report.sent, report.exit_code) == (7, 0)
+    assert sorted(smtp_server.recipients()) == sorted(emails)
+    assert smtp_server.handler.tries["dropdata@example.net"] == 2
+
+
+def test_421_after_n_messages_reconnects_and_continues(
+    make_project: MakeProject, tmp_path: Path, smtp_password: str
+) -> None:
+    server = SmtpTestServer(tmp_path, faults=Faults(close_after=3)).start()
+    try:
+        emails = people(40)
+        config = smtp_project(make_project, server, emails, connections=2)
+        report = send(config)
+        assert (report.sent, report.exit_code) == (40, 0)
+        assert sorted(server.recipients()) == sorted(emails)
+        assert server.connections >= 40 // 3
+    finally:
+        server.stop()
+
+
+def test_550_is_recorded_and_not_retried(
+    make_project: MakeProject, smtp_server: SmtpTestServer
+) -> None:
+    emails = [*people(3), "reject550@example.net"]
+    config = smtp_project(make_project, smtp_server, emails)
+
+    report = send(config)
+
+    assert (report.sent, report.failed_permanent, report.exit_code) == (3, 1, 1)
+    assert report.failures == ("reject550@example.net: 550 5.7.1 rejected by policy",)
+    assert smtp_server.handler.tries["reject550@example.net"] == 1
+    assert statuses(config, ["reject550@example.net"]) == {
+        "reject550@example.net": DeliveryStatus.FAILED_PERMANENT
+    }
+    again = send(config)
+    assert (again.already_failed, again.failed_permanent, again.exit_code) == (1, 0, 0)
+    assert smtp_server.handler.tries["reject550@example.net"] == 1
+
+
+def test_user_unknown_is_suppressed_for_later_issues(
+    make_project: MakeProject, smtp_server: SmtpTestServer
+) -> None:
+    config = smtp_project(make_project, smtp_server, ["user-unknown@example.net", *people(2)])
+
+    assert send(config).failed_permanent == 1
+    with Ledger.open(config.state.path) as ledger:
+        assert ledger.is_suppressed("user-unknown@example.net", list_key="monthly")
+
+    later = send(config, issue=make_issue("monthly-2017-12"))
+    assert (later.sent, later.suppressed, later.exit_code) == (2, 1, 0)
+    assert smtp_server.handler.tries["user-unknown@example.net"] == 1
+
+
+def test_suppressed_address_gets_nothing(
+    make_project: MakeProject, smtp_server: SmtpTestServer
+) -> None:
+    emails = people(4)
+    config = smtp_project(make_project, smtp_server, emails)
+    with Ledger.open(config.state.path) as ledger:
+        ledger.suppress(emails[1], list_key="monthly", reason="asked to leave")
+        ledger.suppress(emails[2], list_key=None, reason="bounced everywhere")
+
+    report = send(config)
+
+    assert (report.sent, report.suppressed) == (2, 2)
+    assert sorted(smtp_server.recipients()) == sorted([emails[0], emails[3]])
+
+
+def test_dry_run_writes_nothing_anywhere(make_project: MakeProject, tmp_path: Path) -> None:
+    config = load_config(make_project(subscribers=csv_of(people(5))))
+    with Ledger.open(config.state.path) as ledger:
+        ledger.suppress("person0@example.net", list_key=None, reason="test")
+    before = config.state.path.read_bytes()
+
+    report = send(config, dry_run=True)
+
+    assert (report.dry_run, report.sent, report.suppressed, report.exit_code) == (True, 4, 1, 0)
+    assert not config.transport.maildir.exists()
+    with Ledger.open(config.state.path) as ledger:
+        assert ledger.get_issue("monthly-2017-11") is None
+        assert ledger.delivery_states("monthly-2017-11", people(5)) == {}
+    assert config.state.path.read_bytes() == before
+
+
+def test_maildir_default_transport_writes_one_readable_message_each(
+    make_project: MakeProject,
+) -> None:
+    import mailbox
+
+    config = load_config(make_project(subscribers=csv_of(people(3))))
+    assert isinstance(make_transport(config), MaildirTransport)
+
+    assert send(config).sent == 3
+
+    box = mailbox.Maildir(config.transport.maildir, create=False)
+    assert sorted(str(m["To"]) for m in box) == people(3)
+
+
+def test_a_held_lock_stops_a_second_send_before_anything_is_sent(
+    make_project: MakeProject, smtp_server: SmtpTestServer
+) -> None:
+    config = smtp_project(make_project, smtp_server, people(3))
+    with Ledger.open(config.state.path) as other:
+        lease = other.acquire_lock("send:monthly-2017-11")
+        with pytest.raises(LockHeldError) as info:
+            send(config)
+        assert info.value.exit_code == 75
+        other.release_lock(lease)
+    assert smtp_server.received == []
+    assert send(config).sent == 3
+
+
+def test_content_changed_is_reported_and_the_stored_copy_is_sent(
+    make_project: MakeProject, tmp_path: Path, smtp_password: str
+) -> None:
+    server = SmtpTestServer(tmp_path, faults=Faults(tempfail_times=1)).start()
+    try:
+        config = smtp_project(make_project, server, ["tempfail451@example.net"], max_attempts=1)
+        assert send(config, issue=make_issue(text="Erste Fassung\n")).left_to_retry == 1
+
+        resumed = send(config, issue=make_issue(text="Zweite Fassung\n"))
+
+        assert resumed.content_changed
+        assert resumed.sent == 1
+        body = server.received[0].parse().get_content()
+        assert "Erste Fassung" in body
+    finally:
+        server.stop()
+
+
+def test_test_copies_are_recorded_apart_and_ignore_suppression(
+    make_project: MakeProject, smtp_server: SmtpTestServer
+) -> None:
+    config = smtp_project(make_project, smtp_server, people(2))
+    list_cfg = config.get_list("monthly")
+    with Ledger.open(config.state.path) as ledger:
+        ledger.suppress("editor@example.org", list_key=None, reason="test")
+        report = asyncio.run(
+            send_test_copies(
+                config=config,
+                list_cfg=list_cfg,
+                issue=make_issue(),
+                ledger=ledger,
+                transport=make_transport(config),
+                make_factory=TinyFactory,
+                addresses=["editor@example.org"],
+            )
+        )
+        assert ledger.get_issue("monthly-2017-11") is None
+        assert ledger.delivery_states("monthly-2017-11", ["editor@example.org"]) == {}
+        test_rows = ledger.delivery_states("monthly-2017-11#test", ["editor@example.org"])
+    assert (report.sent, report.test_copies, report.exit_code) == (1, True, 0)
+    assert test_rows["editor@example.org"].status == DeliveryStatus.SENT
+    assert smtp_server.recipients() == ["editor@example.org"]
+    assert send(config).sent == 2
+
+
+def test_no_connection_possible_is_a_transport_error(make_project: MakeProject) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    extra = f"""
+    [transport]
+    kind = "smtp"
+    [smtp]
+    host = "127.0.0.1"
+    port = {port}
+    security = "none"
+    max_attempts = 2
+    retry_max_delay = 0.01
+    """
+    config = load_config(make_project(subscribers=csv_of(people(3)), extra_config=extra))
+    with pytest.raises(TransportError, match=str(port)):
+        send(config)
+    assert set(statuses(config, people(3)).values()) <= {DeliveryStatus.QUEUED}
+
+
+# --- the engine's own rules, on the in-memory transport ------------------------------------
+
+
+class RecordingTransport:
+    """Checks the crash-safety rule at the start of every transaction, on every connection.
+
+    A connection may start a transaction only when everything it delivered before is
+    committed as sent, and the new attempt is committed as queued.
+    """
+
+    def __init__(self, config: Config, connections: int) -> None:
+        self.path = config.state.path
+        self.connections = connections
+        self.delivered: list[str] = []
+        self.violations: list[str] = []
+
+    @property
+    def max_connections(self) -> int:
+        return self.connections
+
+    async def connect(self) -> RecordingConnection:
+        return RecordingConnection(self)
+
+
+class RecordingConnection:
+    def __init__(self, owner: RecordingTransport) -> None:
+        self.owner = owner
+        self.mine: list[str] = []
+
+    @property
+    def usable(self) -> bool:
+        return True
+
+    async def send(self, sender: str, message: object) -> object:
+        from digestmail.transport import SendResult
+
+        email = message.email  # type: ignore[attr-defined]
+        with Ledger.open(self.owner.path) as view:
+            rows = view.delivery_states("monthly-2017-11", [*self.mine, email])
+        for earlier in self.mine:
+            if rows[earlier].status != DeliveryStatus.SENT:
+                self.owner.violations.append(f"{earlier} not recorded before {email}")
+        if rows.get(email) is None or rows[email].status != DeliveryStatus.QUEUED:
+            self.owner.violations.append(f"{email} not marked before its transaction")
+        await asyncio.sleep(0.001)
+        self.mine.append(email)
+        self.owner.delivered.append(email)
+        return SendResult(250, "ok")
+
+    async def close(self) -> None:
+        return None
+
+
+def test_outcomes_are_committed_before_the_connection_sends_again(
+    make_project: MakeProject,
+) -> None:
+    config = load_config(make_project(subscribers=csv_of(people(60))))
+    transport = RecordingTransport(config, connections=3)
+
+    report = send(config, transport=transport)  # type: ignore[arg-type]
+
+    assert report.sent == 60
+    assert transport.violations == []
+    assert sorted(transport.delivered) == sorted(people(60))
+
+
+def test_memory_stays_bounded_by_the_window(make_project: MakeProject) -> None:
+    from digestmail.engine import LOOKUP_CHUNK, window
+    from digestmail.transport import MemoryTransport
+
+    config = load_config(make_project(subscribers="email\n"))
+    transport = MemoryTransport(connections=2)
+    ahead: list[int] = []
+
+    def stream() -> Iterator[Recipient]:
+        for i in range(5000):
+            ahead.append(i - len(transport.sent))
+            yield Recipient(email=f"p{i}@example.net")
+
+    list_cfg = config.get_list("monthly")
+    with Ledger.open(config.state.path) as ledger:
+        report = asyncio.run(
+            send_issue(
+                config=config,
+                list_cfg=list_cfg,
+                issue=make_issue(),
+                ledger=ledger,
+                transport=transport,
+                make_factory=TinyFactory,
+                recipients=stream(),
+            )
+        )
+    assert report.sent == 5000
+    assert max(ahead) <= window(2) + LOOKUP_CHUNK
+
+
+def test_stop_event_ends_the_run_cleanly_and_the_next_run_completes(
+    make_project: MakeProject,
+) -> None:
+    from digestmail.models import OutgoingMessage
+    from digestmail.transport import MemoryTransport
+
+    config = load_config(make_project(subscribers=csv_of(people(200))))
+    stop = asyncio.Event()
+
+    def stop_after_50(message: OutgoingMessage, tries: int) -> None:
+        if len(transport.sent) >= 50:
+            stop.set()
+
+    transport = MemoryTransport(connections=4, fault=stop_after_50)
+    first = send(config, transport=transport, stop=stop)
+    assert first.interrupted and first.exit_code == 75
+    assert 50 <= first.sent < 200
+
+    second = send(config, transport=transport)
+    assert (second.exit_code, second.already_sent) == (0, first.sent)
+    counts = collections.Counter(c.message.email for c in transport.sent)
+    assert sorted(counts) == sorted(people(200))
+    assert set(counts.values()) == {1}
+
+
+# --- separate processes -------------------------------------------------------------------------
+
+
+def driver(config: Config, **popen: object) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.send_driver", str(config.path)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,  # type: ignore[call-overload]
+    )
+
+
+def wait_for(condition: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+def test_sigkill_mid_send_resumes_with_at_most_one_extra_copy_per_connection(
+    make_project: MakeProject, tmp_path: Path, smtp_password: str
+) -> None:
+    connections = 4
+    server = SmtpTestServer(tmp_path, faults=Faults(delay=0.02)).start()
+    try:
+        emails = people(120)
+        config = smtp_project(make_project, server, emails, connections=connections)
+        proc = driver(config)
+        wait_for(lambda: len(server.received) >= 30)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        assert len(server.received) < len(emails)
+
+        resumed = driver(config)
+        out, err = resumed.communicate(timeout=60)
+        assert resumed.returncode == 0, err
+        counts = collections.Counter(server.recipients())
+        assert sorted(counts) == sorted(emails)
+        extra = sum(n - 1 for n in counts.values())
+        assert extra <= connections
+        assert max(counts.values()) <= 2
+        assert json.loads(out)["already_sent"] >= 30 - connections
+    finally:
+        server.stop()
+
+
+def test_sigterm_stops_cleanly_with_exit_75_and_no_duplicates(
+    make_project: MakeProject, tmp_path: Path, smtp_password: str
+) -> None:
+    server = SmtpTestServer(tmp_path, faults=Faults(delay=0.02)).start()
+    try:
+        emails = people(100)
+        config = smtp_project(make_project, server, emails, connections=4)
+        proc = driver(config)
+        wait_for(lambda: len(server.received) >= 20)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 75, err
+        report = json.loads(out)
+        assert report["interrupted"]
+        assert report["sent"] == len(server.received)
+
+        rest = driver(config)
+        rest.communicate(timeout=60)
+        assert rest.returncode == 0
+        assert sorted(server.recipients()) == sorted(emails)
+    finally:
+        server.stop()
+
+
+def test_two_concurrent_sends_never_both_send(
+    make_project: MakeProject, tmp_path: Path, smtp_password: str
+) -> None:
+    server = SmtpTestServer(tmp_path, faults=Faults(delay=0.01)).start()
+    try:
+        emails = people(60)
+        config = smtp_project(make_project, server, emails, connections=2)
+        first = driver(config)
+        wait_for(lambda: len(server.received) >= 1)
+        second = driver(config)
+        _, err = second.communicate(timeout=30)
+        assert second.returncode == 75
+        assert "lock" in err
+        first.communicate(timeout=60)
+        assert first.returncode == 0
+        assert sorted(server.recipients()) == sorted(emails)
+    finally:
+        server.stop()
+
+
+def test_report_fields_survive_json(make_project: MakeProject) -> None:
+    report = DeliveryReport(issue_id="x", sent=1, left_to_retry=1)
+    assert json.loads(json.dumps(dataclasses.asdict(report)))["left_to_retry"] == 1
+    assert report.exit_code == 75
+    assert DeliveryReport(issue_id="x", failed_permanent=1).exit_code == 1
+    assert DeliveryReport(issue_id="x").exit_code == 0
