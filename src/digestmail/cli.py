@@ -13,6 +13,7 @@ import email.policy
 import io
 import json
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import ExitStack
 from datetime import datetime
@@ -491,7 +492,13 @@ def send(
         )
     log = log_of(ctx)
     log.info("send", issue=issue.id, to=target, transport=transport, dry_run=dry_run)
-    with Ledger.open(config.state.path) as ledger, ProgressView(log) as view:
+    with ExitStack() as stack:
+        ledger_path = config.state.path
+        if dry_run and not ledger_path.exists():
+            # A dry run writes nothing anywhere: an empty throw-away ledger stands in.
+            ledger_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "dry.sqlite"
+        ledger = stack.enter_context(Ledger.open(ledger_path))
+        view = stack.enter_context(ProgressView(log))
         report = run_async(
             lambda stop: pipeline.send_issue_to_list(
                 config,

@@ -1,0 +1,135 @@
+"""The Quick start's job, end to end: build and send the sample digest into a real Maildir.
+
+Runs the installed ``digestmail`` command as a user would, on a copy of the shipped sample
+project (config, content, theme), and reads the results back from disk.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import mailbox
+import os
+import shutil
+import subprocess
+import sys
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PERIOD = "2026-10"
+ISSUE = f"monthly-{PERIOD}"
+NOW = "2026-11-24T12:00"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    for name in ("config", "content", "templates"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    return tmp_path
+
+
+def digestmail(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGESTMAIL_")}
+    return subprocess.run(
+        [sys.executable, "-m", "digestmail", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def subscribers(project: Path) -> list[str]:
+    lines = (project / "config/subscribers/monthly.csv").read_text(encoding="utf-8").splitlines()
+    return [line.split(",")[0].lower() for line in lines[1:] if line.strip()]
+
+
+def test_build_writes_preview_files_and_records_nothing(project: Path) -> None:
+    done = digestmail(project, "build", "--list", "monthly", "--period", PERIOD, "--now", NOW)
+    assert done.returncode == 0, done.stderr
+    html = (project / "out" / f"{ISSUE}.html").read_text(encoding="utf-8")
+    text = (project / "out" / f"{ISSUE}.txt").read_text(encoding="utf-8")
+    raw = (project / "out" / f"{ISSUE}.eml").read_bytes()
+    assert "<html" in html and 'lang="de"' in html
+    assert "Oktober 2026" in text
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert parsed["To"].addresses[0].addr_spec == subscribers(project)[0]
+    assert ISSUE in done.stderr and "tips" in done.stderr
+    assert not (project / "state").exists()
+    assert not (project / "outbox").exists()
+
+
+def test_empty_period_exits_2_unless_allowed(project: Path) -> None:
+    done = digestmail(project, "build", "--list", "monthly", "--period", "2017-11", "--now", NOW)
+    assert done.returncode == 2
+    assert "no tips" in done.stderr and "--allow-empty" in done.stderr
+    allowed = digestmail(
+        project, "build", "--list", "monthly", "--period", "2017-11", "--now", NOW, "--allow-empty"
+    )
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def test_send_delivers_once_per_subscriber_and_a_second_send_nothing(project: Path) -> None:
+    args = ("send", "--list", "monthly", "--period", PERIOD, "--now", NOW, "--yes")
+    dry = digestmail(project, *args, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert not (project / "state").exists(), "a dry run writes nothing"
+    assert not (project / "outbox").exists()
+
+    first = digestmail(project, *args)
+    assert first.returncode == 0, first.stderr
+    box = mailbox.Maildir(project / "outbox", create=False)
+    received = sorted(
+        email.message_from_bytes(m.as_bytes(), policy=email.policy.default)["To"]
+        .addresses[0]
+        .addr_spec.lower()
+        for m in box
+    )
+    assert received == sorted(subscribers(project))
+
+    second = digestmail(project, *args)
+    assert second.returncode == 0, second.stderr
+    assert len(list(mailbox.Maildir(project / "outbox", create=False))) == len(received)
+
+    status = digestmail(project, "status", "--format", "json")
+    assert status.returncode == 0, status.stderr
+    (row,) = json.loads(status.stdout)
+    assert row["id"] == ISSUE
+    assert row["status"] == "finished"
+    assert row["counts"]["sent"] == len(received)
+
+    archive = project / "archive" / "monthly"
+    assert (archive / f"{ISSUE}.html").exists()
+    assert ISSUE in (archive / "index.html").read_text(encoding="utf-8")
+
+
+def test_unsubscribed_address_gets_nothing(project: Path) -> None:
+    victim = subscribers(project)[1]
+    done = digestmail(project, "unsubscribe", victim.upper(), "--list", "monthly")
+    assert done.returncode == 0, done.stderr
+    check = digestmail(project, "subscribers", "check", "--list", "monthly")
+    assert "suppressed" in check.stderr
+    sent = digestmail(project, "send", "--list", "monthly", "--period", PERIOD, "--now", NOW)
+    assert sent.returncode == 0, sent.stderr
+    box = mailbox.Maildir(project / "outbox", create=False)
+    to = {m["To"].lower() for m in box}
+    assert not any(victim in addr for addr in to)
+    assert len(to) == len(subscribers(project)) - 1
+
+
+def test_test_copies_do_not_count_as_the_lists_delivery(project: Path) -> None:
+    base = ("send", "--list", "monthly", "--period", PERIOD, "--now", NOW, "--yes")
+    test = digestmail(project, *base, "--to", "redaktion@example.org")
+    assert test.returncode == 0, test.stderr
+    assert len(list(mailbox.Maildir(project / "outbox", create=False))) == 1
+    real = digestmail(project, *base)
+    assert real.returncode == 0, real.stderr
+    assert len(list(mailbox.Maildir(project / "outbox", create=False))) == 1 + len(
+        subscribers(project)
+    )
