@@ -25,7 +25,8 @@ _ADDR = re.compile(r"[^\s<>()\[\],;:\"\\]+@[^\s<>()\[\],;:\"\\@]+")
 _Q_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
 _Q_TABLE = tuple("_" if b == 0x20 else chr(b) if b in _Q_SAFE else f"={b:02X}" for b in range(256))
 _PREFIX = "=?utf-8?q?"
-_MAX_WORD = 75
+_MAX_WORD = 68
+"""Shorter than RFC 2047's 75, so "Reply-To: " plus one word still fits in 78 columns."""
 _MAX_PAYLOAD = _MAX_WORD - len(_PREFIX) - 2
 
 
@@ -45,7 +46,10 @@ def check_header_value(name: str, value: str) -> str:
 
 
 def _q_words(text: str) -> list[str]:
-    """Encode ``text`` as "Q" encoded words of at most 75 characters, never splitting a char."""
+    """Encode ``text`` as "Q" encoded words of at most 68 characters, never splitting a char."""
+    whole = "".join([_Q_TABLE[b] for b in text.encode("utf-8")])
+    if len(whole) <= _MAX_PAYLOAD:
+        return [_PREFIX + whole + "?="]
     words: list[str] = []
     current: list[str] = []
     size = 0
@@ -132,7 +136,7 @@ def fold(name: str, value: str) -> str:
     lines: list[str] = []
     current = f"{name}:"
     for word in value.split(" "):
-        if len(current) + 1 + len(word) > MAX_LINE and current.strip() and current != f"{name}:":
+        if len(current) + 1 + len(word) > MAX_LINE and current != f"{name}:":
             lines.append(current)
             current = ""
         current += " " + word

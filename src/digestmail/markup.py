@@ -19,6 +19,7 @@ import markdown
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import AtomicString
 from markupsafe import Markup
 
 EXTENSIONS = ("tables", "fenced_code", "sane_lists")
@@ -50,6 +51,19 @@ class _DropHtml(InlineProcessor):
         self, m: re.Match[str], data: str
     ) -> tuple[str, int, int]:
         return "", m.start(0), m.end(0)
+
+
+class _PlainMail(InlineProcessor):
+    """``<info@example.org>`` as a plain mailto link: entity obfuscation only hurts in mail."""
+
+    def handleMatch(  # type: ignore[override]
+        self, m: re.Match[str], data: str
+    ) -> tuple[ET.Element, int, int]:
+        el = ET.Element("a")
+        addr = m.group(1).removeprefix("mailto:")
+        el.set("href", f"mailto:{addr}")
+        el.text = AtomicString(addr)
+        return el, m.start(0), m.end(0)
 
 
 @dataclass
@@ -112,6 +126,7 @@ class _EmailExtension(Extension):
             "drop_html",
             90,
         )
+        md.inlinePatterns.register(_PlainMail(r"<([^<> !]+@[^@<> ]+)>", md), "automail", 110)
         md.inlinePatterns.register(_GenderStar(r"(?<=\w)\*(?=\w)", md), "gender_star", 65)
         md.treeprocessors.register(_EmailTree(md, self.options), "email_tree", -10)
 

@@ -208,7 +208,7 @@ class MessageFactory:
     def _date(self, now: datetime | None) -> bytes:
         moment = now or datetime.now(UTC)
         second = int(moment.timestamp())
-        if self._date_cache[0] != second or now is not None:
+        if self._date_cache[0] != second:
             line = f"Date: {format_datetime(moment.astimezone(self._tz))}\r\n".encode("ascii")
             self._date_cache = (second, line)
         return self._date_cache[1]

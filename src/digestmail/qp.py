@@ -58,7 +58,28 @@ def encode_qp_value(value: str) -> bytes:
     """A short one-line value (an address, a URL) as its own soft-broken line(s); fast path."""
     if not value:
         return b""
+    if "\n" in value:
+        return encode_qp(value.replace("\n", " "))
     encoded = "".join([_TABLE[b] for b in value.encode("utf-8")])
-    if len(encoded) <= _BODY and encoded[0] != "." and "\n" not in value and "\t" not in value:
+    if len(encoded) <= _BODY and encoded[0] != ".":
         return (encoded + "=\r\n").encode("ascii")
-    return encode_qp(value.replace("\n", " "))
+    return _chunk(encoded).encode("ascii")
+
+
+def _chunk(encoded: str) -> str:
+    """Cut an encoded line into soft-broken lines, never inside an ``=XX`` escape."""
+    out: list[str] = []
+    i, n = 0, len(encoded)
+    while i < n:
+        lead = ""
+        if encoded[i] == ".":
+            lead, i = "=2E", i + 1
+        j = min(i + _BODY - len(lead), n)
+        if j < n:
+            if encoded[j - 1] == "=":
+                j -= 1
+            elif encoded[j - 2] == "=":
+                j -= 2
+        out.append(lead + encoded[i:j] + "=\r\n")
+        i = j
+    return "".join(out)

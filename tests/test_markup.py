@@ -1,0 +1,131 @@
+"""A post's Markdown as email HTML and plain text: what an editor wrote arrives intact."""
+
+from __future__ import annotations
+
+import re
+
+from digestmail.markup import render_markdown, wrap_text
+from tests.render_helpers import post_from_fixture
+
+SITE = "https://example.org/"
+PAGE = "https://example.org/veranstaltungstipp/2017/11/kommune/"
+
+
+def test_seed_shaped_post_keeps_its_words_and_shifts_its_headings() -> None:
+    post = post_from_fixture("kommune.md")
+    out = render_markdown(post.body, base=SITE)
+    html = str(out.html)
+    assert "<h1" not in html
+    assert "<h2" not in html
+    assert "<h3>Stadtteil gemeinsam entwickeln</h3>" in html
+    assert "<h4>Dialogformate zwischen Bürger*innen,</h4>" in html
+    assert "<h5>Verwaltung und Politik ausprobieren</h5>" in html
+    assert "Anwohner/innen" in html
+    assert "großen" in html
+    assert "<em>" not in html
+
+
+def test_link_whose_title_is_on_the_next_line_stays_a_link() -> None:
+    post = post_from_fixture("kommune.md")
+    html = str(render_markdown(post.body, base=SITE).html)
+    assert (
+        '<a href="https://www.example.net/werkstatt/stadtteil_2018/" title="werkstatt">hier!</a>'
+        in html
+    )
+    assert "[hier!]" not in html
+
+
+def test_gender_star_is_never_emphasis_but_real_emphasis_still_works() -> None:
+    html = str(
+        render_markdown("Bürger*innen und Einwohner*innen, *wirklich* **fett**", base=SITE).html
+    )
+    assert "Bürger*innen und Einwohner*innen" in html
+    assert "<em>wirklich</em>" in html
+    assert "<strong>fett</strong>" in html
+
+
+def test_no_smart_quotes_in_german_text() -> None:
+    html = str(render_markdown('Sie sagte "Hallo" -- und ging...', base=SITE).html)
+    assert "&quot;Hallo&quot;" in html or '"Hallo"' in html
+    assert "“" not in html
+    assert "–" not in html
+
+
+def test_relative_links_and_images_become_absolute() -> None:
+    source = "[Programm](/programm/) [rel](anmeldung/) ![Karte](/images/karte.png) [a](#ort)"
+    html = str(render_markdown(source, base=SITE).html)
+    assert 'href="https://example.org/programm/"' in html
+    assert 'href="https://example.org/anmeldung/"' in html
+    assert 'src="https://example.org/images/karte.png"' in html
+    assert 'href="https://example.org/#ort"' in html
+
+
+def test_page_bundle_images_resolve_against_the_permalink() -> None:
+    html = str(render_markdown("![Foto](foto.jpg)", base=PAGE).html)
+    assert f'src="{PAGE}foto.jpg"' in html
+
+
+def test_absolute_and_mailto_links_are_kept() -> None:
+    source = "[x](https://other.example/a?b=1&c=2) <mailto:info@example.org>"
+    html = str(render_markdown(source, base=SITE).html)
+    assert 'href="https://other.example/a?b=1&amp;c=2"' in html
+    assert "mailto:" in html
+
+
+def test_javascript_links_lose_their_target() -> None:
+    html = str(render_markdown("[klick](javascript:alert(1))", base=SITE).html)
+    assert "javascript" not in html
+    assert ">klick</a>" in html
+
+
+def test_images_get_alt_width_and_cannot_overflow() -> None:
+    html = str(render_markdown("![](bild.png)", base=SITE, alt="Werkstatt").html)
+    img = re.search(r"<img [^>]+>", html)
+    assert img
+    assert 'alt="Werkstatt"' in img.group(0)
+    assert 'width="552"' in img.group(0)
+    assert "max-width:100%" in img.group(0)
+    assert "height:auto" in img.group(0)
+
+
+def test_raw_html_in_a_post_is_dropped_but_its_text_stays() -> None:
+    source = (
+        'Vorher <span style="color:red">rot</span> <script>alert("x")</script>\n\n<div>Block</div>'
+    )
+    html = str(render_markdown(source, base=SITE).html)
+    assert "<script" not in html
+    assert "<span" not in html
+    assert "<div" not in html
+    assert "rot" in html
+    assert "Block" in html
+
+
+def test_plain_text_reads_on_its_own() -> None:
+    post = post_from_fixture("kommune.md")
+    text = render_markdown(post.body, base=SITE).text
+    assert "Stadtteil gemeinsam entwickeln" in text
+    assert "Bürger*innen" in text
+    assert "**" not in text
+    assert "<" not in text
+    assert "hier! [1]" in text
+    assert "[1] https://www.example.net/werkstatt/stadtteil_2018/" in text
+    # Soft line breaks of the source are re-wrapped, not kept.
+    assert "Anwohner/innen früh an der Planung" in text
+    for line in text.splitlines():
+        assert len(line) <= 76 or not line.count(" ") or line.startswith("[")
+
+
+def test_plain_text_lists_quotes_and_code() -> None:
+    source = "- eins\n- zwei\n\n1. erstens\n2. zweitens\n\n> zitiert\n\n```\na  b\n  c\n```\n"
+    text = render_markdown(source, base=SITE).text
+    assert "- eins\n- zwei" in text
+    assert "1. erstens\n2. zweitens" in text
+    assert "> zitiert" in text
+    assert "    a  b\n      c" in text
+
+
+def test_wrap_text_never_breaks_urls() -> None:
+    url = "https://example.org/" + "x" * 90
+    wrapped = wrap_text(f"Mehr dazu unter {url} und anderswo " + "wort " * 30)
+    assert url in wrapped.split("\n")
+    assert all(len(line) <= 76 for line in wrapped.split("\n") if line != url)
