@@ -218,12 +218,16 @@ def test_catch_up_sets_how_many_missed_periods_are_still_sent(config_with: Confi
     ]
 
 
-def test_issues_come_oldest_first_so_catch_up_mails_in_order(config_with: ConfigWith) -> None:
+def test_a_new_list_mails_the_window_oldest_first_and_reports_no_history(
+    config_with: ConfigWith,
+) -> None:
     config = config_with("catch_up = 2\n")
     due = due_issues(config, now=berlin(2026, 11, 2), status_of=lambda _: None)
-    sendable = [d.issue_id for d in due if not d.too_old]
-    assert sendable == ["monthly-2026-09", "monthly-2026-10"]
-    assert len(due) == 24  # a fresh ledger looks back two years, and no further
+    assert [d.issue_id for d in due] == ["monthly-2026-09", "monthly-2026-10"]
+    assert not any(d.too_old for d in due)  # a new list has no history to report as missed
+    old = due_issues(config, now=berlin(2026, 11, 2), status_of=lambda _: None, include_old=True)
+    assert len(old) == 24  # --include-old on a fresh ledger looks back two years, no further
+    assert [d.issue_id for d in old if not d.too_old] == ["monthly-2026-09", "monthly-2026-10"]
 
 
 def test_an_interrupted_send_stays_due_and_a_skipped_month_does_not(

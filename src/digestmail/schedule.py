@@ -175,6 +175,9 @@ def _list_due(
       reported again, so hourly runs do not repeat the warning forever;
     - with ``include_old``, also the holes back to the oldest handled issue in the look-back
       (or the whole look-back when nothing was ever handled), as ``too_old``.
+
+    A list with no handled issue in the look-back (a new list) reports nothing older than the
+    window: its earlier periods were never missed, they predate it.
     """
     window = max(list_cfg.catch_up, 1)
     periods = _due_periods(list_cfg, now=now, tz=tz)
@@ -183,7 +186,9 @@ def _list_due(
     if include_old:
         limit = handled[-1] if handled else len(periods)
     else:
-        limit = handled[0] if handled else len(periods)
+        # Nothing handled in the look-back: a new list, or one revived after years. Its older
+        # periods were not missed, so they are not reported on every run either.
+        limit = handled[0] if handled else window
     result = [
         DueIssue(
             list_key=list_cfg.key,
