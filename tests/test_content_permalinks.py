@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
-from digestmail.permalinks import urlize
+from digestmail.permalinks import _sanitize_slow, sanitize, urlize
 from tests.content_helpers import post_from
 
 PATTERN = {"veranstaltungstipp": "/:section/:year/:month/:slug/", "news": "/:section/:title/"}
@@ -137,3 +138,12 @@ def test_undated_post_in_a_date_pattern_gets_hugos_zero_date(tmp_path: Path) -> 
         permalinks={"d": "/:section/:year/:month/:day/:filename/"},
     )
     assert post.permalink == "https://example.org/d/1/01/01/nodate/"
+
+
+def test_fast_latin1_sanitizer_matches_hugos_rune_loop() -> None:
+    """The word-wise fast path must give exactly what Hugo's rune-by-rune loop gives."""
+    rng = random.Random(111)
+    alphabet = "aZ09 _-.,:;!?&*/\\#+~@%()[]\"'\täöüÄÖÜßéñ²½×÷\u00a0"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 24)))
+        assert sanitize(text) == _sanitize_slow(text), repr(text)

@@ -106,7 +106,11 @@ def _dates(meta: Mapping[str, Any], tz: tzinfo, warnings: list[str]) -> dict[str
 
 def _rel_parts(path: Path, content_dir: Path) -> tuple[str, str, str, bool]:
     """(rel_path, directory of the page, file name as Hugo uses it, is it a bundle)."""
-    rel = path.relative_to(content_dir).as_posix()
+    base, full = str(content_dir) + os.sep, str(path)
+    if full.startswith(base):  # the common case, without pathlib's parsing per post
+        rel = full[len(base) :].replace(os.sep, "/")
+    else:
+        rel = path.relative_to(content_dir).as_posix()
     directory, _, name = rel.rpartition("/")
     stem = name.rsplit(".", 1)[0]
     if stem == "index" and directory:

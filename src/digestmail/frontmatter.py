@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from digestmail import simpleyaml
+
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -90,6 +92,9 @@ def _as_table(data: Any, fmt: str) -> dict[str, Any]:
 
 
 def _parse_yaml(block: str) -> dict[str, Any]:
+    simple = simpleyaml.load(block)
+    if simple is not None:
+        return simple  # keys already lower-cased
     try:
         data = yaml.load(block, Loader=_HugoYamlLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from urllib.parse import quote
 
 _ALLOWED_PUNCT = frozenset("./\\_#+~-@")
@@ -25,10 +25,22 @@ _TOKEN = re.compile(
 _SAFE = "/#+~@-._!$&'()*,;=:%"
 
 
-def _allowed(ch: str) -> bool:
+def _is_allowed(ch: str) -> bool:
     if ch in _ALLOWED_PUNCT:
         return True
-    return unicodedata.category(ch)[0] in "LM" or unicodedata.category(ch) == "Nd"
+    category = unicodedata.category(ch)
+    return category[0] in "LM" or category == "Nd"
+
+
+_ALLOWED_CACHE: dict[str, bool] = {}
+
+
+def _allowed(ch: str) -> bool:
+    """Go's IsLetter/IsDigit/IsMark or an allowed sign; memoised, titles repeat letters."""
+    known = _ALLOWED_CACHE.get(ch)
+    if known is None:
+        known = _ALLOWED_CACHE[ch] = _is_allowed(ch)
+    return known
 
 
 def _lower(text: str) -> str:
@@ -37,9 +49,8 @@ def _lower(text: str) -> str:
     return text.replace("İ", "i").lower()
 
 
-@lru_cache(maxsize=4096)
-def sanitize(text: str) -> str:
-    """Hugo's ``UnicodeSanitize``: keep letters, digits, marks and a few signs; spaces -> '-'."""
+def _sanitize_slow(text: str) -> str:
+    """Hugo's loop, rune by rune: the reference for every script."""
     out: list[str] = []
     prepend_hyphen = False
     was_hyphen = False
@@ -57,6 +68,30 @@ def sanitize(text: str) -> str:
             out.append(ch)
         elif out and not was_hyphen and ch.isspace():
             prepend_hyphen = True
+    return "".join(out)
+
+
+# The same rule word by word for Latin-1 text (German titles): runs of allowed characters,
+# separated by gaps; a gap holding white space becomes one hyphen unless a hyphen is beside it.
+_LATIN1_GAP = re.compile(
+    r"([^0-9A-Za-z_\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff./\\#+~@-]+)"
+)
+_SPACE = re.compile(r"[\t\n\v\f\r \x85\xa0]")  # Go's unicode.IsSpace in Latin-1
+
+
+def sanitize(text: str) -> str:
+    """Hugo's ``UnicodeSanitize``: keep letters, digits, marks and a few signs; spaces -> '-'."""
+    if "%" in text or max(text, default="a") > "\u00ff":
+        return _sanitize_slow(text)
+    parts = _LATIN1_GAP.split(text)
+    out: list[str] = []
+    for i in range(0, len(parts), 2):
+        run = parts[i]
+        if not run:
+            continue
+        if out and _SPACE.search(parts[i - 1]) and out[-1][-1] != "-" and run[0] != "-":
+            out.append("-")
+        out.append(run)
     return "".join(out)
 
 
@@ -87,8 +122,35 @@ def explicit_url(base_url: str, url: str) -> str:
     return join(base_url, escape_path(_with_trailing_slash("/" + url.lstrip("/"))))
 
 
-def _date_part(date: datetime | None, fmt: Callable[[datetime], str], zero: str) -> str:
-    return fmt(date) if date is not None else zero
+_ZERO_TIME = datetime(1, 1, 1)  # Go's zero time: what Hugo expands for an undated page
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    date: datetime
+    section: str
+    title: str
+    slug: str
+    filename: str
+
+
+_EXPANDERS: Mapping[str, Callable[[_Parts], str]] = {
+    "year": lambda p: str(p.date.year),
+    "month": lambda p: f"{p.date.month:02d}",
+    "monthname": lambda p: p.date.strftime("%B").lower(),
+    "day": lambda p: f"{p.date.day:02d}",
+    "weekday": lambda p: str((p.date.weekday() + 1) % 7),
+    "weekdayname": lambda p: p.date.strftime("%A").lower(),
+    "yearday": lambda p: str(p.date.timetuple().tm_yday),
+    "section": lambda p: urlize(p.section),
+    "sections": lambda p: urlize(p.section),
+    "title": lambda p: urlize(p.title),
+    "slug": lambda p: urlize(p.slug or p.title),
+    "slugorfilename": lambda p: urlize(p.slug or p.filename),
+    "filename": lambda p: urlize(p.filename),
+    "contentbasename": lambda p: urlize(p.filename),
+}
+_SLASHES = re.compile(r"/{2,}")
 
 
 def expand(
@@ -105,24 +167,9 @@ def expand(
     A missing date expands like Go's zero time (year 1, January 1st), which is what Hugo
     writes for an undated page.
     """
-    values: Mapping[str, Callable[[], str]] = {
-        "year": lambda: _date_part(date, lambda d: str(d.year), "1"),
-        "month": lambda: _date_part(date, lambda d: f"{d.month:02d}", "01"),
-        "monthname": lambda: _date_part(date, lambda d: d.strftime("%B").lower(), "january"),
-        "day": lambda: _date_part(date, lambda d: f"{d.day:02d}", "01"),
-        "weekday": lambda: _date_part(date, lambda d: str((d.weekday() + 1) % 7), "1"),
-        "weekdayname": lambda: _date_part(date, lambda d: d.strftime("%A").lower(), "monday"),
-        "yearday": lambda: _date_part(date, lambda d: str(d.timetuple().tm_yday), "1"),
-        "section": lambda: urlize(section),
-        "sections": lambda: urlize(section),
-        "title": lambda: urlize(title),
-        "slug": lambda: urlize(slug or title),
-        "slugorfilename": lambda: urlize(slug or filename),
-        "filename": lambda: urlize(filename),
-        "contentbasename": lambda: urlize(filename),
-    }
-    path = _TOKEN.sub(lambda m: values[m.group(1)](), pattern)
-    return re.sub(r"/{2,}", "/", "/" + path)
+    parts = _Parts(date or _ZERO_TIME, section, title, slug, filename)
+    path = _TOKEN.sub(lambda m: _EXPANDERS[m.group(1)](parts), pattern)
+    return _SLASHES.sub("/", "/" + path)
 
 
 def default_path(*, directory: str, slug: str, filename: str) -> str:
