@@ -93,8 +93,8 @@ class _SeenAddresses:
     """
 
     def __init__(self) -> None:
-        self._digests = array("Q", bytes(8 * 1024))
-        self._lines = array("I", bytes(4 * 1024))
+        self._digests = array("Q", [0]) * 1024
+        self._lines = array("I", [0]) * 1024
         self._used = 0
 
     @staticmethod
@@ -128,8 +128,8 @@ class _SeenAddresses:
     def _grow(self) -> None:
         old_digests, old_lines = self._digests, self._lines
         size = len(old_digests) * 2
-        self._digests = array("Q", bytes(8 * size))
-        self._lines = array("I", bytes(4 * size))
+        self._digests = array("Q", [0]) * size
+        self._lines = array("I", [0]) * size
         for digest, line in zip(old_digests, old_lines, strict=True):
             if digest:
                 slot = self._find(digest)
@@ -143,7 +143,7 @@ def _check_utf8(path: Path) -> None:
     line = 1
     try:
         with path.open("rb") as stream:
-            while chunk := stream.read(1 << 20):
+            while chunk := stream.read(1 << 16):
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
