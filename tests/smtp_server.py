@@ -52,6 +52,8 @@ class Faults:
     tempfail_times: int = 2
     close_after: int = 0
     delay: float = 0.0
+    pipelining: bool = True
+    """Announce PIPELINING (aiosmtpd reads pipelined commands in order but does not say so)."""
 
 
 @dataclass
@@ -63,6 +65,19 @@ class _Handler:
     per_session: dict[int, int] = field(default_factory=dict)
     connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.faults.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]

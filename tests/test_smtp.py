@@ -54,13 +54,27 @@ def test_one_connection_carries_many_messages_intact(smtp_server: SmtpTestServer
         assert got.parse()["Message-ID"] == sent.message_id
 
 
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
 def test_refusals_carry_the_code_and_leave_the_session_usable(
-    smtp_server: SmtpTestServer,
+    tmp_path: Path, smtp_password: str, pipelining: bool
 ) -> None:
+    smtp_server = SmtpTestServer(tmp_path, faults=Faults(pipelining=pipelining)).start()
+    try:
+        refusals(smtp_server)
+    finally:
+        smtp_server.stop()
+
+
+def refusals(smtp_server: SmtpTestServer) -> None:
     async def run() -> list[tuple[int | None, bool]]:
         conn = await SmtpTransport(config_for(smtp_server)).connect()
         seen = []
-        for email in ("reject550@example.net", "user-unknown@example.net", "ok@example.net"):
+        for email in (
+            "reject550@example.net",
+            "user-unknown@example.net",
+            "reject-data@example.net",
+            "ok@example.net",
+        ):
             try:
                 await conn.send("tipps@example.org", outgoing(email))
                 seen.append((250, conn.usable))
@@ -69,7 +83,7 @@ def test_refusals_carry_the_code_and_leave_the_session_usable(
         await conn.close()
         return seen
 
-    assert asyncio.run(run()) == [(550, False), (550, False), (250, True)]
+    assert asyncio.run(run()) == [(550, False), (550, False), (554, False), (250, True)]
     assert smtp_server.recipients() == ["ok@example.net"]
     assert smtp_server.connections == 1
 
@@ -102,8 +116,9 @@ def test_connection_dropped_before_the_reply_is_a_temporary_failure(
     assert smtp_server.received == []
 
 
-def test_421_closes_the_connection(tmp_path: Path, smtp_password: str) -> None:
-    server = SmtpTestServer(tmp_path, faults=Faults(close_after=2)).start()
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
+def test_421_closes_the_connection(tmp_path: Path, smtp_password: str, pipelining: bool) -> None:
+    server = SmtpTestServer(tmp_path, faults=Faults(close_after=2, pipelining=pipelining)).start()
     try:
 
         async def run() -> tuple[int | None, bool]:
@@ -177,3 +192,17 @@ def test_nothing_listening_is_a_transport_error(tmp_path: Path) -> None:
     cfg = SmtpConfig(host="127.0.0.1", port=port, security="none", timeout=5)
     with pytest.raises(TransportError, match=f"127.0.0.1:{port}"):
         asyncio.run(SmtpTransport(cfg).connect())
+
+
+def test_addresses_cannot_inject_commands(smtp_server: SmtpTestServer) -> None:
+    async def run() -> DeliveryError:
+        conn = await SmtpTransport(config_for(smtp_server)).connect()
+        with pytest.raises(DeliveryError) as info:
+            evil = dataclasses.replace(outgoing("a@example.net"), email="a@example.net>\r\nRSET")
+            await conn.send("tipps@example.org", evil)
+        await conn.close()
+        return info.value
+
+    error = asyncio.run(run())
+    assert error.code == 553 and not error.temporary
+    assert smtp_server.received == []

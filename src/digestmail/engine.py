@@ -267,7 +267,7 @@ class SendRun:
                         self._worker_lost(job, exc)
                         return
                 await self._transact(connection, job)
-        except BaseException as exc:
+        except Exception as exc:
             self._fail(exc)
             raise
         finally:
@@ -442,6 +442,8 @@ async def drive(run: SendRun, recipients: Iterable[Recipient | SubscriberProblem
             await run.feed(recipients)
         finally:
             await _cancel(helpers)
+        if run.on_progress is not None:
+            run.on_progress(run.event(done=True))
         return
     flusher = asyncio.create_task(run.journal.run())
     workers = [asyncio.create_task(run.work()) for _ in range(run.workers)]

@@ -1,29 +1,32 @@
-"""The SMTP transport: long-lived aiosmtplib connections that each carry many transactions.
+"""The SMTP transport: long-lived sessions that each carry many transactions.
 
 aiosmtplib does the parts where mistakes are dangerous: connecting, implicit TLS or a *required*
-STARTTLS with certificate checks, EHLO and AUTH. The transaction itself is driven here with
-``execute_command`` for MAIL/RCPT/DATA and a direct write of the body after the 354, because
-``SMTP.data()`` re-normalises line ends and dot-stuffs every message with two regular
+STARTTLS with certificate checks, EHLO and AUTH. The transactions are then driven over the same
+transport by :class:`~digestmail.smtpwire.ReplyReader`, which allows PIPELINING and skips
+``SMTP.data()``: that re-normalises line ends and dot-stuffs every message with two regular
 expressions over the whole body. :class:`~digestmail.models.OutgoingMessage` promises CRLF line
-ends and no line starting with ``.``, so the bytes can go out as they are; one cheap ``find``
-per message checks that promise and falls back to stuffing if it was ever broken.
+ends and no line starting with ``.``, so the bytes go out as they are; one ``find`` per message
+checks that promise (a bare ``.`` line would end the message early and let the rest be read as
+commands) and falls back to stuffing if it was ever broken.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import ssl
 from email.utils import parseaddr
 
 import aiosmtplib
-from aiosmtplib import SMTPResponse
 
 from digestmail.config import SmtpConfig
 from digestmail.errors import DeliveryError, TransportError
 from digestmail.models import OutgoingMessage
+from digestmail.smtpwire import Reply, ReplyReader
 from digestmail.transport import Connection, SendResult
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>]")
 _CLOSING = 421
 
 
@@ -80,6 +83,8 @@ class SmtpTransport:
         )
         try:
             await client.connect()
+            if client.is_ehlo_or_helo_needed:
+                await client.ehlo()
         except aiosmtplib.SMTPAuthenticationError as exc:
             client.close()
             raise TransportError(
@@ -99,45 +104,85 @@ class SmtpTransport:
 
 
 class SmtpConnection:
-    """One open SMTP session; sends transactions back to back (MAIL again after a 250)."""
+    """One open SMTP session; sends transactions back to back (MAIL again after a 250).
+
+    With PIPELINING (RFC 2920) MAIL, RCPT and DATA go out in one write and their three replies
+    are read afterwards; without it, one command at a time. Either way a failed transaction is
+    ended with RSET so the session stays usable, and a 421 or a broken session makes
+    :attr:`usable` false so the worker opens a new one.
+    """
 
     def __init__(self, client: aiosmtplib.SMTP, *, timeout: float | None) -> None:
-        self._client = client
         self._timeout = timeout
+        self._pipelining = client.supports_extension("pipelining")
         self._utf8 = client.supports_extension("smtputf8")
+        self._wire = ReplyReader()
+        assert client.transport is not None
+        self._wire.adopt(client.transport)
 
     @property
     def usable(self) -> bool:
-        return self._client.is_connected
+        return not self._wire.broken
 
     async def send(self, sender: str, message: OutgoingMessage) -> SendResult:
-        client = self._client
+        mail_from, options = self._address(sender, message)
+        rcpt_to, _ = self._address(message.email, message)
         try:
-            mail_from, options = self._address(sender, message)
-            rcpt_to, _ = self._address(message.email, message)
-            reply = await client.execute_command(b"MAIL", b"FROM:<" + mail_from + b">", *options)
-            if reply.code != 250:
-                await self._refused(message, reply, "MAIL FROM")
-            reply = await client.execute_command(b"RCPT", b"TO:<" + rcpt_to + b">")
-            if reply.code not in (250, 251):
-                await self._refused(message, reply, "RCPT TO")
-            reply = await client.execute_command(b"DATA")
-            if reply.code != 354:
-                await self._refused(message, reply, "DATA")
+            reply = await self._envelope(mail_from + options, rcpt_to, message)
             reply = await self._body(message.data)
             if reply.code != 250:
-                await self._refused(message, reply, "end of data")
-        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
-            client.close()
+                await self._refused(message, reply, "end of data", reset=False)
+        except (ConnectionError, TimeoutError) as exc:
+            self._wire.close()
             raise DeliveryError(
                 f"{message.email}: connection lost during the transaction: {exc}",
                 recipient=message.email,
             ) from exc
-        return SendResult(reply.code, reply.message)
+        return SendResult(reply.code, reply.text)
 
-    def _address(self, address: str, message: OutgoingMessage) -> tuple[bytes, tuple[bytes, ...]]:
+    async def _envelope(self, mail_from: bytes, rcpt_to: bytes, message: OutgoingMessage) -> Reply:
+        """MAIL, RCPT, DATA; returns the 354 or raises DeliveryError for the first refusal."""
+        commands = (b"MAIL FROM:" + mail_from + b"\r\n", b"RCPT TO:" + rcpt_to + b"\r\n")
+        stages = ("MAIL FROM", "RCPT TO", "DATA")
+        wire, timeout = self._wire, self._timeout
+        if self._pipelining:
+            wire.write(*commands, b"DATA\r\n")
+            replies = []
+            try:
+                for _ in stages:
+                    replies.append(await wire.next(timeout))
+            except ConnectionError:
+                # A server that refuses MAIL with 421 hangs up before answering the rest.
+                if not any(reply.code >= 400 for reply in replies):
+                    raise
+        else:
+            replies = []
+            for command in (*commands, b"DATA\r\n"):
+                wire.write(command)
+                replies.append(await wire.next(timeout))
+                if replies[-1].code >= 400:
+                    break
+        for stage, reply, ok in zip(stages, replies, ((250,), (250, 251), (354,)), strict=False):
+            if reply.code not in ok:
+                if replies[-1].code == 354 and not wire.broken:
+                    # RFC 2920 3.1: DATA accepted although an earlier command failed: send an
+                    # empty message to end it, then reset.
+                    wire.write(b".\r\n")
+                    await wire.next(timeout)
+                await self._refused(message, reply, stage, reset=True)
+        return replies[-1]
+
+    def _address(self, address: str, message: OutgoingMessage) -> tuple[bytes, bytes]:
+        """The address as command bytes (plus `` SMTPUTF8`` when needed); refuses injection."""
+        if _UNSAFE.search(address):
+            raise DeliveryError(
+                f"{address!r}: control characters or angle brackets in an address",
+                recipient=message.email,
+                code=553,
+                reply="5.1.3 address refused by digestmail",
+            )
         try:
-            return address.encode("ascii"), ()
+            return b"<" + address.encode("ascii") + b">", b""
         except UnicodeEncodeError:
             if not self._utf8:
                 raise DeliveryError(
@@ -146,39 +191,35 @@ class SmtpConnection:
                     code=553,
                     reply="5.6.7 SMTPUTF8 not offered by the server",
                 ) from None
-            return address.encode("utf-8"), (b"SMTPUTF8",)
+            return b"<" + address.encode("utf-8") + b">", b" SMTPUTF8"
 
-    async def _body(self, data: bytes) -> SMTPResponse:
+    async def _body(self, data: bytes) -> Reply:
         """Write the already wire-ready body plus the terminating dot, then read the reply."""
-        protocol = self._client.protocol
-        if protocol is None:
-            raise aiosmtplib.SMTPServerDisconnected("connection lost before the body")
         if data.startswith(b".") or data.find(b"\n.") != -1:
             data = _LEADING_DOT.sub(b"..", data)
-        protocol.write(data)
-        protocol.write(b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n")
-        return await protocol.read_response(timeout=self._timeout)
+        self._wire.write(data, b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n")
+        return await self._wire.next(self._timeout)
 
-    async def _refused(self, message: OutgoingMessage, reply: SMTPResponse, stage: str) -> None:
+    async def _refused(
+        self, message: OutgoingMessage, reply: Reply, stage: str, *, reset: bool
+    ) -> None:
         """End the failed transaction (RSET) unless the server is closing, and report it."""
         if reply.code == _CLOSING:
-            self._client.close()
-        elif self._client.is_connected and stage != "end of data":
-            try:
-                await self._client.rset()
-            except aiosmtplib.SMTPException:
-                self._client.close()
+            self._wire.close()
+        elif reset and not self._wire.broken:
+            self._wire.write(b"RSET\r\n")
+            if (await self._wire.next(self._timeout)).code != 250:
+                self._wire.close()
         raise DeliveryError(
-            f"{message.email}: {stage} refused: {reply.code} {reply.message}",
+            f"{message.email}: {stage} refused: {reply.code} {reply.text}",
             recipient=message.email,
             code=reply.code,
-            reply=reply.message,
+            reply=reply.text,
         )
 
     async def close(self) -> None:
-        client = self._client
-        if client.is_connected:
-            try:
-                await client.quit(timeout=min(self._timeout or 5.0, 5.0))
-            except (aiosmtplib.SMTPException, OSError):
-                client.close()
+        if self.usable:
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                self._wire.write(b"QUIT\r\n")
+                await self._wire.next(min(self._timeout or 5.0, 5.0))
+        self._wire.close()
