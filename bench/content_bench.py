@@ -1,7 +1,8 @@
 """Time ``digestmail posts`` end to end next to ``hugo list all`` on a generated 10,000-post site.
 
 Both run as fresh processes (Python start-up and imports included), after one warm-up run each
-so that both read from a warm page cache. Usage::
+so that both read from a warm page cache; runs alternate so background load hits both alike.
+Usage::
 
     python bench/content_bench.py [--posts 10000] [--runs 5] [--keep DIR]
 
@@ -124,15 +125,20 @@ def generate(root: Path, posts: int) -> None:
         (root / "content" / category / f"post-{i:05d}.md").write_text(text, encoding="utf-8")
 
 
-def timed(cmd: list[str], cwd: Path, runs: int) -> list[float]:
+def run(cmd: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    times = []
+    return time.perf_counter() - start
+
+
+def timed(commands: list[list[str]], cwd: Path, runs: int) -> list[list[float]]:
+    """Wall times per command; runs alternate so both see the same background load."""
+    for cmd in commands:
+        run(cmd, cwd)  # warm-up: page cache, .pyc files
+    times: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(
-            cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        times.append(time.perf_counter() - start)
+        for i, cmd in enumerate(commands):
+            times[i].append(run(cmd, cwd))
     return times
 
 
@@ -182,8 +188,8 @@ def main() -> None:
         print()
         print("| command | best | median |")
         print("|---|---:|---:|")
-        for label, cmd in rows:
-            times = timed(cmd, root, args.runs)
+        results = timed([cmd for _, cmd in rows], root, args.runs)
+        for (label, _), times in zip(rows, results, strict=True):
             print(f"| `{label}` | {min(times):.2f} | {statistics.median(times):.2f} |")
         if not hugo:
             print("\n(hugo not found on PATH: no comparison)")

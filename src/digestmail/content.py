@@ -198,7 +198,8 @@ def build_post(path: Path, text: str, *, site: SiteConfig) -> Post:
 def read_post(path: Path, *, site: SiteConfig) -> Post:
     """Read one content file; raises :class:`ContentError` naming the file (and line)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:  # bytes + decode: no text-layer cost per file
+            text = stream.read().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ContentError(f"not UTF-8 text ({exc.reason})", path=path) from exc
     except OSError as exc:

@@ -145,8 +145,8 @@ def split(text: str) -> Document:
     """
     if text.startswith("\ufeff"):
         text = text[1:]
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
+    if "\r" in text:  # Windows and old Mac line ends, as universal newlines would read them
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     for delimiter, parse, name in (("---", _parse_yaml, "YAML"), ("+++", _parse_toml, "TOML")):
         if text.startswith(delimiter):
             first_end = text.find("\n")

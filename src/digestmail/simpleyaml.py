@@ -16,8 +16,6 @@ from typing import Any
 
 _KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+(.*?))?[ \t]*")
 _NESTED_LINE = re.compile(r"( +)([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+(.*?))?[ \t]*")
-_DOUBLE = re.compile(r'"([^"\\]*)"')
-_SINGLE = re.compile(r"'([^']*)'")
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[Tt ][0-9:.+\-Z ]*)?")
 # A plain word or phrase PyYAML reads as a string: starts with a letter, no YAML indicators.
@@ -35,8 +33,12 @@ class _Decline(Exception):
 
 
 def _scalar(text: str) -> Any:
-    if (found := _DOUBLE.fullmatch(text)) or (found := _SINGLE.fullmatch(text)):
-        return found.group(1)
+    first = text[:1]
+    if first in ('"', "'"):
+        inner = text[1:-1]
+        if len(text) > 1 and text[-1] == first and first not in inner and "\\" not in inner:
+            return inner
+        raise _Decline
     if text in _SPECIAL:
         return _SPECIAL[text]
     if _INT.fullmatch(text):
