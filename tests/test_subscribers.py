@@ -58,7 +58,8 @@ def test_bad_rows_are_reported_with_the_line_they_start_on_and_skipped() -> None
         (7, "duplicate"),
         (9, "invalid"),
     ]
-    assert "not-an-address" in found[0].reason
+    assert found[0].email == "not-an-address"
+    assert "not a valid address" in found[0].reason
     assert "line 2" in found[1].reason  # names the first occurrence
     assert "double quotes" in found[2].reason  # an unquoted comma split the name
 

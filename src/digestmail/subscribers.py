@@ -157,6 +157,8 @@ def _check_utf8(path: Path) -> None:
         raise SubscriberError(
             "is not UTF-8: it ends inside a character", path=path, line=line
         ) from exc
+    except OSError as exc:
+        raise _unreadable(exc, path) from exc
 
 
 def _columns(header: list[str], path: Path) -> tuple[int, int | None, list[tuple[int, str]]]:
@@ -186,50 +188,55 @@ def read_subscribers(path: Path, *, dedupe: bool = True) -> Iterator[Recipient |
     send never starts on a file it cannot finish. ``dedupe=False`` skips duplicate detection
     (and its memory) for callers that dedupe on their own.
     """
+    _check_utf8(path)
+    with _open(path) as stream:
+        header = _header(csv.reader(stream, strict=True), path)
+    return _rows(path, _columns(header, path), len(header), _SeenAddresses() if dedupe else None)
+
+
+def _open(path: Path) -> TextIO:
     try:
-        _check_utf8(path)
-        stream = path.open(encoding="utf-8-sig", newline="")
-    except FileNotFoundError as exc:
-        raise SubscriberError("subscriber file not found", path=path) from exc
+        return path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
-        raise SubscriberError(
-            f"cannot read the subscriber file: {exc.strerror}", path=path
-        ) from exc
+        raise _unreadable(exc, path) from exc
+
+
+def _unreadable(exc: OSError, path: Path) -> SubscriberError:
+    if isinstance(exc, FileNotFoundError):
+        return SubscriberError("subscriber file not found", path=path)
+    return SubscriberError(f"cannot read the subscriber file: {exc.strerror}", path=path)
+
+
+def _header(reader: Iterator[list[str]], path: Path) -> list[str]:
     try:
-        reader = csv.reader(stream, strict=True)
         header = next(reader, None)
-        if header is None:
-            raise SubscriberError("is empty (it needs a header row with 'email')", path=path)
-        columns = _columns(header, path)
     except csv.Error as exc:
-        stream.close()
         raise SubscriberError(f"is not valid CSV: {exc}", path=path, line=1) from exc
-    except BaseException:
-        stream.close()
-        raise
-    return _rows(stream, reader, columns, len(header), path, _SeenAddresses() if dedupe else None)
+    if header is None:
+        raise SubscriberError("is empty (it needs a header row with 'email')", path=path)
+    return header
 
 
 def _rows(
-    stream: TextIO,
-    reader: Iterator[list[str]],
+    path: Path,
     columns: tuple[int, int | None, list[tuple[int, str]]],
     width: int,
-    path: Path,
     seen: _SeenAddresses | None,
 ) -> Iterator[Recipient | SubscriberProblem]:
     email_at, name_at, extra = columns
-    line_num = getattr(reader, "line_num", 0)
-    with stream:
+    with _open(path) as stream:
+        reader = csv.reader(stream, strict=True)
+        _header(reader, path)
         while True:
-            start = line_num + 1
+            # csv counts physical lines read so far, so a row starts one after the last ended,
+            # however many lines a quoted field spans.
+            start = reader.line_num + 1
             try:
                 row = next(reader, None)
             except csv.Error as exc:
                 raise SubscriberError(f"is not valid CSV: {exc}", path=path, line=start) from exc
             if row is None:
                 return
-            line_num = getattr(reader, "line_num", line_num)
             if not any(cell.strip() for cell in row):
                 continue  # blank line, or a row of empty cells
             yield _row(row, start, email_at, name_at, extra, width, seen)
@@ -258,12 +265,12 @@ def _row(
     try:
         email = validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        return SubscriberProblem(line, raw, f"invalid address {raw!r}: {exc}", INVALID)
+        return SubscriberProblem(line, raw, f"not a valid address: {exc}", INVALID)
     if seen is not None:
         first = seen.add(email, line)
         if first is not None:
             return SubscriberProblem(
-                line, email, f"{email} is a duplicate of line {first} (sent once)", DUPLICATE
+                line, email, f"duplicate of line {first} (mailed once)", DUPLICATE
             )
     # A name ends up in the To header: any line break or tab becomes a plain space.
     name = (
@@ -295,7 +302,7 @@ def check_subscribers(
             if recipient.email not in hit:
                 valid += 1
                 continue
-            reason = f"{recipient.email} has unsubscribed or bounced (suppressed)"
+            reason = "unsubscribed or bounced before (suppressed in the ledger)"
             problems.append(SubscriberProblem(recipient.line, recipient.email, reason, SUPPRESSED))
         batch.clear()
 
