@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from digestmail.config import Config, load_config
+from digestmail.periods import parse_period
 from digestmail.schedule import DueIssue, due_issues, first_fire_after, late_window
 from tests.conftest import MakeProject
 
@@ -66,10 +67,10 @@ class FakeLedger:
         return self.status.get(issue_id)
 
     def run(self, config: Config, now: datetime, *, include_old: bool = False) -> list[DueIssue]:
-        """What run-due does with the answer: send what is not too old (or everything)."""
+        """What run-due does with the answer: send what is not too old, report the rest."""
         due = due_issues(config, now=now, status_of=self.status_of, include_old=include_old)
         for issue in due:
-            if issue.too_old and not include_old:
+            if issue.too_old:
                 continue
             assert issue.issue_id not in self.sent_at, f"{issue.issue_id} sent twice"
             self.status[issue.issue_id] = "finished"
@@ -227,7 +228,7 @@ def test_a_new_list_mails_the_window_oldest_first_and_reports_no_history(
     assert not any(d.too_old for d in due)  # a new list has no history to report as missed
     old = due_issues(config, now=berlin(2026, 11, 2), status_of=lambda _: None, include_old=True)
     assert len(old) == 24  # --include-old on a fresh ledger looks back two years, no further
-    assert [d.issue_id for d in old if not d.too_old] == ["monthly-2026-09", "monthly-2026-10"]
+    assert not any(d.too_old for d in old)  # asked for: all of them are to be sent
 
 
 def test_an_interrupted_send_stays_due_and_a_skipped_month_does_not(
@@ -291,22 +292,31 @@ class Record:
     status: str
 
 
-def test_late_tips_reach_back_to_the_oldest_finished_issue(config_with: ConfigWith) -> None:
-    config = config_with()
-    list_cfg = config.lists["monthly"]
-    now = berlin(2026, 12, 1, 9)
-    records = [
-        Record("monthly-2026-08", "2026-08", "skipped"),
-        Record("monthly-2026-09", "2026-09", "finished"),
-        Record("monthly-2026-10", "2026-10", "finished"),
-    ]
-    from digestmail.periods import parse_period
+def test_late_tips_reach_back_through_the_handled_periods_before_the_issue(
+    config_with: ConfigWith,
+) -> None:
+    list_cfg = config_with().lists["monthly"]
 
-    november = parse_period("2026-11", cadence="month", now=now, tz=BERLIN)
-    window = late_window(records, list_cfg=list_cfg, tz=BERLIN, period=november, now=now)
-    assert window == berlin(2026, 9, 1)
-    # nothing ever mailed: no late tips, the first issue holds only its own period
-    assert late_window([], list_cfg=list_cfg, tz=BERLIN, period=november, now=now) is None
-    # the issue itself (a resumed send) does not count
-    september = parse_period("2026-09", cadence="month", now=now, tz=BERLIN)
-    assert late_window(records, list_cfg=list_cfg, tz=BERLIN, period=september, now=now) is None
+    def window(period: str, records: dict[str, str]) -> datetime | None:
+        summaries = [Record(f"monthly-{key}", key, status) for key, status in records.items()]
+        when = parse_period(period, cadence="month", now=berlin(2027, 1, 1), tz=BERLIN)
+        return late_window(summaries, list_cfg=list_cfg, tz=BERLIN, period=when)
+
+    history = {"2026-07": "skipped", "2026-08": "finished", "2026-09": "skipped"}
+    history["2026-10"] = "finished"
+    # back to the oldest finished issue; skipped months inside the run count as mailed
+    assert window("2026-11", history) == berlin(2026, 8, 1)
+    # nothing ever mailed: the first issue holds only its own period
+    assert window("2026-11", {}) is None
+    assert window("2026-08", {"2026-07": "skipped"}) is None
+    # the issue itself (a resumed send) and anything after it do not count
+    assert window("2026-08", history) is None
+    # a month that was never mailed (downtime beyond catch_up) ends the window: its tips are
+    # not "late", they wait for --include-old to mail them in their own issue
+    gap = {"2026-05": "finished", "2026-06": "open", "2026-09": "finished"}
+    assert window("2026-11", gap) is None  # October was never mailed either
+    gap["2026-10"] = "finished"
+    assert window("2026-11", gap) == berlin(2026, 9, 1)
+    # at most two years back
+    long = {f"{y}-{m:02d}": "finished" for y in (2023, 2024, 2025) for m in range(1, 13)}
+    assert window("2026-01", long) == berlin(2024, 1, 1)

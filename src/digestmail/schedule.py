@@ -26,7 +26,7 @@ from croniter import croniter
 from digestmail.config import Config, ListConfig
 from digestmail.errors import ConfigError
 from digestmail.models import Period
-from digestmail.periods import parse_period, period_of, previous_period
+from digestmail.periods import period_of, previous_period
 
 LOOKBACK_PERIODS = 24
 """How many due periods of a list ``due_issues`` looks at, newest first.
@@ -49,8 +49,9 @@ _MAX_WALK = 20 * LOOKBACK_PERIODS
 class DueIssue:
     """One issue whose scheduled time has passed and that is not finished or skipped.
 
-    ``too_old`` is a fact, not a decision: the issue lies beyond the list's ``catch_up`` window.
-    ``run-due`` sends it only with ``--include-old`` and otherwise reports it.
+    ``too_old``: the issue lies beyond the list's ``catch_up`` window and the caller did not ask
+    for old issues; ``run-due`` reports it ("use --include-old") instead of sending it. With
+    ``include_old`` every returned issue is meant to be sent and ``too_old`` is False.
     """
 
     list_key: str
@@ -174,7 +175,7 @@ def _list_due(
       the last issue: downtime), as ``too_old``; once a newer issue has gone out they are not
       reported again, so hourly runs do not repeat the warning forever;
     - with ``include_old``, also the holes back to the oldest handled issue in the look-back
-      (or the whole look-back when nothing was ever handled), as ``too_old``.
+      (or the whole look-back when nothing was ever handled), all to be sent (not ``too_old``).
 
     A list with no handled issue in the look-back (a new list) reports nothing older than the
     window: its earlier periods were never missed, they predate it.
@@ -195,7 +196,7 @@ def _list_due(
             period=period,
             issue_id=f"{list_cfg.key}-{period.key}",
             due_at=when,
-            too_old=i >= window,
+            too_old=i >= window and not include_old,
         )
         for i, ((period, when), status) in enumerate(zip(periods, statuses, strict=True))
         if status not in HANDLED and (i < window or i < limit)
@@ -250,26 +251,36 @@ def late_window(
     list_cfg: ListConfig,
     tz: ZoneInfo,
     period: Period,
-    now: datetime,
+    now: datetime | None = None,
 ) -> datetime | None:
     """Where the late tips of the issue for ``period`` start, or None when there are none.
 
     A late tip is a post dated in an earlier, already mailed period of the list that was not yet
-    published when that issue went out (a future ``publishDate``, a draft turned live). The window
-    starts at the oldest period of the list with a finished issue, so that posts from before the
-    list's first mailing do not flood in; ``select()`` then takes the posts dated between there
-    and ``period.start`` that are published at the cut-off and not yet sent.
+    published when that issue went out (a future ``publishDate``, a draft turned live).
+    ``select()`` takes the posts dated between the returned moment and ``period.start`` that are
+    published at the cut-off and not yet sent.
+
+    The window covers the unbroken run of handled (finished or skipped) periods just before
+    ``period``, back to the oldest *finished* one in it, and at most LOOKBACK_PERIODS:
+
+    - nothing before the list's first mailing floods in (no finished issue: None);
+    - a period that was never mailed (downtime beyond ``catch_up``) ends the run, so its posts
+      do not pour into the next issue as "late"; ``run-due --include-old`` still mails them in
+      their own issue.
 
     ``issues`` are the ledger's summaries of the list (``Ledger.issues(list_key)``); the issue
-    for ``period`` itself is ignored, so a resumed send computes the same window.
+    for ``period`` itself is not looked at, so a resumed send computes the same window. ``now``
+    is accepted for callers of the first version and not needed.
     """
-    this_id = f"{list_cfg.key}-{period.key}"
-    starts = [
-        parse_period(record.period, cadence=list_cfg.cadence, now=now, tz=tz).start
-        for record in issues
-        if record.status == "finished" and record.id != this_id
-    ]
-    oldest = min(starts, default=None)
-    if oldest is None or oldest.astimezone(UTC) >= period.start.astimezone(UTC):
-        return None
+    del now
+    status = {record.id: record.status for record in issues}
+    step = period_of(period.start - timedelta(microseconds=1), cadence=list_cfg.cadence, tz=tz)
+    oldest: datetime | None = None
+    for _ in range(LOOKBACK_PERIODS):
+        found = status.get(f"{list_cfg.key}-{step.key}")
+        if found not in HANDLED:
+            break
+        if found == "finished":
+            oldest = step.start
+        step = previous_period(step)
     return oldest

@@ -1,0 +1,247 @@
+"""``digestmail run-due`` end to end: the real command, a real SMTP server, a real SQLite ledger.
+
+A simulated year is driven with ``--now``: every issue goes out once, on the first run after its
+scheduled time; a missed run is caught up, a long downtime is limited by ``catch_up``, an empty
+month is recorded as skipped, a late tip travels in the next issue only, DST switch days fire
+once, and two runs started together mail each subscriber one copy.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from digestmail.cli import main
+from digestmail.config import load_config
+from digestmail.ledger import Ledger
+from tests.conftest import MakeProject
+from tests.smtp_server import Faults, SmtpTestServer, smtp_password, smtp_server
+
+__all__ = ["smtp_password", "smtp_server"]  # fixtures used by name below
+
+SUBSCRIBERS = "email,name\nanna@example.org,Anna\nbernd@example.org,Bernd\n"
+ADDRESSES = ["anna@example.org", "bernd@example.org"]
+
+
+def tip(slug: str, date: str, *, publish: str | None = None) -> tuple[str, str]:
+    front = [
+        "---",
+        f'title: "Tipp {slug}"',
+        f'date: "{date}"',
+        "categories: veranstaltungstipp",
+    ]
+    if publish:
+        front.append(f'publishDate: "{publish}"')
+    body = "\n".join([*front, "---", f"Beschreibung von {slug}.", ""])
+    return f"veranstaltungstipp/{slug}.md", body
+
+
+# One tip a month, except June (an empty month); the late tip is dated in March but only
+# published in April, after March's issue went out on 1 April.
+POSTS = dict(
+    [
+        *(tip(f"2026-{m:02d}", f"2026-{m:02d}-15") for m in range(1, 13) if m != 6),
+        tip("spaet", "2026-03-20", publish="2026-04-10T12:00:00+02:00"),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stderr: str
+
+
+Run = Callable[..., Done]
+
+
+@pytest.fixture
+def project(make_project: MakeProject, smtp_server: SmtpTestServer) -> Path:
+    return make_project(
+        posts=POSTS,
+        subscribers=SUBSCRIBERS,
+        extra_config='\n[transport]\nkind = "smtp"\n\n' + smtp_server.smtp_config(),
+    )
+
+
+@pytest.fixture
+def run(project: Path) -> Run:
+    """``digestmail run-due --now NOW`` through the real command line, in this process.
+
+    In-process keeps a simulated year fast (a fresh interpreter per run costs ~0.4 s); the
+    tests that need separate processes (two runs at once, DST days) start real ones.
+    """
+    runner = CliRunner()
+
+    def digestmail(now: str, *extra: str) -> Done:
+        args = ["--config", str(project), "run-due", "--now", now, *extra]
+        result = runner.invoke(main, args, catch_exceptions=False)
+        return Done(result.exit_code, result.output)
+
+    return digestmail
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DIGESTMAIL_CONFIG"}
+    env["DIGESTMAIL_TEST_SMTP_PASSWORD"] = os.environ["DIGESTMAIL_TEST_SMTP_PASSWORD"]
+    return env
+
+
+def mailed(server: SmtpTestServer) -> Counter[tuple[str, str]]:
+    """(issue id, recipient) -> copies received; the issue id leads every Message-ID."""
+    copies: Counter[tuple[str, str]] = Counter()
+    for message in server.received:
+        issue = message.parse()["Message-ID"].strip("<>").split(".")[0]
+        for rcpt in message.rcpt_tos:
+            copies[(issue, rcpt)] += 1
+    return copies
+
+
+def issues_mailed(server: SmtpTestServer) -> list[str]:
+    return sorted({issue for issue, _ in mailed(server)})
+
+
+def text_of(server: SmtpTestServer, issue_id: str) -> str:
+    """The plain-text part of the first copy of ``issue_id`` the server received."""
+    for message in server.received:
+        parsed = message.parse()
+        if parsed["Message-ID"].startswith(f"<{issue_id}."):
+            for part in parsed.walk():
+                if part.get_content_type() == "text/plain":
+                    payload = part.get_payload(decode=True)
+                    assert isinstance(payload, bytes)
+                    return payload.decode("utf-8")
+    raise AssertionError(f"{issue_id} was never mailed")
+
+
+def statuses(project: Path) -> dict[str, str]:
+    with Ledger.open(load_config(project).state.path) as ledger:
+        return {summary.id: summary.status for summary in ledger.issues("monthly")}
+
+
+def test_a_simulated_year(project: Path, run: Run, smtp_server: SmtpTestServer) -> None:
+    before_first = run("2026-01-20T12:00")  # a new list: January is not due yet
+    assert before_first.returncode == 0, before_first.stderr
+    assert smtp_server.received == []
+
+    for month in range(2, 14):
+        year, first = (2026, f"{month:02d}") if month <= 12 else (2027, "01")
+        day = "03" if month == 9 else "01"  # the machine was off on 1 September
+        if month != 9:
+            sent_before = issues_mailed(smtp_server)
+            early = run(f"{year}-{first}-01T07:59")
+            assert early.returncode == 0, early.stderr
+            assert issues_mailed(smtp_server) == sent_before, f"sent before 08:00 in {first}"
+        on_time = run(f"{year}-{first}-{day}T08:05")
+        assert on_time.returncode == 0, on_time.stderr
+        again = run(f"{year}-{first}-{day}T09:05")
+        assert again.returncode == 0, again.stderr
+        assert "nothing is due" in again.stderr
+
+    expected = [f"monthly-2026-{m:02d}" for m in range(1, 13) if m != 6]
+    assert issues_mailed(smtp_server) == expected
+    # exactly one copy of every issue for every subscriber
+    copies = mailed(smtp_server)
+    assert set(copies.values()) == {1}
+    assert len(copies) == len(expected) * len(ADDRESSES)
+    # June had nothing to say: recorded as skipped, not mailed
+    recorded = statuses(project)
+    assert recorded["monthly-2026-06"] == "skipped"
+    assert {recorded[i] for i in expected} == {"finished"}
+    # the late tip: not in March's issue, in April's, and in no other
+    assert "Tipp spaet" in text_of(smtp_server, "monthly-2026-04")
+    others = [i for i in expected if i != "monthly-2026-04"]
+    assert [i for i in others if "Tipp spaet" in text_of(smtp_server, i)] == []
+
+
+def test_after_a_long_downtime_only_the_latest_issue_goes_out(
+    project: Path, run: Run, smtp_server: SmtpTestServer
+) -> None:
+    assert run("2026-03-01T09:00").returncode == 0  # February goes out
+    revived = run("2026-11-02T10:00")  # the server was off from March to November
+    assert revived.returncode == 0, revived.stderr
+    assert issues_mailed(smtp_server) == ["monthly-2026-02", "monthly-2026-10"]
+    assert "monthly-2026-03" in revived.stderr and "--include-old" in revived.stderr
+    quiet = run("2026-11-02T11:00")
+    assert "nothing is due" in quiet.stderr
+    old = run("2026-11-02T12:00", "--include-old")
+    assert old.returncode == 0, old.stderr
+    months = [3, 4, 5, 7, 8, 9]  # June is empty: skipped, not mailed
+    assert issues_mailed(smtp_server) == sorted(
+        ["monthly-2026-02", "monthly-2026-10"] + [f"monthly-2026-{m:02d}" for m in months]
+    )
+    assert set(mailed(smtp_server).values()) == {1}
+
+
+@pytest.mark.parametrize(
+    ("runs", "sending_run"),
+    [
+        # 29 March 2026: 02:30 does not exist in Berlin; the issue goes out right after the gap
+        (["2026-03-29T01:50+01:00", "2026-03-29T03:10+02:00", "2026-03-29T04:10+02:00"], 1),
+        # 25 October 2026: 02:30 happens twice; the issue goes out at the first one only
+        (
+            [
+                "2026-10-25T02:20+02:00",
+                "2026-10-25T02:40+02:00",
+                "2026-10-25T02:20+01:00",
+                "2026-10-25T02:40+01:00",
+            ],
+            1,
+        ),
+    ],
+)
+def test_a_0230_schedule_on_a_dst_switch_day_sends_once(
+    make_project: MakeProject,
+    smtp_server: SmtpTestServer,
+    runs: list[str],
+    sending_run: int,
+) -> None:
+    cfg = make_project(
+        posts=dict([tip("m", "2026-03-18"), tip("o", "2026-10-14")]),
+        subscribers=SUBSCRIBERS,
+        extra_config='cadence = "week"\nschedule = "30 2 * * 0"\n'
+        '\n[transport]\nkind = "smtp"\n\n' + smtp_server.smtp_config(),
+    )
+    received_after: list[int] = []
+    for now in runs:
+        done = CliRunner().invoke(main, ["--config", str(cfg), "run-due", "--now", now])
+        assert done.exit_code == 0, done.output
+        received_after.append(len(smtp_server.received))
+    assert received_after[sending_run - 1] == 0
+    assert all(n == len(ADDRESSES) for n in received_after[sending_run:])
+    assert set(mailed(smtp_server).values()) == {1}
+
+
+def test_two_runs_started_together_mail_each_subscriber_once(
+    make_project: MakeProject, tmp_path: Path, smtp_password: str
+) -> None:
+    server = SmtpTestServer(tmp_path, faults=Faults(delay=0.2)).start()  # a slow relay
+    try:
+        many = "email\n" + "".join(f"leser{i}@example.org\n" for i in range(12))
+        cfg = make_project(
+            posts=POSTS,
+            subscribers=many,
+            extra_config='\n[transport]\nkind = "smtp"\n\n' + server.smtp_config(connections=2),
+        )
+        command = [sys.executable, "-m", "digestmail", "--config", str(cfg), "run-due"]
+        command += ["--now", "2026-11-01T09:00"]
+        procs = [
+            subprocess.Popen(command, env=_env(), stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+        codes = sorted(p.returncode for p in procs)
+        assert codes in ([0, 0], [0, 75]), errors
+        copies = mailed(server)
+        assert set(copies) == {("monthly-2026-10", f"leser{i}@example.org") for i in range(12)}
+        assert set(copies.values()) == {1}, errors
+    finally:
+        server.stop()
