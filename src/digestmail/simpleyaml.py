@@ -51,9 +51,9 @@ def _scalar(text: str) -> Any:
 
 
 def _value(text: str | None) -> Any:
-    if text is None or text == "":
+    if not text:
         return None
-    if text.startswith("[") and text.endswith("]"):
+    if text[0] == "[" and text[-1] == "]":
         inner = text[1:-1].strip()
         if not inner:
             return []
@@ -66,29 +66,33 @@ def load(block: str) -> dict[str, Any] | None:
     result: dict[str, Any] = {}
     nested: dict[str, Any] | None = None
     indent = ""
+    key_line, nested_line = _KEY_LINE.fullmatch, _NESTED_LINE.fullmatch
     try:
         for line in block.split("\n"):
-            if not line or line.isspace() or line.startswith("#"):
+            first = line[:1]
+            if first == "#" or not line:
                 continue
-            if line[0] in " \t":
-                found = _NESTED_LINE.fullmatch(line)
+            if first == " " or first == "\t":
+                if line.isspace():
+                    continue
+                found = nested_line(line)
                 if nested is None or found is None or (indent and found.group(1) != indent):
                     return None
                 indent = found.group(1)
                 nested[found.group(2).lower()] = _value(found.group(3))
                 continue
-            found = _KEY_LINE.fullmatch(line)
+            found = key_line(line)
             if found is None:
                 return None
             key, raw = found.group(1).lower(), found.group(2)
             if key in result:
                 return None  # duplicates (also "Date" and "date") are PyYAML's business
-            if raw is None or raw == "":
-                nested, indent = {}, ""
-                result[key] = nested
-            else:
+            if raw:
                 nested = None
                 result[key] = _value(raw)
+            else:
+                nested, indent = {}, ""
+                result[key] = nested
     except _Decline:
         return None
     # "key:" with nothing under it is null in YAML, not an empty mapping.
