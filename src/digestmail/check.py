@@ -199,12 +199,13 @@ def _check_subscribers(list_cfg: ListConfig) -> tuple[int, list[Problem]]:
         report = subscribers.check_subscribers(list_cfg.subscribers)
     except DigestmailError as exc:
         return 0, [Problem("subscribers", str(exc))]
-    found = [
-        Problem(
-            "subscribers",
-            f"{list_cfg.subscribers}:{problem.line}: {problem.reason}",
-            ERROR if problem.kind == "invalid" else WARNING,
+    found: list[Problem] = []
+    for problem in report.problems:
+        what = problem.reason
+        if problem.email and problem.email not in what:
+            what = f"{problem.email}: {what}"
+        severity = ERROR if problem.kind == "invalid" else WARNING
+        found.append(
+            Problem("subscribers", f"{list_cfg.subscribers}:{problem.line}: {what}", severity)
         )
-        for problem in report.problems
-    ]
     return report.valid, found
