@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from digestmail.check import run_checks
 from digestmail.render import default_theme_dir
 from tests.conftest import MakeProject
@@ -129,3 +131,16 @@ def test_a_missing_subscriber_file_is_named(make_project: MakeProject, tmp_path:
     (tmp_path / "config" / "subscribers" / "monthly.csv").unlink()
     (problem,) = [p for p in run_checks(cfg).problems if p.area == "subscribers"]
     assert "monthly.csv" in problem.message
+
+
+def test_a_signed_unsubscribe_link_without_its_secret_is_a_config_problem(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DIGESTMAIL_SECRET", raising=False)
+    cfg = make_project(extra_config='unsubscribe_url = "https://example.org/ab?t={token}"\n')
+    (problem,) = run_checks(cfg).problems
+    assert problem.area == "config"
+    assert "lists.monthly.unsubscribe_url" in problem.message
+    assert "DIGESTMAIL_SECRET" in problem.message
+    monkeypatch.setenv("DIGESTMAIL_SECRET", "a-long-random-test-secret")
+    assert run_checks(cfg).problems == ()

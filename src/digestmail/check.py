@@ -183,7 +183,8 @@ def _check_templates(
     except DigestmailError as exc:
         where = f"lists.{list_cfg.key}"
         text = str(exc)
-        yield Problem("template", text if where in text else f"{where}: {text}")
+        area = "config" if isinstance(exc, ConfigError) else "template"  # e.g. no secret set
+        yield Problem(area, text if where in text else f"{where}: {text}")
 
 
 def _count(number: int, noun: str) -> str:
