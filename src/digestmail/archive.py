@@ -23,7 +23,7 @@ from pathlib import Path
 
 from digestmail import message, periods
 from digestmail.config import Config, ListConfig
-from digestmail.errors import ConfigError
+from digestmail.errors import ConfigError, UsageError
 from digestmail.models import Issue
 
 INDEX = "index.html"
@@ -61,15 +61,19 @@ def write_archive(issue: Issue, *, config: Config, list_cfg: ListConfig) -> Path
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / f"{issue.id}.html"
     _atomic_write(page, message.web_version(issue))
-    period = periods.parse_period(
-        issue.period, cadence=list_cfg.cadence, now=_epoch(config), tz=config.site.timezone
-    )
+    try:
+        period = periods.parse_period(
+            issue.period, cadence=list_cfg.cadence, now=_epoch(config), tz=config.site.timezone
+        )
+        label, start = periods.period_label(period, config.site.language), period.start.isoformat()
+    except UsageError:  # not a period key (an issue stored by hand): list it as it is named
+        label, start = issue.period, issue.period
     entry = ArchiveEntry(
         id=issue.id,
         subject=issue.subject,
         period=issue.period,
-        period_label=periods.period_label(period, config.site.language),
-        period_start=period.start.isoformat(),
+        period_label=label,
+        period_start=start,
     )
     _atomic_write(folder / f"{issue.id}.json", json.dumps(asdict(entry), ensure_ascii=False))
     with _locked(folder):
