@@ -15,6 +15,7 @@ import argparse
 import os
 import platform
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -125,17 +126,22 @@ def generate(root: Path, posts: int) -> None:
         (root / "content" / category / f"post-{i:05d}.md").write_text(text, encoding="utf-8")
 
 
-def run(cmd: list[str], cwd: Path) -> float:
+def run(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, all threads) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
-def timed(commands: list[list[str]], cwd: Path, runs: int) -> list[list[float]]:
-    """Wall times per command; runs alternate so both see the same background load."""
+def timed(commands: list[list[str]], cwd: Path, runs: int) -> list[list[tuple[float, float]]]:
+    """(wall, cpu) per run and command; runs alternate so both see the same background load."""
     for cmd in commands:
         run(cmd, cwd)  # warm-up: page cache, .pyc files
-    times: list[list[float]] = [[] for _ in commands]
+    times: list[list[tuple[float, float]]] = [[] for _ in commands]
     for _ in range(runs):
         for i, cmd in enumerate(commands):
             times[i].append(run(cmd, cwd))
@@ -183,14 +189,19 @@ def main() -> None:
         hugo = shutil.which("hugo")
         if hugo:
             rows.append(("hugo list all", [hugo, "list", "all", "--source", str(root)]))
-        print(f"{args.posts} posts, {args.runs} runs after one warm-up; wall time in seconds")
+        print(f"{args.posts} posts, {args.runs} runs after one warm-up; seconds (CPU = user + sys)")
         print(f"machine: {os.cpu_count()} CPUs, {cpu_model()}, Python {platform.python_version()}")
         print()
-        print("| command | best | median |")
-        print("|---|---:|---:|")
+        print("| command | wall best | wall median | CPU best | CPU median |")
+        print("|---|---:|---:|---:|---:|")
         results = timed([cmd for _, cmd in rows], root, args.runs)
         for (label, _), times in zip(rows, results, strict=True):
-            print(f"| `{label}` | {min(times):.2f} | {statistics.median(times):.2f} |")
+            wall = [w for w, _ in times]
+            cpu = [c for _, c in times]
+            print(
+                f"| `{label}` | {min(wall):.2f} | {statistics.median(wall):.2f}"
+                f" | {min(cpu):.2f} | {statistics.median(cpu):.2f} |"
+            )
         if not hugo:
             print("\n(hugo not found on PATH: no comparison)")
     finally:
