@@ -265,7 +265,7 @@ def _row(
     try:
         email = validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        return SubscriberProblem(line, raw, f"not a valid address: {exc}", INVALID)
+        return SubscriberProblem(line, raw, f"not a valid address {raw!r}: {exc}", INVALID)
     if seen is not None:
         first = seen.add(email, line)
         if first is not None:
