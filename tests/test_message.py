@@ -284,3 +284,27 @@ def test_web_version_has_nothing_personal(tmp_path: Path) -> None:
     assert "dm:personal" not in page
     assert "Weiterlesen" in page
     assert "Bürger*innen" in page
+
+
+def test_themes_can_use_subscriber_columns_filled_per_recipient(tmp_path: Path) -> None:
+    folder = tmp_path / "themes" / "gruss"
+    folder.mkdir(parents=True)
+    (folder / "digest.html.j2").write_text(
+        "<html><body><p>Hallo {{ subscriber.name }} aus {{ subscriber.ort }}!</p>"
+        "<a href='https://example.org/?s={{ subscriber['stadt teil'] }}'>x</a></body></html>"
+    )
+    (folder / "digest.txt.j2").write_text("Hallo {{ subscriber.name }} aus {{ subscriber.ort }}!\n")
+    (folder / "digest.css").write_text("")
+    _, issue, factory = setup(tmp_path, template="themes/gruss")
+    anna = Recipient(
+        email="anna@example.org",
+        name="Anna & Ben",
+        fields={"ort": "Jena <Ost>", "stadt teil": "Süd"},
+    )
+    text, html = (p.get_content() for p in parts(parse(factory.build(anna, now=NOW))))
+    assert text.strip() == "Hallo Anna & Ben aus Jena <Ost>!"
+    assert "Hallo Anna &amp; Ben aus Jena &lt;Ost&gt;!" in html
+    assert "?s=Süd" in html
+    bare = parse(factory.build(Recipient(email="b@example.org"), now=NOW))
+    assert parts(bare)[0].get_content().strip() == "Hallo  aus !"
+    assert "DM7SLOT" not in web_version(issue)

@@ -83,8 +83,12 @@ def verify_unsubscribe_token(secret: str, list_key: str, token: str) -> str | No
 
 
 def web_version(issue: Issue) -> str:
-    """The issue's HTML with every per-recipient part removed, for the public web archive."""
-    return slots.without_personal(issue.html)
+    """The issue's HTML with every per-recipient part removed, for the public web archive.
+
+    Blocks between the personal markers go entirely; a token a theme used outside them (a
+    greeting with ``subscriber.name``) is left empty.
+    """
+    return slots.SLOT_PATTERN.sub("", slots.without_personal(issue.html))
 
 
 class _Body:
@@ -95,10 +99,14 @@ class _Body:
     def __init__(self, text: str) -> None:
         text = slots.without_markers(text.replace("\r\n", "\n"))
         pieces = slots.SLOT_PATTERN.split(text)
-        self.holes = tuple(slots.BY_TOKEN[t] for t in slots.SLOT_PATTERN.findall(text))
+        self.holes = tuple(slots.SLOT_PATTERN.findall(text))
         self.fixed = tuple(encode_qp(p) for p in pieces)
 
-    def join(self, values: dict[slots.Slot, bytes], out: list[bytes]) -> None:
+    def columns(self) -> set[str]:
+        """The subscriber CSV columns this body uses."""
+        return {c for c in map(slots.field_of, self.holes) if c is not None}
+
+    def join(self, values: dict[str, bytes], out: list[bytes]) -> None:
         fixed = self.fixed
         out.append(fixed[0])
         for i, hole in enumerate(self.holes, 1):
@@ -162,6 +170,7 @@ class MessageFactory:
         self._close = f"\r\n--{boundary}--\r\n".encode("ascii")
         self._text = _Body(issue.text)
         self._html = _Body(issue.html)
+        self._columns = tuple(sorted(self._text.columns() | self._html.columns()))
         self._date_cache: tuple[int, bytes] = (-1, b"")
 
     def _check_url(self, url: str, config: Config, key: str) -> str:
@@ -232,9 +241,10 @@ class MessageFactory:
             head.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
         out = head
         out.append(self._text_head)
-        self._text.join(_values(email, name, personal_url, str), out)
+        fields = [(c, recipient.fields.get(c, "")) for c in self._columns]
+        self._text.join(_values(email, name, personal_url, fields, _plain), out)
         out.append(self._html_head)
-        self._html.join(_values(email, name, personal_url, _html_escape), out)
+        self._html.join(_values(email, name, personal_url, fields, _html_escape), out)
         out.append(self._close)
         return OutgoingMessage(email=email, message_id=message_id, data=b"".join(out))
 
@@ -243,11 +253,28 @@ def _html_escape(value: str) -> str:
     return html.escape(value, quote=True)
 
 
+def _plain(value: str) -> str:
+    """Line breaks inside a CSV cell become spaces: one value, one line of text."""
+    return value.replace("\r", " ").replace("\n", " ")
+
+
+_EMAIL = slots.Slot.EMAIL.value
+_NAME = slots.Slot.NAME.value
+_URL = slots.Slot.UNSUBSCRIBE_URL.value
+
+
 def _values(
-    email: str, name: str, url: str, escape: Callable[[str], str]
-) -> dict[slots.Slot, bytes]:
-    return {
-        slots.Slot.EMAIL: encode_qp_value(escape(email)),
-        slots.Slot.NAME: encode_qp_value(escape(name)),
-        slots.Slot.UNSUBSCRIBE_URL: encode_qp_value(escape(url)),
+    email: str,
+    name: str,
+    url: str,
+    fields: list[tuple[str, str]],
+    escape: Callable[[str], str],
+) -> dict[str, bytes]:
+    values = {
+        _EMAIL: encode_qp_value(escape(email)),
+        _NAME: encode_qp_value(escape(name)),
+        _URL: encode_qp_value(escape(url)),
     }
+    for column, value in fields:
+        values[slots.field_token(column)] = encode_qp_value(escape(_plain(value)))
+    return values

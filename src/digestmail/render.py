@@ -208,6 +208,7 @@ def _context(selection: Selection, config: Config, list_cfg: ListConfig) -> dict
             "name": slots.Slot.NAME.value,
             "unsubscribe_url": slots.Slot.UNSUBSCRIBE_URL.value,
         },
+        "subscriber": slots.SubscriberFields(),
         "personal_start": Markup(slots.PERSONAL_START),
         "personal_end": Markup(slots.PERSONAL_END),
         "text_personal_start": slots.TEXT_PERSONAL_START,

@@ -19,10 +19,48 @@ class Slot(enum.StrEnum):
     UNSUBSCRIBE_URL = "DM7SLOT_UNSUBSCRIBE_URL_7DM"
 
 
-SLOT_PATTERN = re.compile("|".join(re.escape(s.value) for s in Slot))
+_FIELD_PREFIX = "DM7SLOT_F"
+_SUFFIX = "_7DM"
+
+SLOT_PATTERN = re.compile(
+    "|".join(re.escape(s.value) for s in Slot) + f"|{_FIELD_PREFIX}[0-9a-f]+{_SUFFIX}"
+)
 """Finds every token; ``split`` with it yields the fixed text between the holes."""
 
 BY_TOKEN: dict[str, Slot] = {s.value: s for s in Slot}
+
+
+def field_token(column: str) -> str:
+    """The token for a subscriber CSV column; hex keeps any column name token-safe."""
+    return f"{_FIELD_PREFIX}{column.encode('utf-8').hex()}{_SUFFIX}"
+
+
+def field_of(token: str) -> str | None:
+    """The CSV column a field token stands for, or None for a fixed slot."""
+    if token in BY_TOKEN or not token.startswith(_FIELD_PREFIX):
+        return None
+    return bytes.fromhex(token[len(_FIELD_PREFIX) : -len(_SUFFIX)]).decode("utf-8")
+
+
+class SubscriberFields:
+    """What a theme sees as ``subscriber``: ``subscriber.city`` is the token of that column.
+
+    ``email`` and ``name`` are the recipient's own; any other name is a CSV column, filled per
+    recipient (empty when a row lacks it), so themes can personalise without a render per reader.
+    """
+
+    def __getattr__(self, column: str) -> str:
+        if column.startswith("__"):
+            raise AttributeError(column)
+        return self[column]
+
+    def __getitem__(self, column: str) -> str:
+        if column == "email":
+            return Slot.EMAIL.value
+        if column == "name":
+            return Slot.NAME.value
+        return field_token(column)
+
 
 PERSONAL_START = "<!--dm:personal-->"
 PERSONAL_END = "<!--/dm:personal-->"
