@@ -10,13 +10,13 @@ import logging
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from babel.dates import format_date, format_interval
+from babel.dates import format_date
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 from premailer import Premailer
@@ -27,7 +27,8 @@ from digestmail.errors import ConfigError, HeaderInjectionError, TemplateError
 from digestmail.headers import check_header_value
 from digestmail.labels import labels_for
 from digestmail.markup import TEXT_WIDTH, absolute_url, render_markdown, wrap_text
-from digestmail.models import Issue, Period, Post, PostRef, Selection
+from digestmail.models import Issue, Post, PostRef, Selection
+from digestmail.periods import period_label
 
 HTML_TEMPLATE = "{name}.html.j2"
 TEXT_TEMPLATE = "{name}.txt.j2"
@@ -125,18 +126,6 @@ def _css(env: jinja2.Environment, theme: Theme) -> Markup:
 # --- the data the templates see ---------------------------------------------------------------
 
 
-def _label_period(period: Period, language: str) -> str:
-    try:
-        from digestmail.periods import period_label
-    except ImportError:  # pragma: no cover - periods.py is built alongside this module
-        first = period.start.date()
-        if period.kind == "month":
-            return format_date(first, "LLLL yyyy", locale=language.replace("-", "_"))
-        last = period.end.date() - timedelta(days=1)
-        return format_interval(first, last, "yMMMd", locale=language.replace("-", "_"))
-    return period_label(period, language)
-
-
 def _date_label(moment: datetime | None, config: Config) -> str:
     if moment is None:
         return ""
@@ -187,7 +176,7 @@ def _context(selection: Selection, config: Config, list_cfg: ListConfig) -> dict
     issue: dict[str, Any] = {
         "id": selection.issue_id,
         "period": selection.period.key,
-        "period_label": _label_period(selection.period, language),
+        "period_label": period_label(selection.period, language),
         "tip_count": len(tips),
         "web_url": web_url(config, list_cfg, selection.issue_id),
         "preheader": tips[0]["title"] if tips else "",
