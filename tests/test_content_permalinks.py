@@ -147,3 +147,15 @@ def test_fast_latin1_sanitizer_matches_hugos_rune_loop() -> None:
     for _ in range(3000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 24)))
         assert sanitize(text) == _sanitize_slow(text), repr(text)
+
+
+def test_top_level_bundle_is_in_the_root_section_not_its_own(tmp_path: Path) -> None:
+    # hugo list all: content/about/index.md -> /about/, whatever [permalinks] says for "about".
+    post = post_from(
+        tmp_path,
+        '---\ntitle: "Über uns"\ndate: 2017-11-10\n---\n',
+        rel="about/index.md",
+        permalinks={"about": "/x/:title/"},
+    )
+    assert post.section == ""
+    assert post.permalink == "https://example.org/about/"

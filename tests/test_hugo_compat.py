@@ -44,6 +44,7 @@ timezone = "Europe/Berlin"
 [site.permalinks]
 veranstaltungstipp = "/:section/:year/:month/:slug/"
 a = "/:section/:year/:month/:day/:filename/"
+ueber-uns = "/nie/:title/"
 
 [lists.monthly]
 name = "Tipps"

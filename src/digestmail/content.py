@@ -153,7 +153,7 @@ def build_post(path: Path, text: str, *, site: SiteConfig) -> Post:
     warnings: list[str] = []
     dates = _dates(meta, site.timezone, warnings)
     rel, directory, filename, bundle = _rel_parts(path, site.content_dir)
-    section = rel.split("/", 1)[0] if "/" in rel else ""
+    section = directory.split("/", 1)[0]  # a top-level bundle lives in the root section ""
     title = _text(meta.get("title"))
     slug = _text(meta.get("slug"))
     if dates["date"] is None:
