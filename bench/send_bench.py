@@ -49,8 +49,8 @@ TARGET_SIZE = 30_000
 # --- the digest ---------------------------------------------------------------------------------
 
 
-def make_issue() -> Issue:
-    """An issue whose message comes out at about 30 KB, like a busy month's digest."""
+def make_issue(items: int = 40) -> Issue:
+    """A digest of ``items`` event tips; :func:`digest` picks the count for a 30 KB message."""
     item_html = (
         '<tr><td style="padding:12px 0;font-family:Georgia,serif">'
         '<h2 style="margin:0;font-size:20px"><a href="https://example.org/tipps/{i}/" '
@@ -63,14 +63,9 @@ def make_issue() -> Issue:
         "* Veranstaltung Nummer {i} im Bürgerhaus\n  https://example.org/tipps/{i}/\n"
         "  Am {i}. November um 19 Uhr: Gespräch über Beteiligung und Nachbarschaft.\n\n"
     )
-    html_items, text_items, i = [], [], 0
-    while sum(map(len, html_items)) + sum(map(len, text_items)) < TARGET_SIZE * 0.62:
-        i += 1
-        html_items.append(item_html.format(i=i))
-        text_items.append(item_text.format(i=i))
     html = (
         '<!doctype html><html lang="de"><body><table role="presentation" width="100%">'
-        + "".join(html_items)
+        + "".join(item_html.format(i=i) for i in range(1, items + 1))
         + "</table></body></html>"
     )
     return Issue(
@@ -79,8 +74,19 @@ def make_issue() -> Issue:
         period="2017-11",
         subject="Veranstaltungstipps – November 2017",
         html=html,
-        text="".join(text_items),
+        text="".join(item_text.format(i=i) for i in range(1, items + 1)),
     )
+
+
+def digest(make_factory: Any) -> Issue:
+    """The smallest issue whose message is at least :data:`TARGET_SIZE` bytes."""
+    items = 10
+    while True:
+        issue = make_issue(items)
+        size = len(make_factory(issue).build(Recipient("reader0@example.net")).data)
+        if size >= TARGET_SIZE:
+            return issue
+        items += 1
 
 
 class SpliceFactory:
@@ -96,11 +102,12 @@ class SpliceFactory:
         msg.set_content(issue.text)
         msg.add_alternative(issue.html, subtype="html")
         self._tail = msg.as_bytes()
-        self._n = 0
+
+    def message_id(self, email: str) -> str:
+        return f"<{email.replace('@', '.')}.bench@example.org>"
 
     def build(self, recipient: Recipient) -> OutgoingMessage:
-        self._n += 1
-        message_id = f"<{self._n}.bench@example.org>"
+        message_id = self.message_id(recipient.email)
         head = f"To: {recipient.email}\r\nMessage-ID: {message_id}\r\n".encode()
         return OutgoingMessage(recipient.email, message_id, head + self._tail)
 
@@ -224,10 +231,10 @@ def run_digestmail(port: int, *, recipients: int, connections: int, ledger_on: b
         config = write_project(Path(tmp), port=port, connections=connections, recipients=recipients)
         list_cfg = config.get_list("bench")
         make_factory, factory_name = factory_maker(config)
-        issue = make_issue()
+        issue = digest(make_factory)
         size = len(make_factory(issue).build(Recipient("reader0@example.net")).data)
         ledger: Any = Ledger.open(config.state.path) if ledger_on else NullLedger()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         report = asyncio.run(
             send_issue(
                 config=config,
@@ -239,7 +246,7 @@ def run_digestmail(port: int, *, recipients: int, connections: int, ledger_on: b
                 recipients=read_subscribers(list_cfg.subscribers),
             )
         )
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         if ledger_on:
             ledger.close()
     assert report.sent == recipients, report
@@ -247,6 +254,7 @@ def run_digestmail(port: int, *, recipients: int, connections: int, ledger_on: b
         "sent": report.sent,
         "seconds": seconds,
         "rate": report.sent / seconds,
+        "cpu_us": cpu / recipients * 1e6,
         "size": size,
         "factory": factory_name,
         "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -255,13 +263,19 @@ def run_digestmail(port: int, *, recipients: int, connections: int, ledger_on: b
 
 def run_smtplib(port: int, *, recipients: int) -> dict:
     """The baseline: one connection, the same CRLF bytes, no ledger, no per-recipient work."""
-    data = SpliceFactory(make_issue()).build(Recipient("reader0@example.net")).data
-    started = time.perf_counter()
+    data = SpliceFactory(digest(SpliceFactory)).build(Recipient("reader0@example.net")).data
+    started, cpu = time.perf_counter(), time.process_time()
     with smtplib.SMTP("127.0.0.1", port) as client:
         for i in range(recipients):
             client.sendmail("tipps@example.org", [f"reader{i}@example.net"], data)
-    seconds = time.perf_counter() - started
-    return {"sent": recipients, "seconds": seconds, "rate": recipients / seconds, "size": len(data)}
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {
+        "sent": recipients,
+        "seconds": seconds,
+        "rate": recipients / seconds,
+        "cpu_us": cpu / recipients * 1e6,
+        "size": len(data),
+    }
 
 
 def run_smtp_source(port: int, *, recipients: int, sessions: int) -> dict:
@@ -332,13 +346,20 @@ def main() -> None:
     rows: list[Row] = []
     with sink() as port:
         base = measure("smtplib", port, n)
-        rows.append(Row(f"smtplib loop, 1 connection, {n:,}", base["rate"], ""))
+        rows.append(
+            Row(
+                f"smtplib loop, 1 connection, {n:,}",
+                base["rate"],
+                f"{base['size']:,} B; {base['cpu_us']:.0f} µs CPU/msg",
+            )
+        )
         on = measure("digestmail", port, n, conns, "on")
         rows.append(
             Row(
                 f"digestmail, ledger on, {conns} connections, {n:,}",
                 on["rate"],
-                f"{on['rate'] / base['rate']:.2f}x smtplib; {on['size']:,} B; {on['factory']}; "
+                f"**{on['rate'] / base['rate']:.2f}x smtplib**; {on['size']:,} B; "
+                f"{on['cpu_us']:.0f} µs CPU/msg; {on['factory']}; "
                 f"peak RSS {on['maxrss_mb']:.0f} MB",
             )
         )
@@ -347,7 +368,8 @@ def main() -> None:
             Row(
                 f"digestmail, ledger off, {conns} connections, {n:,}",
                 off["rate"],
-                f"{off['rate'] / on['rate'] - 1:+.1%} vs ledger on",
+                f"{off['rate'] / on['rate'] - 1:+.1%} msg/s vs ledger on; "
+                f"{off['cpu_us']:.0f} µs CPU/msg ({off['cpu_us'] / on['cpu_us'] - 1:+.1%})",
             )
         )
         if shutil.which(SOURCE) or Path(SOURCE).exists():

@@ -16,13 +16,17 @@ _counter = itertools.count(1)
 
 
 def outgoing(
-    email: str, *, subject: str = "Test digest", body: str = "Hallo!\n"
+    email: str,
+    *,
+    subject: str = "Test digest",
+    body: str = "Hallo!\n",
+    message_id: str | None = None,
 ) -> OutgoingMessage:
     msg = EmailMessage(policy=SMTP)
     msg["From"] = "Tipps <tipps@example.org>"
     msg["To"] = email
     msg["Subject"] = subject
-    message_id = f"<{next(_counter)}.test@example.org>"
+    message_id = message_id or f"<{next(_counter)}.test@example.org>"
     msg["Message-ID"] = message_id
     msg.set_content(body)
     return OutgoingMessage(email=email, message_id=message_id, data=msg.as_bytes())
@@ -37,7 +41,15 @@ class TinyFactory:
 
     def build(self, recipient: Recipient) -> OutgoingMessage:
         self.built += 1
-        return outgoing(recipient.email, subject=self.issue.subject, body=self.issue.text)
+        return outgoing(
+            recipient.email,
+            subject=self.issue.subject,
+            body=self.issue.text,
+            message_id=self.message_id(recipient.email),
+        )
+
+    def message_id(self, email: str) -> str:
+        return f"<{self.issue.id}.{email.replace('@', '.')}@test.example.org>"
 
 
 def make_issue(issue_id: str = "monthly-2017-11", *, text: str = "Tipps\n") -> Issue:

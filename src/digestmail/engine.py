@@ -31,10 +31,12 @@ from digestmail.ratelimit import TokenBucket
 from digestmail.retry import backoff_delay, is_user_unknown
 from digestmail.smtp import envelope_sender
 from digestmail.subscribers import SubscriberProblem
-from digestmail.transport import Connection, SendResult, Transport
+from digestmail.transport import Connection, Transport
 
 LOOKUP_CHUNK = 500
 """Recipients screened per ledger query: large enough to amortise, small enough to stream."""
+MARK_BATCH = 100
+"""Attempts recorded per ledger transaction by the producer."""
 PROGRESS_INTERVAL = 0.25
 MAX_FAILURES_LISTED = 20
 _FINAL = (DeliveryStatus.SENT, DeliveryStatus.FAILED_PERMANENT, DeliveryStatus.SUPPRESSED)
@@ -49,6 +51,10 @@ class MessageFactoryLike(Protocol):
     """What the engine needs from :class:`digestmail.message.MessageFactory`."""
 
     def build(self, recipient: Recipient) -> OutgoingMessage: ...
+
+    def message_id(self, email: str) -> str:
+        """The Message-ID ``build`` will use for ``email``: the ledger records it up front."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +106,8 @@ class _Job:
     recipient: Recipient
     tries: int = 0
     message: OutgoingMessage | None = None
+    marked: bool = False
+    """An attempt is committed for the next try (so dropping the job leaves a ledger row)."""
 
 
 def _chunks(
@@ -171,21 +179,44 @@ class SendRun:
             for chunk in _chunks(recipients, LOOKUP_CHUNK):
                 if self.stopping:
                     break
-                for recipient in self._screen(chunk):
-                    if self.dry_run:
-                        self.tally.sent += 1
-                        continue
-                    await self.window.acquire()
-                    if self.stopping:
-                        self.window.release()
-                        break
-                    self.active.add(recipient.email)
-                    self.outstanding += 1
-                    self.queue.put_nowait(_Job(recipient))
+                fresh = self._screen(chunk)
+                if self.dry_run:
+                    self.tally.sent += len(fresh)
+                else:
+                    await self._admit(fresh)
                 await asyncio.sleep(0)
         finally:
             self.feeding = False
             self._maybe_idle()
+
+    async def _admit(self, recipients: list[Recipient]) -> None:
+        """Take window slots, record the attempts in batches, then hand the jobs to workers."""
+        batch: list[_Job] = []
+        for recipient in recipients:
+            if batch and (len(batch) >= MARK_BATCH or self.window.locked()):
+                await self._dispatch(batch)
+                batch = []
+            await self.window.acquire()
+            if self.stopping:
+                self.window.release()
+                break
+            self.active.add(recipient.email)
+            self.outstanding += 1
+            batch.append(_Job(recipient))
+        if batch:
+            await self._dispatch(batch)
+
+    async def _dispatch(self, batch: list[_Job]) -> None:
+        message_id = self.factory.message_id
+        await self.journal.attempts(
+            [(j.recipient.email, message_id(j.recipient.email)) for j in batch]
+        )
+        for job in batch:
+            job.marked = True
+            if self.stopping:
+                self._drop(job)
+            else:
+                self.queue.put_nowait(job)
 
     def _screen(self, chunk: list[Recipient | SubscriberProblem]) -> list[Recipient]:
         """Count and drop what must not be sent; one ledger query per kind for the chunk."""
@@ -252,10 +283,11 @@ class SendRun:
 
     async def work(self) -> None:
         connection: Connection | None = None
+        durable: asyncio.Future[None] | None = None
         try:
             while (job := await self.queue.get()) is not None:
                 if self.stopping:
-                    self._finish(job)
+                    self._drop(job)
                     continue
                 if connection is None or not connection.usable:
                     if connection is not None:
@@ -266,7 +298,9 @@ class SendRun:
                         connection = None
                         self._worker_lost(job, exc)
                         return
-                await self._transact(connection, job)
+                if durable is not None and not durable.done():
+                    await durable  # the previous outcome of this connection is committed
+                durable = await self._transact(connection, job)
         except Exception as exc:
             self._fail(exc)
             raise
@@ -285,60 +319,55 @@ class SendRun:
                 await asyncio.sleep(backoff_delay(attempt, cap=self.cfg.retry_max_delay))
         raise AssertionError("unreachable")
 
-    async def _transact(self, connection: Connection, job: _Job) -> None:
+    async def _transact(self, connection: Connection, job: _Job) -> asyncio.Future[None]:
+        """One try; returns the future of the commit of its outcome."""
+        email = job.recipient.email
         await self.bucket.acquire()
         if job.message is None:
             try:
                 job.message = self.factory.build(job.recipient)
             except HeaderInjectionError as exc:
-                self.tally.invalid += 1
-                self._note_failure(f"{job.recipient.email}: {exc}")
-                self._finish(job)
-                return
+                return self._failed(job, DeliveryError(str(exc), recipient=email, code=553))
         message = job.message
-        await self.journal.attempt(message.email, message.message_id)
+        if not job.marked:  # a retry: its attempt is recorded now, alone
+            await self.journal.attempts([(email, message.message_id)])
+        job.marked = False
         job.tries += 1
         try:
             result = await connection.send(self.sender, message)
         except DeliveryError as exc:
-            self._failed(job, exc)
+            return self._failed(job, exc)
         except TransportError as exc:
-            self._failed(job, DeliveryError(str(exc), recipient=message.email))
-        else:
-            self._succeeded(job, result)
-
-    def _succeeded(self, job: _Job, result: SendResult) -> None:
-        email = job.recipient.email
-        self.journal.add_result(
-            DeliveryResult(email, DeliveryStatus.SENT, result.code, result.reply)
-        )
+            return self._failed(job, DeliveryError(str(exc), recipient=email))
         self.tally.sent += 1
         self._finish(job)
+        return self.journal.add_result(
+            DeliveryResult(email, DeliveryStatus.SENT, result.code, result.reply)
+        )
 
-    def _failed(self, job: _Job, exc: DeliveryError) -> None:
+    def _failed(self, job: _Job, exc: DeliveryError) -> asyncio.Future[None]:
         email = job.recipient.email
         reply = exc.reply or str(exc)
         if not exc.temporary:
-            self.journal.add_result(
-                DeliveryResult(email, DeliveryStatus.FAILED_PERMANENT, exc.code, reply)
-            )
             self.tally.failed_permanent += 1
             self._note_failure(f"{email}: {exc.code} {reply}")
             if is_user_unknown(exc.code, reply):
                 self.ledger.suppress(email, list_key=self.list_key, reason=f"{exc.code} {reply}")
             self._finish(job)
-            return
-        self.journal.add_result(
-            DeliveryResult(email, DeliveryStatus.FAILED_TEMPORARY, exc.code, reply)
-        )
+            return self.journal.add_result(
+                DeliveryResult(email, DeliveryStatus.FAILED_PERMANENT, exc.code, reply)
+            )
         job.message = None  # rebuilt on retry: no message bytes wait in memory
         if job.tries >= self.cfg.max_attempts or self.stopping:
             self.tally.left_to_retry += 1
             self._finish(job)
-            return
-        delay = backoff_delay(job.tries, cap=self.cfg.retry_max_delay)
-        self.tally.retrying += 1
-        self.retries[job] = asyncio.get_running_loop().call_later(delay, self._requeue, job)
+        else:
+            delay = backoff_delay(job.tries, cap=self.cfg.retry_max_delay)
+            self.tally.retrying += 1
+            self.retries[job] = asyncio.get_running_loop().call_later(delay, self._requeue, job)
+        return self.journal.add_result(
+            DeliveryResult(email, DeliveryStatus.FAILED_TEMPORARY, exc.code, reply)
+        )
 
     def _requeue(self, job: _Job) -> None:
         self.retries.pop(job, None)
@@ -348,6 +377,12 @@ class SendRun:
             self._finish(job)
         else:
             self.queue.put_nowait(job)
+
+    def _drop(self, job: _Job) -> None:
+        """A job left undone by a stop; if its attempt is already recorded, it is pending."""
+        if job.marked:
+            self.tally.left_to_retry += 1
+        self._finish(job)
 
     def _finish(self, job: _Job) -> None:
         self.active.discard(job.recipient.email)
@@ -364,7 +399,7 @@ class SendRun:
         self.dead_workers += 1
         if self.dead_workers >= self.workers:
             self.error = self.error or exc
-            self._finish(job)
+            self._drop(job)
             self.halt()
         else:
             self.queue.put_nowait(job)
@@ -393,7 +428,7 @@ class SendRun:
         while not self.queue.empty():
             queued = self.queue.get_nowait()
             if queued is not None:
-                self._finish(queued)
+                self._drop(queued)
         self.idle.set()
 
     def release_workers(self) -> None:

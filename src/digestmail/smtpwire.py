@@ -84,10 +84,10 @@ class ReplyReader(asyncio.Protocol):
             self._waiter.set_result(None)
 
     def write(self, *chunks: bytes) -> None:
+        """Send the chunks as one write: one system call instead of one per command."""
         if self._lost is not None or self.transport is None:
             raise ConnectionError(f"connection lost: {self._lost}")
-        for chunk in chunks:
-            self.transport.write(chunk)
+        self.transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
     async def next(self, timeout: float | None) -> Reply:
         """The next reply; ConnectionError when the session broke, TimeoutError when silent."""
