@@ -8,8 +8,6 @@ input and nothing sent, 75 temporary: run again to resume).
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import io
 import json
 import sys
@@ -17,25 +15,17 @@ import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import ExitStack
 from datetime import datetime
-from email.message import EmailMessage
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from digestmail import __version__, listing
+from digestmail.cli_views import ProgressView, log_report, message_parts, print_report
 from digestmail.config import Config, ListConfig, load_config
 from digestmail.errors import ContentError, DigestmailError, UsageError
 from digestmail.logs import EventLog
@@ -43,8 +33,6 @@ from digestmail.models import DeliveryStatus, Issue, Recipient, Selection
 
 if TYPE_CHECKING:
     from digestmail.content import ContentResult
-    from digestmail.deliver import DeliveryReport
-    from digestmail.engine import ProgressEvent
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -327,102 +315,6 @@ def build(
         )
 
 
-def message_parts(data: bytes) -> tuple[str, str]:
-    """The HTML and text a recipient sees, decoded from the finished message itself."""
-    parsed = email.message_from_bytes(data, policy=email.policy.default)
-    assert isinstance(parsed, EmailMessage)
-    html_part = parsed.get_body(("html",))
-    text_part = parsed.get_body(("plain",))
-    html = html_part.get_content() if isinstance(html_part, EmailMessage) else ""
-    text = text_part.get_content() if isinstance(text_part, EmailMessage) else ""
-    return html, text
-
-
-def print_report(report: DeliveryReport) -> None:
-    """The closing summary of a send, for people (stderr)."""
-    title = "dry run — nothing was sent" if report.dry_run else f"issue {report.issue_id}"
-    if report.test_copies:
-        title = f"test copies of {report.issue_id}"
-    table = Table(title=title, title_justify="left", show_header=False, box=None)
-    rows = [
-        ("would send" if report.dry_run else "sent", report.sent),
-        ("skipped: already sent", report.already_sent),
-        ("skipped: failed permanently before", report.already_failed),
-        ("skipped: suppressed", report.suppressed),
-        ("skipped: invalid address", report.invalid),
-        ("skipped: duplicate", report.duplicates),
-        ("failed permanently", report.failed_permanent),
-        ("left to retry", report.left_to_retry),
-    ]
-    for label, value in rows:
-        if value or label in ("sent", "would send"):
-            table.add_row(label, str(value))
-    err_console.print(table)
-    for failure in report.failures:
-        err_console.print(f"  [red]failed:[/] {escape(failure)}")
-    if report.content_changed:
-        err_console.print(
-            "[yellow]note:[/] the posts would now render differently; the stored copy of the "
-            "issue was sent so every subscriber gets the same content."
-        )
-    if report.interrupted:
-        err_console.print("interrupted: run the same command again to resume.")
-    elif report.left_to_retry:
-        err_console.print("some deliveries failed temporarily: run the same command again later.")
-
-
-class ProgressView:
-    """A rich progress bar on a TTY, a plain log line every few seconds otherwise."""
-
-    LOG_EVERY = 10.0
-
-    def __init__(self, log: EventLog) -> None:
-        self.log = log
-        self.tty = err_console.is_terminal
-        self.progress: Progress | None = None
-        self.task: TaskID | None = None
-        self.last_log = 0.0
-
-    def __enter__(self) -> ProgressView:
-        if self.tty:
-            self.progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[detail]}"),
-                TimeRemainingColumn(),
-                console=err_console,
-                transient=False,
-            )
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def __call__(self, event: ProgressEvent) -> None:
-        detail = f"sent {event.sent} · failed {event.failed} · {event.rate:.0f}/s"
-        if event.retrying:
-            detail += f" · retrying {event.retrying}"
-        if self.progress is not None:
-            if self.task is None:
-                self.task = self.progress.add_task(event.issue_id, total=event.total, detail="")
-            self.progress.update(self.task, completed=event.processed, detail=detail)
-            return
-        if event.done or event.elapsed - self.last_log >= self.LOG_EVERY:
-            self.last_log = event.elapsed
-            self.log.info(
-                "progress",
-                issue=event.issue_id,
-                sent=event.sent,
-                failed=event.failed,
-                retrying=event.retrying,
-                skipped=event.skipped,
-                total=event.total if event.total is not None else "?",
-            )
-
-
 def run_async(coro_fn: Callable[[asyncio.Event], Awaitable[R]]) -> R:
     """The one ``asyncio.run`` of a command, with SIGINT/SIGTERM asking the work to stop."""
     from digestmail.deliver import install_signal_handlers
@@ -498,7 +390,7 @@ def send(
             # A dry run writes nothing anywhere: an empty throw-away ledger stands in.
             ledger_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "dry.sqlite"
         ledger = stack.enter_context(Ledger.open(ledger_path))
-        view = stack.enter_context(ProgressView(log))
+        view = stack.enter_context(ProgressView(err_console, log))
         report = run_async(
             lambda stop: pipeline.send_issue_to_list(
                 config,
@@ -511,25 +403,9 @@ def send(
                 stop=stop,
             )
         )
-    print_report(report)
+    print_report(err_console, report)
     log_report(log, report)
     sys.exit(report.exit_code)
-
-
-def log_report(log: EventLog, report: DeliveryReport) -> None:
-    level = "info" if report.exit_code == 0 else "warning"
-    log.event(
-        level,
-        "done",
-        issue=report.issue_id,
-        sent=report.sent,
-        already_sent=report.already_sent,
-        suppressed=report.suppressed,
-        invalid=report.invalid,
-        failed_permanent=report.failed_permanent,
-        left_to_retry=report.left_to_retry,
-        exit=report.exit_code,
-    )
 
 
 def log_of(ctx: click.Context) -> EventLog:
@@ -688,14 +564,6 @@ def check(ctx: click.Context, now: str | None) -> None:
     sys.exit(report.exit_code)
 
 
-#: How bad an exit code is, for a run that handles several issues: the worst one wins.
-_SEVERITY = {EXIT_OK: 0, EXIT_FAILED: 1, EXIT_TEMPFAIL: 2, EXIT_USAGE: 3}
-
-
-def worst(codes: Sequence[int]) -> int:
-    return max(codes, key=lambda code: _SEVERITY.get(code, 3), default=EXIT_OK)
-
-
 @main.command("run-due")
 @NOW_OPTION
 @click.option("--dry-run", is_flag=True, help="Show which issues are due; send and write nothing.")
@@ -714,118 +582,45 @@ def run_due(ctx: click.Context, now: str | None, dry_run: bool, include_old: boo
     run is sending is left to it (exit 75) while the other due issues are handled. The exit code
     is the worst of the issues' codes.
     """
-    from digestmail import pipeline
-    from digestmail.errors import LockHeldError
+    from digestmail import rundue
     from digestmail.ledger import Ledger
-    from digestmail.render import render_issue
-    from digestmail.schedule import DueIssue, due_issues
 
     config = config_of(ctx)
     moment = resolve_now(config, now)
     log = log_of(ctx)
-    if dry_run and not config.state.path.exists():
-        ledger_cm: Any = _NoLedger()
-    else:
-        ledger_cm = Ledger.open(config.state.path)
-    with ledger_cm as ledger:
 
-        def status_of(issue_id: str) -> str | None:
-            stored = ledger.get_issue(issue_id) if ledger is not None else None
-            return stored.status if stored is not None else None
+    def show(outcome: rundue.Outcome) -> None:
+        if outcome.content is not None:
+            report_content_errors(outcome.content.errors)
+        if outcome.report is not None:
+            print_report(err_console, outcome.report)
+            log_report(log, outcome.report)
+        else:
+            err_console.print(f"{outcome.issue_id}: {escape(outcome.note)}")
 
-        due = due_issues(config, now=moment, status_of=status_of, include_old=include_old)
+    with ExitStack() as stack:
+        ledger = None
+        if not (dry_run and not config.state.path.exists()):
+            ledger = stack.enter_context(Ledger.open(config.state.path))
+        due = rundue.find_due(config, ledger=ledger, now=moment, include_old=include_old)
         if not due:
             log.info("nothing due", now=moment.isoformat())
             err_console.print("nothing is due")
-        content = pipeline.load_content(config) if due else None
-
-        async def run_all(stop: asyncio.Event) -> list[int]:
-            codes: list[int] = []
-            for item in due:
-                if stop.is_set():
-                    codes.append(EXIT_TEMPFAIL)
-                    break
-                codes.append(await run_one(item, stop))
-            return codes
-
-        async def run_one(item: DueIssue, stop: asyncio.Event) -> int:
-            fields = {"issue": item.issue_id, "due_at": item.due_at.isoformat()}
-            if item.too_old:
-                log.warning("not sent: older than catch_up; use --include-old", **fields)
-                err_console.print(
-                    f"{item.issue_id}: due since {item.due_at:%Y-%m-%d %H:%M}, older than the "
-                    "list's catch_up window: not sent (use --include-old to send it)"
-                )
-                return EXIT_OK
-            assert content is not None
-            if content.errors:
-                report_content_errors(content.errors)
-                log.error("not sent: posts cannot be read", **fields, errors=len(content.errors))
-                return EXIT_USAGE
-            list_cfg = config.get_list(item.list_key)
-            selection = pipeline.select_issue(
+            return
+        outcomes = run_async(
+            lambda stop: rundue.run_due(
                 config,
-                list_cfg,
-                now=moment,
-                posts=content.posts,
-                period=item.period,
+                due,
                 ledger=ledger,
+                now=moment,
+                dry_run=dry_run,
+                log=log,
+                progress=lambda: ProgressView(err_console, log),
+                on_outcome=show,
+                stop=stop,
             )
-            stored = ledger.get_issue(item.issue_id) if ledger is not None else None
-            if not selection.posts and stored is None:
-                reason = (
-                    f"no published posts of {', '.join(list_cfg.categories)} in {item.period.key}"
-                )
-                log.info("skipped: empty", **fields, reason=reason)
-                err_console.print(f"{item.issue_id}: skipped, {reason}")
-                if not dry_run and ledger is not None:
-                    ledger.skip_issue(
-                        issue_id=item.issue_id,
-                        list_key=list_cfg.key,
-                        period=item.period.key,
-                        reason=reason,
-                    )
-                return EXIT_OK
-            issue = (
-                stored.issue
-                if stored is not None and not selection.posts
-                else render_issue(selection, config=config, list_cfg=list_cfg)
-            )
-            log.info("sending", **fields, tips=len(issue.posts), dry_run=dry_run)
-            if ledger is None:  # a dry run before anything was ever sent
-                err_console.print(f"{item.issue_id}: would be sent ({len(issue.posts)} tips)")
-                return EXIT_OK
-            try:
-                with ProgressView(log) as view:
-                    report = await pipeline.send_issue_to_list(
-                        config,
-                        list_cfg,
-                        issue=issue,
-                        ledger=ledger,
-                        dry_run=dry_run,
-                        on_progress=view,
-                        stop=stop,
-                    )
-            except LockHeldError as exc:
-                log.warning("not sent: another run holds it", **fields)
-                err_console.print(f"{item.issue_id}: {escape(str(exc))}")
-                return exc.exit_code
-            print_report(report)
-            log_report(log, report)
-            return report.exit_code
-
-        codes = run_async(run_all) if due else []
-    sys.exit(worst(codes))
-
-
-class _NoLedger:
-    """Stands in for the ledger in a dry run before any state exists (nothing is created)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+        )
+    sys.exit(rundue.worst([o.code for o in outcomes]))
 
 
 if __name__ == "__main__":  # pragma: no cover
