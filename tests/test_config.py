@@ -54,6 +54,16 @@ def test_base_url_gains_trailing_slash(make_project: MakeProject) -> None:
             "not a valid cron expression",
         ),
         (
+            ('name = "Veranstaltungstipps"', 'name = "V"\nschedule = "0 0 8 1 * *"'),
+            "lists.monthly.schedule",
+            "five fields",
+        ),
+        (
+            ('name = "Veranstaltungstipps"', 'name = "V"\ncatch_up = 0'),
+            "lists.monthly.catch_up",
+            "at least 1",
+        ),
+        (
             ('name = "Veranstaltungstipps"', 'name = "V"\ncadence = "yearly"'),
             "lists.monthly.cadence",
             "is not one of",

@@ -321,7 +321,9 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
             raise ConfigError("must be a table", path=path, key=prefix)
         item = _section(table, _LIST, prefix=prefix, path=path)
         _one_of(item["cadence"], CADENCES, f"{prefix}.cadence", path)
-        if not croniter.is_valid(item["schedule"]):
+        schedule = item["schedule"].strip()
+        five_fields = schedule.startswith("@") or len(schedule.split()) == 5
+        if not five_fields or not croniter.is_valid(schedule):
             raise ConfigError(
                 f"not a valid cron expression: {item['schedule']!r} (five fields: minute hour "
                 "day-of-month month day-of-week)",
@@ -331,8 +333,12 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
         categories = tuple(c.strip() for c in item["categories"] if c.strip())
         if not categories:
             raise ConfigError("needs at least one category", path=path, key=f"{prefix}.categories")
-        if item["catch_up"] < 0:
-            raise ConfigError("must not be negative", path=path, key=f"{prefix}.catch_up")
+        if item["catch_up"] < 1:
+            raise ConfigError(
+                "must be at least 1 (the most recent due period)",
+                path=path,
+                key=f"{prefix}.catch_up",
+            )
         lists[name] = ListConfig(
             key=name,
             name=item["name"] or name,
@@ -340,7 +346,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
             subscribers=project / item["subscribers"],
             categories=categories,
             cadence=item["cadence"],
-            schedule=item["schedule"],
+            schedule=schedule,
             subject=item["subject"],
             template=item["template"],
             unsubscribe_mailto=item["unsubscribe_mailto"],
