@@ -326,9 +326,9 @@ def machine() -> str:
     with contextlib.suppress(OSError):
         found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
         cpu = found.group(1) if found else cpu
-    return (
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
-    )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    python = platform.python_version()
+    return f"{os.cpu_count()} cores ({cpu}), Python {python}, {platform.system()}; load {load}"
 
 
 def main() -> None:
