@@ -426,7 +426,8 @@ def test_outcomes_are_committed_before_the_connection_sends_again(
 
 
 def test_memory_stays_bounded_by_the_window(make_project: MakeProject) -> None:
-    from digestmail.engine import LOOKUP_CHUNK, window
+    from digestmail.engine import window
+    from digestmail.screening import LOOKUP_CHUNK
     from digestmail.transport import MemoryTransport
 
     config = load_config(make_project(subscribers="email\n"))

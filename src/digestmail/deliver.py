@@ -28,10 +28,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from digestmail.config import Config, ListConfig
-from digestmail.engine import MessageFactoryLike, ProgressEvent, SendRun, Tally, drive
+from digestmail.engine import MessageFactoryLike, ProgressEvent, SendRun, drive
 from digestmail.errors import LockHeldError
 from digestmail.ledger import Lease, Ledger
 from digestmail.models import Issue, Recipient
+from digestmail.screening import Tally
 from digestmail.smtp import SmtpTransport
 from digestmail.subscribers import SubscriberProblem
 from digestmail.transport import MaildirTransport, Transport
@@ -172,7 +173,7 @@ async def send_issue(
             ledger_id=issue.id,
             transport=transport,
             factory=make_factory(sent_issue),
-            screen=True,
+            consult_ledger=True,
             dry_run=dry_run,
             stop=stop,
             on_progress=on_progress,
@@ -258,7 +259,7 @@ async def send_test_copies(
         ledger_id=issue.id + TEST_SUFFIX,
         transport=transport,
         factory=make_factory(found.issue if found else issue),
-        screen=False,
+        consult_ledger=False,
         dry_run=False,
         stop=stop,
         on_progress=on_progress,

@@ -16,30 +16,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice
 from typing import Protocol
 
 from digestmail.config import Config, ListConfig
 from digestmail.errors import DeliveryError, HeaderInjectionError, TransportError
 from digestmail.journal import Journal
 from digestmail.ledger import DeliveryResult, Ledger
-from digestmail.models import Delivery, DeliveryStatus, OutgoingMessage, Recipient
+from digestmail.models import DeliveryStatus, OutgoingMessage, Recipient
 from digestmail.ratelimit import TokenBucket
 from digestmail.retry import backoff_delay, is_user_unknown
+from digestmail.screening import Screen, Tally, chunks
 from digestmail.smtp import envelope_sender
 from digestmail.subscribers import SubscriberProblem
 from digestmail.transport import Connection, Transport
 
-LOOKUP_CHUNK = 500
-"""Recipients screened per ledger query: large enough to amortise, small enough to stream."""
 MARK_BATCH = 100
 """Attempts recorded per ledger transaction by the producer."""
 PROGRESS_INTERVAL = 0.25
 MAX_FAILURES_LISTED = 20
-_FINAL = (DeliveryStatus.SENT, DeliveryStatus.FAILED_PERMANENT, DeliveryStatus.SUPPRESSED)
 
 
 def window(connections: int) -> int:
@@ -77,30 +74,6 @@ class ProgressEvent:
         return self.sent / self.elapsed if self.elapsed > 0 else 0.0
 
 
-@dataclass
-class Tally:
-    sent: int = 0
-    already_sent: int = 0
-    already_failed: int = 0
-    suppressed: int = 0
-    invalid: int = 0
-    duplicates: int = 0
-    failed_permanent: int = 0
-    left_to_retry: int = 0
-    retrying: int = 0
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def skipped(self) -> int:
-        return (
-            self.already_sent
-            + self.already_failed
-            + self.suppressed
-            + self.invalid
-            + self.duplicates
-        )
-
-
 @dataclass(eq=False)
 class _Job:
     recipient: Recipient
@@ -108,20 +81,6 @@ class _Job:
     message: OutgoingMessage | None = None
     marked: bool = False
     """An attempt is committed for the next try (so dropping the job leaves a ledger row)."""
-
-
-def _chunks(
-    items: Iterable[Recipient | SubscriberProblem], size: int
-) -> Iterator[list[Recipient | SubscriberProblem]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 class SendRun:
@@ -136,7 +95,7 @@ class SendRun:
         ledger_id: str,
         transport: Transport,
         factory: MessageFactoryLike,
-        screen: bool,
+        consult_ledger: bool,
         dry_run: bool,
         stop: asyncio.Event,
         on_progress: Callable[[ProgressEvent], None] | None,
@@ -149,20 +108,28 @@ class SendRun:
         self.ledger_id = ledger_id
         self.transport = transport
         self.factory = factory
-        self.screen = screen
         self.dry_run = dry_run
         self.stop = stop
         self.on_progress = on_progress
         self.total = total
         self.tally = Tally()
+        self.journal = Journal(ledger, ledger_id)
+        self.screen = Screen(
+            ledger=ledger,
+            ledger_id=ledger_id,
+            list_key=list_cfg.key,
+            tally=self.tally,
+            started=datetime.now(UTC),
+            consult_ledger=consult_ledger,
+            record=None if dry_run else self.journal.add_result,
+            remember_all=dry_run,
+        )
         self.workers = max(1, transport.max_connections)
         self.bucket = TokenBucket(self.cfg.rate_per_second)
         self.window = asyncio.Semaphore(window(self.workers))
         self.queue: asyncio.Queue[_Job | None] = asyncio.Queue()
         self.active: set[str] = set()
         self.retries: dict[_Job, asyncio.TimerHandle] = {}
-        self.journal = Journal(ledger, ledger_id)
-        self.started = datetime.now(UTC)
         self.clock0 = time.monotonic()
         self.outstanding = 0
         self.feeding = True
@@ -170,16 +137,15 @@ class SendRun:
         self.idle = asyncio.Event()
         self.error: BaseException | None = None
         self.dead_workers = 0
-        self.seen_dry: set[str] = set()
 
     # --- the producer ---------------------------------------------------------------------
 
     async def feed(self, recipients: Iterable[Recipient | SubscriberProblem]) -> None:
         try:
-            for chunk in _chunks(recipients, LOOKUP_CHUNK):
+            for chunk in chunks(recipients):
                 if self.stopping:
                     break
-                fresh = self._screen(chunk)
+                fresh = self.screen(chunk, self.active)
                 if self.dry_run:
                     self.tally.sent += len(fresh)
                 else:
@@ -217,67 +183,6 @@ class SendRun:
                 self._drop(job)
             else:
                 self.queue.put_nowait(job)
-
-    def _screen(self, chunk: list[Recipient | SubscriberProblem]) -> list[Recipient]:
-        """Count and drop what must not be sent; one ledger query per kind for the chunk."""
-        tally = self.tally
-        fresh: dict[str, Recipient] = {}
-        for item in chunk:
-            if isinstance(item, Recipient):
-                key = item.email.casefold()
-                if key in fresh or key in self.seen_dry:
-                    tally.duplicates += 1
-                else:
-                    fresh[key] = item
-            elif isinstance(item, SubscriberProblem):
-                if item.kind == "duplicate":
-                    tally.duplicates += 1
-                elif item.kind == "suppressed":
-                    tally.suppressed += 1
-                else:
-                    tally.invalid += 1
-        if self.dry_run:
-            self.seen_dry.update(fresh)
-        if not self.screen:
-            return list(fresh.values())
-        emails = [r.email for r in fresh.values()]
-        suppressed = self.ledger.suppressed(emails, list_key=self.list_key)
-        states = self.ledger.delivery_states(self.ledger_id, emails)
-        out: list[Recipient] = []
-        for recipient in fresh.values():
-            email = recipient.email
-            state = states.get(email)
-            if email in suppressed:
-                tally.suppressed += 1
-                self._record_suppressed(email, state)
-            elif email in self.active:
-                tally.duplicates += 1
-            elif state is None or self._worth_sending(state):
-                out.append(recipient)
-        return out
-
-    def _record_suppressed(self, email: str, state: Delivery | None) -> None:
-        """Show the skip in the issue's counts, without overwriting a final outcome."""
-        if self.dry_run or (state is not None and state.status in _FINAL):
-            return
-        self.journal.add_result(DeliveryResult(email, DeliveryStatus.SUPPRESSED, None, ""))
-
-    def _worth_sending(self, state: Delivery) -> bool:
-        """Rows of earlier runs: resend attempts without outcome and temporary failures."""
-        tally = self.tally
-        updated = _utc(state.updated_at)
-        if updated is not None and updated >= self.started:
-            tally.duplicates += 1  # this run already handled the address: a repeated row
-            return False
-        if state.status == DeliveryStatus.SENT:
-            tally.already_sent += 1
-            return False
-        if state.status == DeliveryStatus.FAILED_PERMANENT:
-            tally.already_failed += 1
-            return False
-        # queued / failed_temporary: an earlier run's attempt without a final outcome. A row
-        # marked suppressed whose suppression was lifted since is sent as well.
-        return True
 
     # --- the workers ------------------------------------------------------------------------
 
