@@ -84,7 +84,9 @@ class _Handler:
     ) -> str:
         done = self.per_session.get(id(session), 0)
         if self.faults.close_after and done >= self.faults.close_after:
-            asyncio.get_running_loop().call_soon(server.transport.close)
+            transport = server.transport
+            assert transport is not None
+            asyncio.get_running_loop().call_soon(transport.close)
             return "421 4.3.2 closing connection, too many messages"
         envelope.mail_from = address
         envelope.mail_options.extend(options)
@@ -115,12 +117,14 @@ class _Handler:
             return "554 5.6.0 message content rejected"
         if "dropdata" in local and rcpt not in self.dropped:
             self.dropped.add(rcpt)
+            assert server.transport is not None
             server.transport.close()
             return "451 never seen: the connection is already closed"
         content = envelope.original_content or envelope.content
         assert isinstance(content, bytes)
         with self.lock:
-            self.received.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), content))
+            sender = envelope.mail_from or ""
+            self.received.append(Received(sender, tuple(envelope.rcpt_tos), content))
             self.per_session[id(session)] = self.per_session.get(id(session), 0) + 1
         return "250 2.0.0 queued"
 

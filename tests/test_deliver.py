@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -30,9 +30,9 @@ from digestmail.deliver import (
 )
 from digestmail.errors import LockHeldError, TransportError
 from digestmail.ledger import Ledger
-from digestmail.models import DeliveryStatus, Issue, Recipient
+from digestmail.models import DeliveryStatus, Issue, OutgoingMessage, Recipient
 from digestmail.subscribers import read_subscribers
-from digestmail.transport import MaildirTransport, Transport
+from digestmail.transport import Connection, MaildirTransport, SendResult, Transport
 from tests.conftest import MakeProject
 from tests.mail_helpers import TinyFactory, make_issue
 from tests.smtp_server import Faults, SmtpTestServer, smtp_password, smtp_server
@@ -79,7 +79,9 @@ def send(
         )
 
 
-def statuses(config: Config, emails: list[str], issue_id: str = "monthly-2017-11") -> dict:
+def statuses(
+    config: Config, emails: list[str], issue_id: str = "monthly-2017-11"
+) -> dict[str, DeliveryStatus]:
     with Ledger.open(config.state.path) as ledger:
         return {e: d.status for e, d in ledger.delivery_states(issue_id, emails).items()}
 
@@ -379,7 +381,7 @@ class RecordingTransport:
     def max_connections(self) -> int:
         return self.connections
 
-    async def connect(self) -> RecordingConnection:
+    async def connect(self) -> Connection:
         return RecordingConnection(self)
 
 
@@ -392,10 +394,8 @@ class RecordingConnection:
     def usable(self) -> bool:
         return True
 
-    async def send(self, sender: str, message: object) -> object:
-        from digestmail.transport import SendResult
-
-        email = message.email  # type: ignore[attr-defined]
+    async def send(self, sender: str, message: OutgoingMessage) -> SendResult:
+        email = message.email
         with Ledger.open(self.owner.path) as view:
             rows = view.delivery_states("monthly-2017-11", [*self.mine, email])
         for earlier in self.mine:
@@ -418,7 +418,7 @@ def test_outcomes_are_committed_before_the_connection_sends_again(
     config = load_config(make_project(subscribers=csv_of(people(60))))
     transport = RecordingTransport(config, connections=3)
 
-    report = send(config, transport=transport)  # type: ignore[arg-type]
+    report = send(config, transport=transport)
 
     assert report.sent == 60
     assert transport.violations == []
@@ -459,7 +459,6 @@ def test_memory_stays_bounded_by_the_window(make_project: MakeProject) -> None:
 def test_stop_event_ends_the_run_cleanly_and_the_next_run_completes(
     make_project: MakeProject,
 ) -> None:
-    from digestmail.models import OutgoingMessage
     from digestmail.transport import MemoryTransport
 
     config = load_config(make_project(subscribers=csv_of(people(200))))
@@ -484,22 +483,21 @@ def test_stop_event_ends_the_run_cleanly_and_the_next_run_completes(
 # --- separate processes -------------------------------------------------------------------------
 
 
-def driver(config: Config, **popen: object) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def driver(config: Config) -> subprocess.Popen[str]:
+    """Start ``tests/send_driver.py`` on the project: a sender in a process of its own."""
     return subprocess.Popen(
         [sys.executable, "-m", "tests.send_driver", str(config.path)],
         cwd=REPO,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        **popen,  # type: ignore[call-overload]
     )
 
 
-def wait_for(condition: object, timeout: float = 30.0) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.01)
@@ -576,7 +574,7 @@ def test_two_concurrent_sends_never_both_send(
         server.stop()
 
 
-def test_report_fields_survive_json(make_project: MakeProject) -> None:
+def test_exit_codes_follow_the_contract() -> None:
     report = DeliveryReport(issue_id="x", sent=1, left_to_retry=1)
     assert json.loads(json.dumps(dataclasses.asdict(report)))["left_to_retry"] == 1
     assert report.exit_code == 75

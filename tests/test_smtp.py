@@ -68,7 +68,7 @@ def test_refusals_carry_the_code_and_leave_the_session_usable(
 def refusals(smtp_server: SmtpTestServer) -> None:
     async def run() -> list[tuple[int | None, bool]]:
         conn = await SmtpTransport(config_for(smtp_server)).connect()
-        seen = []
+        seen: list[tuple[int | None, bool]] = []
         for email in (
             "reject550@example.net",
             "user-unknown@example.net",

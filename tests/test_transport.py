@@ -30,7 +30,7 @@ def test_maildir_messages_are_readable_by_mailbox(tmp_path: Path) -> None:
     got = sorted(box, key=lambda m: str(m["Subject"]))
     assert [str(m["Subject"]) for m in got] == ["Tipps 0", "Tipps 1", "Tipps 2"]
     assert {str(m["Message-ID"]) for m in got} == {m.message_id for m in sent}
-    assert all(m.get_payload().startswith("Hallo!") for m in got)
+    assert all(str(m.get_payload()).startswith("Hallo!") for m in got)
     assert list((tmp_path / "outbox" / "tmp").iterdir()) == []
     files = list((tmp_path / "outbox" / "new").iterdir())
     assert len(files) == 3
