@@ -7,7 +7,6 @@ input and nothing sent, 75 temporary: run again to resume).
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import sys
@@ -25,13 +24,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from digestmail import __version__, listing
-from digestmail.cli_views import ProgressView, log_report, message_parts, print_report
 from digestmail.config import Config, ListConfig, load_config
 from digestmail.errors import ContentError, DigestmailError, UsageError
 from digestmail.logs import EventLog
 from digestmail.models import DeliveryStatus, Issue, Recipient, Selection
 
 if TYPE_CHECKING:
+    import asyncio
+
     from digestmail.content import ContentResult
 
 EXIT_OK = 0
@@ -192,7 +192,7 @@ def posts(ctx: click.Context, list_key: str | None, period: str, now: str | None
         selection = pipeline.select_issue(
             config, list_cfg, period_text=period, now=moment, posts=result.posts
         )
-    rows = listing.post_rows(result.posts, selection)
+    rows = listing.post_rows(result.posts, selection, now=moment)
     if fmt == "json":
         click.echo(listing.to_json(rows))
     elif fmt == "csv":
@@ -276,6 +276,7 @@ def build(
     DIR/<issue>.eml (the complete message for the list's first subscriber; open it in a mail
     client), and prints a summary. Nothing is recorded: build as often as you like.
     """
+    from digestmail import cli_views
     from digestmail.message import MessageFactory, secret_from_env
     from digestmail.render import GMAIL_CLIP_BYTES
     from digestmail.subscribers import read_subscribers
@@ -294,7 +295,7 @@ def build(
     out = out_dir if out_dir is not None else config.project_dir / "out"
     out.mkdir(parents=True, exist_ok=True)
     html_path, text_path, eml_path = (out / f"{issue.id}.{ext}" for ext in ("html", "txt", "eml"))
-    html, text = message_parts(message.data)
+    html, text = cli_views.message_parts(message.data)
     html_path.write_text(html, encoding="utf-8")
     text_path.write_text(text, encoding="utf-8")
     eml_path.write_bytes(message.data)
@@ -317,6 +318,8 @@ def build(
 
 def run_async(coro_fn: Callable[[asyncio.Event], Awaitable[R]]) -> R:
     """The one ``asyncio.run`` of a command, with SIGINT/SIGTERM asking the work to stop."""
+    import asyncio
+
     from digestmail.deliver import install_signal_handlers
 
     async def runner() -> R:
@@ -361,7 +364,7 @@ def send(
     (nothing sent); 75 run again to finish (temporary failures, interrupted, or another run
     holds the issue).
     """
-    from digestmail import pipeline
+    from digestmail import cli_views, pipeline
     from digestmail.ledger import Ledger
 
     config = config_of(ctx)
@@ -390,7 +393,7 @@ def send(
             # A dry run writes nothing anywhere: an empty throw-away ledger stands in.
             ledger_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "dry.sqlite"
         ledger = stack.enter_context(Ledger.open(ledger_path))
-        view = stack.enter_context(ProgressView(err_console, log))
+        view = stack.enter_context(cli_views.ProgressView(err_console, log))
         report = run_async(
             lambda stop: pipeline.send_issue_to_list(
                 config,
@@ -403,8 +406,8 @@ def send(
                 stop=stop,
             )
         )
-    print_report(err_console, report)
-    log_report(log, report)
+    cli_views.print_report(err_console, report)
+    cli_views.log_report(log, report)
     sys.exit(report.exit_code)
 
 
@@ -582,7 +585,7 @@ def run_due(ctx: click.Context, now: str | None, dry_run: bool, include_old: boo
     run is sending is left to it (exit 75) while the other due issues are handled. The exit code
     is the worst of the issues' codes.
     """
-    from digestmail import rundue
+    from digestmail import cli_views, rundue
     from digestmail.ledger import Ledger
 
     config = config_of(ctx)
@@ -593,8 +596,8 @@ def run_due(ctx: click.Context, now: str | None, dry_run: bool, include_old: boo
         if outcome.content is not None:
             report_content_errors(outcome.content.errors)
         if outcome.report is not None:
-            print_report(err_console, outcome.report)
-            log_report(log, outcome.report)
+            cli_views.print_report(err_console, outcome.report)
+            cli_views.log_report(log, outcome.report)
         else:
             err_console.print(f"{outcome.issue_id}: {escape(outcome.note)}")
 
@@ -615,7 +618,7 @@ def run_due(ctx: click.Context, now: str | None, dry_run: bool, include_old: boo
                 now=moment,
                 dry_run=dry_run,
                 log=log,
-                progress=lambda: ProgressView(err_console, log),
+                progress=lambda: cli_views.ProgressView(err_console, log),
                 on_outcome=show,
                 stop=stop,
             )

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-
 from digestmail.errors import ConfigError
 
 CONFIG_ENV = "DIGESTMAIL_CONFIG"
@@ -321,6 +319,8 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
             raise ConfigError("must be a table", path=path, key=prefix)
         item = _section(table, _LIST, prefix=prefix, path=path)
         _one_of(item["cadence"], CADENCES, f"{prefix}.cadence", path)
+        from croniter import croniter  # only here: most commands never need it at start-up
+
         schedule = item["schedule"].strip()
         five_fields = schedule.startswith("@") or len(schedule.split()) == 5
         if not five_fields or not croniter.is_valid(schedule):

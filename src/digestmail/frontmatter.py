@@ -1,9 +1,12 @@
 """Split a Hugo content file into front matter and body, and parse the three front-matter formats.
 
 Errors must name the line in the *file*, not in the front-matter block, because an editor opens
-the file; every parser's position is therefore shifted by the delimiter line. We split by hand
-rather than with python-frontmatter's handlers because those lose the positions and its TOML
-handler needs the third-party ``toml`` package; the standard ``tomllib`` does the TOML here.
+the file; every parser's position is therefore shifted by the delimiter line. We split by hand,
+exactly where Hugo splits (python-frontmatter's boundary patterns also accept ``-----`` openers
+and need JSON braces on lines of their own, which Hugo does not), and parse YAML through
+python-frontmatter's :class:`~frontmatter.default_handlers.YAMLHandler` with a loader that keeps
+Hugo's view of dates; TOML goes through the standard ``tomllib`` (python-frontmatter's TOML
+handler needs the third-party ``toml`` package).
 
 YAML timestamps are kept as strings so that dates go through :mod:`digestmail.dates`, the one
 place that decides what Hugo accepts as a date. Keys are lower-cased at every level, because
@@ -19,8 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from digestmail import simpleyaml
+
+_YAML = YAMLHandler()
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -96,7 +102,7 @@ def _parse_yaml(block: str) -> dict[str, Any]:
     if simple is not None:
         return simple  # keys already lower-cased
     try:
-        data = yaml.load(block, Loader=_HugoYamlLoader)  # a SafeLoader subclass
+        data = _YAML.load(block, Loader=_HugoYamlLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         # The parser may notice a missing ']' only at the end of the block; the closing

@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from digestmail.models import Post, Reason, Selection
+from digestmail.selection import is_published
 
 JSON_FIELDS = (
     "path",
@@ -42,15 +43,27 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def post_rows(posts: Iterable[Post], selection: Selection | None) -> list[dict[str, Any]]:
-    """One dict a post, newest first; ``selected``/``reason`` only when a list was given."""
+def post_rows(
+    posts: Iterable[Post], selection: Selection | None, *, now: datetime
+) -> list[dict[str, Any]]:
+    """One dict a post, newest first.
+
+    With a selection, ``selected`` and the reason it is out of that issue; without one, the
+    reason a site built at ``now`` would not show the post (draft, future, expired), if any.
+    """
     chosen: set[str] = set()
     reasons: dict[str, Reason] = {}
     if selection is not None:
         chosen = {p.rel_path for p in selection.posts}
         reasons = {e.post.rel_path: e.reason for e in selection.excluded}
     rows: list[dict[str, Any]] = []
-    for post in posts:
+    # Newest first by the instant, not the text: offsets differ between posts.
+    ordered = sorted(
+        posts,
+        key=lambda p: (p.date.timestamp() if p.date else float("-inf"), p.rel_path),
+        reverse=True,
+    )
+    for post in ordered:
         row: dict[str, Any] = {
             "path": post.rel_path,
             "section": post.section,
@@ -71,17 +84,16 @@ def post_rows(posts: Iterable[Post], selection: Selection | None) -> list[dict[s
             row["selected"] = post.rel_path in chosen
             reason = reasons.get(post.rel_path)
             row["reason"] = reason.value if reason else None
-        elif post.incomplete:
-            row["reason"] = Reason.INCOMPLETE.value
         else:
-            row["reason"] = None
+            unpublished = Reason.INCOMPLETE if post.incomplete else is_published(post, now)
+            row["reason"] = unpublished.value if unpublished else None
         rows.append(row)
-    rows.sort(key=lambda r: (r["date"] or "", r["path"]), reverse=True)
     return rows
 
 
 def to_json(rows: Sequence[dict[str, Any]]) -> str:
-    return json.dumps(rows, ensure_ascii=False, indent=2)
+    # One line per post: readable in a terminal, and json.dumps stays on its fast C path.
+    return "[\n" + ",\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n]"
 
 
 def to_csv(rows: Sequence[dict[str, Any]]) -> str:
