@@ -198,3 +198,52 @@ def test_an_address_typed_on_the_command_line_is_normalised_or_refused() -> None
     assert normalise_address("  anna@EXAMPLE.org ") == "anna@example.org"
     with pytest.raises(UsageError, match="not a valid email address"):
         normalise_address("anna(at)example.org")
+
+
+TRICKY_ADDRESSES = [
+    "anna@example.org",
+    "Anna.Schmidt@Example.ORG",
+    "o'brien+news@example.co.uk",
+    "a!#$%&'*+/=?^_`{|}~-b@example.org",
+    "jürgen@example.org",
+    "anna@bücher.example",
+    "anna@xn--bcher-kva.example",
+    "a" * 64 + "@example.org",
+    "a" * 65 + "@example.org",
+    "anna@" + "a" * 63 + ".example.org",
+    "anna@" + "a" * 64 + ".example.org",
+    "anna@" + ".".join(["a" * 60] * 4) + ".org",
+    ".anna@example.org",
+    "anna.@example.org",
+    "an..na@example.org",
+    '"anna schmidt"@example.org',
+    "anna@localhost",
+    "anna@example",
+    "anna@example.test",
+    "anna@example.invalid",
+    "anna@-example.org",
+    "anna@example-.org",
+    "anna@example..org",
+    "anna@example.123",
+    "anna@[192.0.2.1]",
+    "anna@@example.org",
+    "anna@exa mple.org",
+    "anna@example.org.",
+    "anna",
+    "@example.org",
+]
+
+
+@pytest.mark.parametrize("address", TRICKY_ADDRESSES)
+def test_every_address_is_judged_and_normalised_exactly_as_email_validator_does(
+    address: str,
+) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        expected = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        with pytest.raises(UsageError):
+            normalise_address(address)
+    else:
+        assert normalise_address(address) == expected

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
 import re
 from array import array
@@ -39,6 +40,10 @@ _CHECK_BATCH = 1000
 """Addresses per call of the ``suppressed`` lookup in :func:`check_subscribers`."""
 
 _WHITESPACE = re.compile(r"\s+")
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_DOT_ATOM = re.compile(rf"{_ATOM}(?:\.{_ATOM})*\Z")
+"""An unquoted ASCII local part: valid as written, and left as written by email-validator."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +83,32 @@ def normalise_address(address: str) -> str:
     Raises UsageError naming the address when it is not a valid address.
     """
     try:
-        return validate_email(address.strip(), check_deliverability=False).normalized
+        return _normalise(address.strip())
     except EmailNotValidError as exc:
         raise UsageError(f"{address!r} is not a valid email address: {exc}") from exc
+
+
+def _normalise(address: str) -> str:
+    """email-validator's normalised form of ``address``, or its EmailNotValidError.
+
+    Validating costs about 20 µs an address, most of it checking the domain character by
+    character; a list has few distinct domains, so for the common shape (plain ASCII local
+    part) the domain's verdict is cached and the local part checked with one regex. Anything
+    else goes through the full validator, which also words the error messages.
+    """
+    local, at, domain = address.rpartition("@")
+    if at and len(local) <= 64 and len(address) <= 254 and _DOT_ATOM.match(local):
+        try:
+            return f"{local}@{_domain(domain.lower())}"
+        except EmailNotValidError:
+            pass  # validate the whole address below, for the message
+    return validate_email(address, check_deliverability=False).normalized
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain(domain: str) -> str:
+    """The normalised domain, as email-validator judges it (raises when it is not valid)."""
+    return validate_email(f"a@{domain}", check_deliverability=False).domain
 
 
 class _SeenAddresses:
@@ -263,7 +291,7 @@ def _row(
     if not raw:
         return SubscriberProblem(line, raw, "no email address", INVALID)
     try:
-        email = validate_email(raw, check_deliverability=False).normalized
+        email = _normalise(raw)
     except EmailNotValidError as exc:
         return SubscriberProblem(line, raw, f"not a valid address {raw!r}: {exc}", INVALID)
     if seen is not None:
