@@ -109,6 +109,14 @@ def test_a_ledger_from_a_newer_version_is_refused_not_misread(tmp_path: Path) ->
     assert str(path) in str(caught.value)
 
 
+def test_a_path_that_cannot_hold_a_ledger_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "state"
+    path.mkdir()
+    with pytest.raises(LedgerError) as caught:
+        Ledger.open(path)
+    assert str(path) in str(caught.value)
+
+
 def test_an_empty_database_file_is_migrated_in_place(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     sqlite3.connect(path).close()  # a valid, empty SQLite file at user_version 0
@@ -228,6 +236,8 @@ def test_issues_lists_each_issue_with_its_counts_and_filters_by_list(ledger: Led
     assert counts[DeliveryStatus.SENT] == 1
     assert counts[DeliveryStatus.QUEUED] == 1
     assert counts[DeliveryStatus.FAILED_PERMANENT] == 0
+    quick = ledger.issues("monthly", with_counts=False)
+    assert [(s.id, s.status) for s in quick] == [(s.id, s.status) for s in monthly]
     assert {s.id for s in ledger.issues()} == {
         "monthly-2017-10",
         "monthly-2017-11",
