@@ -347,6 +347,24 @@ def test_pending_can_be_walked_while_the_same_ledger_records_outcomes(ledger: Le
     assert ledger.counts(ISSUE_ID)[DeliveryStatus.SENT] == len(emails)
 
 
+def test_walking_pending_does_not_stop_the_write_ahead_log_from_being_checkpointed(
+    tmp_path: Path,
+) -> None:
+    # A statement left open for the whole walk would pin its snapshot: SQLite could not
+    # checkpoint, and the -wal file would grow with every outcome of a million-message send.
+    path = tmp_path / "ledger.sqlite"
+    emails = [f"user{i:05d}@example.org" for i in range(PENDING_CHUNK * 12)]
+    with Ledger.open(path) as opened:
+        opened.mark_attempting(ISSUE_ID, [(e, f"<{e}>") for e in emails])
+        for delivery in opened.pending(ISSUE_ID):
+            opened.record_results(
+                ISSUE_ID, [DeliveryResult(delivery.email, DeliveryStatus.SENT, 250, "ok")]
+            )
+        wal = path.with_name(path.name + "-wal").stat().st_size
+    # SQLite checkpoints every 1000 pages (4 MiB) and then reuses the file from its start.
+    assert wal < 6 * 2**20
+
+
 def test_an_attempt_committed_before_a_crash_is_sent_again_after_it(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     code = """

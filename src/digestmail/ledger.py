@@ -366,10 +366,13 @@ class Ledger:
         """Rows still to send: ``queued`` (attempted, outcome unknown) or ``failed_temporary``.
 
         Fetched :data:`PENDING_CHUNK` rows at a time, in address order, each chunk by its own
-        query that starts after the last address seen. No cursor stays open between chunks,
-        so the caller may write to this same ledger while iterating (an open cursor would be
-        reset by those writes); a row whose status changes before its chunk is read is seen
-        with its new status, and one that stops being pending is not yielded.
+        short query that starts after the last address seen. The caller may write to this same
+        ledger while iterating (that is the point: resume, record, repeat). One statement left
+        open for the whole walk would instead keep its read snapshot alive, so SQLite could not
+        checkpoint the write-ahead log and it would grow with every outcome (measured: 162 MiB
+        for 20,000 outcomes, against a steady 4 MiB chunked); SQLite also leaves undefined what
+        a query sees of rows its own connection changes under it. A row whose status changes
+        before its chunk is read is seen with its new status, or not at all if no longer pending.
         """
         after = ""
         while True:
