@@ -168,6 +168,34 @@ def test_two_processes_write_the_same_ledger_at_once_without_losing_a_row(tmp_pa
         assert opened.counts(ISSUE_ID)[DeliveryStatus.SENT] == 300
 
 
+def test_processes_creating_the_same_new_ledger_at_once_all_succeed(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "ledger.sqlite"
+    start = tmp_path / "go"
+    code = """
+        import sys, time
+        from pathlib import Path
+        from digestmail.ledger import Ledger
+        while not Path(sys.argv[2]).exists():
+            time.sleep(0.002)
+        with Ledger.open(Path(sys.argv[1])) as ledger:
+            ledger.suppress(f"{sys.argv[3]}@example.org", list_key=None, reason="race")
+    """
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(code), str(path), str(start), f"p{i}"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    start.touch()
+    outcomes = [(child.wait(timeout=120), child.communicate()[1]) for child in children]
+    assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
+    with Ledger.open(path) as opened:
+        everyone = [f"p{i}@example.org" for i in range(4)]
+        assert opened.suppressed(everyone, list_key="monthly") == set(everyone)
+
+
 # --- issues -----------------------------------------------------------------------------------
 
 
