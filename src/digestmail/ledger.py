@@ -19,13 +19,21 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from digestmail import lock
+from digestmail.ledger_records import (
+    DELIVERY_COLUMNS,
+    DeliveryResult,
+    IssueSummary,
+    StoredIssue,
+    delivery_from_row,
+    parse_time,
+    zero_counts,
+)
 from digestmail.ledger_schema import LedgerBusyError, LedgerError, connect, transaction, translate
 from digestmail.lock import Lease
 from digestmail.models import Delivery, DeliveryStatus, Issue, PostRef
@@ -46,85 +54,15 @@ PENDING_CHUNK = 500
 MAX_REPLY = 1000
 """Longest SMTP reply kept per delivery; a server's essay adds nothing to a status table."""
 
-_OPEN_STATUSES = (DeliveryStatus.QUEUED.value, DeliveryStatus.FAILED_TEMPORARY.value)
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
-    """The outcome of one attempt, as the delivery engine hands it to the ledger."""
-
-    email: str
-    status: DeliveryStatus
-    code: int | None
-    reply: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredIssue:
-    """An issue as the ledger keeps it: the content its first send used, and where it stands."""
-
-    issue: Issue
-    content_hash: str
-    status: str
-    """``open`` (being sent), ``finished`` or ``skipped`` (nothing to send; no content)."""
-    created_at: datetime
-    finished_at: datetime | None
-    skip_reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class IssueSummary:
-    """One line of ``digestmail status``."""
-
-    id: str
-    list_key: str
-    period: str
-    subject: str
-    status: str
-    created_at: datetime
-    finished_at: datetime | None
-    skip_reason: str = ""
-    counts: dict[DeliveryStatus, int] = field(default_factory=dict)
-
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
-
-
-def _time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
 
 
 def _json_list(items: Iterable[str]) -> str:
     # One bound JSON parameter expanded by json_each() keeps the SQL text constant, so the
     # statement is prepared once and cached, whatever the batch size.
     return json.dumps(list(items))
-
-
-def _zero_counts() -> dict[DeliveryStatus, int]:
-    return dict.fromkeys(DeliveryStatus, 0)
-
-
-_DELIVERY_COLUMNS = (
-    "issue_id, email, status, attempts, last_code, last_reply, message_id, created_at, updated_at"
-)
-
-
-def _delivery(row: tuple[Any, ...]) -> Delivery:
-    # Rows come from the driver untyped; the schema's NOT NULL and CHECK constraints are what
-    # make these conversions safe.
-    issue_id, email, status, attempts, code, reply, message_id, created, updated = row
-    return Delivery(
-        issue_id=str(issue_id),
-        email=str(email),
-        status=DeliveryStatus(status),
-        attempts=int(attempts),
-        last_code=None if code is None else int(code),
-        last_reply=str(reply),
-        message_id=str(message_id),
-        created_at=_time(created),
-        updated_at=_time(updated),
-    )
 
 
 class Ledger:
@@ -227,14 +165,14 @@ class Ledger:
             text=str(text),
             posts=posts,
         )
-        created_at = _time(str(created))
+        created_at = parse_time(str(created))
         assert created_at is not None
         return StoredIssue(
             issue=issue,
             content_hash=str(digest),
             status=str(status),
             created_at=created_at,
-            finished_at=_time(finished),
+            finished_at=parse_time(finished),
             skip_reason=str(skip),
         )
 
@@ -276,7 +214,7 @@ class Ledger:
         )
         out: list[IssueSummary] = []
         for iid, key, period, subject, status, created, finished, skip in rows:
-            created_at = _time(str(created))
+            created_at = parse_time(str(created))
             assert created_at is not None
             out.append(
                 IssueSummary(
@@ -286,9 +224,9 @@ class Ledger:
                     subject=str(subject),
                     status=str(status),
                     created_at=created_at,
-                    finished_at=_time(finished),
+                    finished_at=parse_time(finished),
                     skip_reason=str(skip),
-                    counts=self.counts(str(iid)) if with_counts else _zero_counts(),
+                    counts=self.counts(str(iid)) if with_counts else zero_counts(),
                 )
             )
         return out
@@ -311,11 +249,11 @@ class Ledger:
         if not emails:
             return {}
         rows = self._read(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries"
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries"
             " WHERE issue_id = ? AND email IN (SELECT value FROM json_each(?))",
             (issue_id, _json_list(emails)),
         )
-        return {str(row[1]): _delivery(row) for row in rows}
+        return {str(row[1]): delivery_from_row(row) for row in rows}
 
     def mark_attempting(self, issue_id: str, items: Sequence[tuple[str, str]]) -> None:
         """Record ``(email, message_id)`` pairs as attempted; committed when this returns.
@@ -377,20 +315,20 @@ class Ledger:
         after = ""
         while True:
             rows = self._read(
-                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries"
+                f"SELECT {DELIVERY_COLUMNS} FROM deliveries"
                 " WHERE issue_id = ? AND status IN ('queued', 'failed_temporary') AND email > ?"
                 " ORDER BY email LIMIT ?",
                 (issue_id, after, PENDING_CHUNK),
             )
             for row in rows:
-                yield _delivery(row)
+                yield delivery_from_row(row)
             if len(rows) < PENDING_CHUNK:
                 return
             after = str(rows[-1][1])
 
     def counts(self, issue_id: str) -> dict[DeliveryStatus, int]:
         """Deliveries of the issue per status; every status is present, zero when unused."""
-        counts = _zero_counts()
+        counts = zero_counts()
         for status, n in self._read(
             "SELECT status, count(*) FROM deliveries WHERE issue_id = ? GROUP BY status",
             (issue_id,),
