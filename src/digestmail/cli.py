@@ -487,17 +487,13 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
 @handle_errors
 def unsubscribe(ctx: click.Context, address: str, list_key: str | None, reason: str) -> None:
     """Stop sending to ADDRESS: every later send skips it, even if it stays in the CSV."""
-    from email_validator import EmailNotValidError, validate_email
-
     from digestmail.ledger import Ledger
+    from digestmail.subscribers import normalise_address
 
     config = config_of(ctx)
     if list_key is not None:
         config.get_list(list_key)
-    try:
-        email = validate_email(address, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise UsageError(f"{address!r} is not an email address: {exc}") from None
+    email = normalise_address(address)
     with Ledger.open(config.state.path) as ledger:
         ledger.suppress(email, list_key=list_key, reason=reason)
     scope = f"list {list_key}" if list_key else "all lists"

@@ -49,7 +49,7 @@ def history(
     if stored is not None:
         sent -= set(stored.issue.posts)
     late_since = late_window(
-        ledger.issues(list_cfg.key),
+        ledger.issues(list_cfg.key, with_counts=False),
         list_cfg=list_cfg,
         tz=config.site.timezone,
         period=period,
