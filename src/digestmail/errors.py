@@ -38,32 +38,26 @@ class ConfigError(DigestmailError):
         return f"{where}: {self.message}"
 
 
-class ContentError(DigestmailError):
+class FileLineError(DigestmailError):
+    """An error about a place in a file: ``path:line: message``, the form editors jump to."""
+
+    def __init__(self, message: str, *, path: Path, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
+        return f"{where}: {self.message}"
+
+
+class ContentError(FileLineError):
     """A post that cannot be read; names the file and, when known, the line."""
 
-    def __init__(self, message: str, *, path: Path, line: int | None = None) -> None:
-        self.path = path
-        self.line = line
-        self.message = message
-        super().__init__(str(self))
 
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
-        return f"{where}: {self.message}"
-
-
-class SubscriberError(DigestmailError):
+class SubscriberError(FileLineError):
     """A subscriber file that cannot be read at all (missing, no `email` column)."""
-
-    def __init__(self, message: str, *, path: Path, line: int | None = None) -> None:
-        self.path = path
-        self.line = line
-        self.message = message
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
-        return f"{where}: {self.message}"
 
 
 class TemplateError(DigestmailError):
