@@ -32,7 +32,7 @@ from digestmail.errors import LockHeldError, TransportError
 from digestmail.ledger import Ledger
 from digestmail.models import DeliveryStatus, Issue, OutgoingMessage, Recipient
 from digestmail.subscribers import read_subscribers
-from digestmail.transport import Connection, MaildirTransport, SendResult, Transport
+from digestmail.transport import Connection, Gate, MaildirTransport, SendResult, Transport
 from tests.conftest import MakeProject
 from tests.mail_helpers import TinyFactory, make_issue
 from tests.smtp_server import Faults, SmtpTestServer, smtp_password, smtp_server
@@ -365,10 +365,11 @@ def test_no_connection_possible_is_a_transport_error(make_project: MakeProject) 
 
 
 class RecordingTransport:
-    """Checks the crash-safety rule at the start of every transaction, on every connection.
+    """Checks the crash-safety rules on every connection, with a view of the ledger file.
 
-    A connection may start a transaction only when everything it delivered before is
-    committed as sent, and the new attempt is committed as queued.
+    A transaction may start only when its attempt is committed (``queued``), and a message may
+    be delivered (the gate passed) only when everything the connection delivered before is
+    committed as sent: so a crash loses the outcome of at most one message per connection.
     """
 
     def __init__(self, config: Config, connections: int) -> None:
@@ -376,6 +377,7 @@ class RecordingTransport:
         self.connections = connections
         self.delivered: list[str] = []
         self.violations: list[str] = []
+        self.gates_waited = 0
 
     @property
     def max_connections(self) -> int:
@@ -383,6 +385,11 @@ class RecordingTransport:
 
     async def connect(self) -> Connection:
         return RecordingConnection(self)
+
+    def rows(self, emails: list[str]) -> dict[str, DeliveryStatus]:
+        with Ledger.open(self.path) as view:
+            found = view.delivery_states("monthly-2017-11", emails)
+        return {email: row.status for email, row in found.items()}
 
 
 class RecordingConnection:
@@ -394,18 +401,22 @@ class RecordingConnection:
     def usable(self) -> bool:
         return True
 
-    async def send(self, sender: str, message: OutgoingMessage) -> SendResult:
-        email = message.email
-        with Ledger.open(self.owner.path) as view:
-            rows = view.delivery_states("monthly-2017-11", [*self.mine, email])
+    async def send(
+        self, sender: str, message: OutgoingMessage, *, gate: Gate | None = None
+    ) -> SendResult:
+        email, owner = message.email, self.owner
+        if owner.rows([email]).get(email) != DeliveryStatus.QUEUED:
+            owner.violations.append(f"{email} not marked before its transaction")
+        await asyncio.sleep(0.001)  # the envelope and body on the wire
+        if gate is not None and (waiting := gate()) is not None:
+            owner.gates_waited += 1
+            await waiting
+        committed = owner.rows(self.mine)
         for earlier in self.mine:
-            if rows[earlier].status != DeliveryStatus.SENT:
-                self.owner.violations.append(f"{earlier} not recorded before {email}")
-        if rows.get(email) is None or rows[email].status != DeliveryStatus.QUEUED:
-            self.owner.violations.append(f"{email} not marked before its transaction")
-        await asyncio.sleep(0.001)
+            if committed[earlier] != DeliveryStatus.SENT:
+                owner.violations.append(f"{earlier} not recorded before {email} was delivered")
         self.mine.append(email)
-        self.owner.delivered.append(email)
+        owner.delivered.append(email)
         return SendResult(250, "ok")
 
     async def close(self) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -31,7 +31,7 @@ from digestmail.retry import backoff_delay, is_user_unknown
 from digestmail.screening import Screen, Tally, chunks
 from digestmail.smtp import envelope_sender
 from digestmail.subscribers import SubscriberProblem
-from digestmail.transport import Connection, Transport
+from digestmail.transport import Connection, Gate, Transport
 
 MARK_BATCH = 100
 """Attempts recorded per ledger transaction by the producer."""
@@ -203,9 +203,7 @@ class SendRun:
                         connection = None
                         self._worker_lost(job, exc)
                         return
-                if durable is not None and not durable.done():
-                    await durable  # the previous outcome of this connection is committed
-                durable = await self._transact(connection, job)
+                durable = await self._transact(connection, job, after=durable)
         except Exception as exc:
             self._fail(exc)
             raise
@@ -224,8 +222,14 @@ class SendRun:
                 await asyncio.sleep(backoff_delay(attempt, cap=self.cfg.retry_max_delay))
         raise AssertionError("unreachable")
 
-    async def _transact(self, connection: Connection, job: _Job) -> asyncio.Future[None]:
-        """One try; returns the future of the commit of its outcome."""
+    async def _transact(
+        self, connection: Connection, job: _Job, *, after: asyncio.Future[None] | None
+    ) -> asyncio.Future[None]:
+        """One try; returns the future of the commit of its outcome.
+
+        ``after`` is the commit of the connection's previous outcome: the transport awaits it
+        before it lets this message be delivered (see :mod:`digestmail.journal`).
+        """
         email = job.recipient.email
         await self.bucket.acquire()
         if job.message is None:
@@ -239,7 +243,7 @@ class SendRun:
         job.marked = False
         job.tries += 1
         try:
-            result = await connection.send(self.sender, message)
+            result = await connection.send(self.sender, message, gate=self._gate(after))
         except DeliveryError as exc:
             return self._failed(job, exc)
         except TransportError as exc:
@@ -249,6 +253,16 @@ class SendRun:
         return self.journal.add_result(
             DeliveryResult(email, DeliveryStatus.SENT, result.code, result.reply)
         )
+
+    def _gate(self, after: asyncio.Future[None] | None) -> Gate | None:
+        if after is None:
+            return None
+        journal = self.journal
+
+        def gate() -> Awaitable[None] | None:
+            return None if after.done() else journal.durable(after)
+
+        return gate
 
     def _failed(self, job: _Job, exc: DeliveryError) -> asyncio.Future[None]:
         email = job.recipient.email

@@ -23,7 +23,7 @@ from digestmail.config import SmtpConfig
 from digestmail.errors import DeliveryError, TransportError
 from digestmail.models import OutgoingMessage
 from digestmail.smtpwire import Reply, ReplyReader
-from digestmail.transport import Connection, SendResult
+from digestmail.transport import Connection, Gate, SendResult
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _DOT_AFTER_NEWLINE = re.compile(rb"\n\.")
@@ -126,12 +126,14 @@ class SmtpConnection:
     def usable(self) -> bool:
         return not self._wire.broken
 
-    async def send(self, sender: str, message: OutgoingMessage) -> SendResult:
+    async def send(
+        self, sender: str, message: OutgoingMessage, *, gate: Gate | None = None
+    ) -> SendResult:
         mail_from, options = self._address(sender, message)
         rcpt_to, _ = self._address(message.email, message)
         try:
             reply = await self._envelope(mail_from + options, rcpt_to, message)
-            reply = await self._body(message.data)
+            reply = await self._body(message.data, gate)
             if reply.code != 250:
                 await self._refused(message, reply, "end of data", reset=False)
         except (ConnectionError, TimeoutError) as exc:
@@ -195,11 +197,22 @@ class SmtpConnection:
                 ) from None
             return b"<" + address.encode("utf-8") + b">", b" SMTPUTF8"
 
-    async def _body(self, data: bytes) -> Reply:
-        """Write the already wire-ready body plus the terminating dot, then read the reply."""
+    async def _body(self, data: bytes, gate: Gate | None) -> Reply:
+        """Write the already wire-ready body, pass the gate, write the final dot, read the reply.
+
+        The server delivers nothing before it reads the dot, so whatever the gate waits for
+        overlaps with the transfer of the body instead of delaying the transaction.
+        """
         if data.startswith(b".") or _DOT_AFTER_NEWLINE.search(data):
             data = _LEADING_DOT.sub(b"..", data)
-        self._wire.write(data, b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n")
+        end = b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"
+        waiting = gate() if gate is not None else None
+        if waiting is None:
+            self._wire.write(data, end)
+        else:
+            self._wire.write(data)
+            await waiting
+            self._wire.write(end)
         return await self._wire.next(self._timeout)
 
     async def _refused(

@@ -14,13 +14,20 @@ Per-recipient refusals are :class:`~digestmail.errors.DeliveryError` (with the S
 from __future__ import annotations
 
 import mailbox
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from digestmail.errors import DeliveryError, TransportError
 from digestmail.models import OutgoingMessage
+
+Gate = Callable[[], Awaitable[None] | None]
+"""Called right before a message is committed to the destination (SMTP: before the final dot).
+
+Returns what to await first, or None to go ahead at once. The delivery engine uses it to make
+sure the previous message's outcome is in the ledger before this one can be delivered.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +46,9 @@ class Connection(Protocol):
         """False once the peer closed or broke the channel; the worker then opens a new one."""
         ...
 
-    async def send(self, sender: str, message: OutgoingMessage) -> SendResult:
+    async def send(
+        self, sender: str, message: OutgoingMessage, *, gate: Gate | None = None
+    ) -> SendResult:
         """Deliver one message; raise DeliveryError for a refusal or a broken transaction."""
         ...
 
@@ -55,6 +64,11 @@ class Transport(Protocol):
     async def connect(self) -> Connection:
         """Open a ready connection; raise TransportError when that is impossible."""
         ...
+
+
+async def _through(gate: Gate | None) -> None:
+    if gate is not None and (waiting := gate()) is not None:
+        await waiting
 
 
 # --- Maildir ----------------------------------------------------------------------------------
@@ -94,8 +108,11 @@ class _MaildirConnection:
     def usable(self) -> bool:
         return True
 
-    async def send(self, sender: str, message: OutgoingMessage) -> SendResult:
+    async def send(
+        self, sender: str, message: OutgoingMessage, *, gate: Gate | None = None
+    ) -> SendResult:
         data = message.data.replace(b"\r\n", b"\n")
+        await _through(gate)
         try:
             key = self._box.add(data)
         except OSError as exc:
@@ -150,7 +167,9 @@ class _MemoryConnection:
     def usable(self) -> bool:
         return self._usable
 
-    async def send(self, sender: str, message: OutgoingMessage) -> SendResult:
+    async def send(
+        self, sender: str, message: OutgoingMessage, *, gate: Gate | None = None
+    ) -> SendResult:
         owner = self._owner
         before = owner.tries.get(message.email, 0)
         owner.tries[message.email] = before + 1
@@ -159,6 +178,7 @@ class _MemoryConnection:
             if error.code is None:
                 self._usable = False
             raise error
+        await _through(gate)
         owner.sent.append(Captured(sender, message))
         return SendResult(250, "ok")
 
