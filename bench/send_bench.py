@@ -334,7 +334,10 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--recipients", type=int, default=10_000)
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--also-connections", type=int, default=8, help="one more ledger-on run at this pool size"
+    )
     parser.add_argument("--latency-connections", type=int, default=64)
     parser.add_argument("--million", action="store_true", help="also the 1,000,000 RSS run")
     parser.add_argument("--skip-latency", action="store_true")
@@ -363,6 +366,16 @@ def main() -> None:
                 f"peak RSS {on['maxrss_mb']:.0f} MB",
             )
         )
+        if args.also_connections and args.also_connections != conns:
+            other = measure("digestmail", port, n, args.also_connections, "on")
+            rows.append(
+                Row(
+                    f"digestmail, ledger on, {args.also_connections} connections, {n:,}",
+                    other["rate"],
+                    f"{other['rate'] / base['rate']:.2f}x smtplib; "
+                    f"{other['cpu_us']:.0f} µs CPU/msg",
+                )
+            )
         off = measure("digestmail", port, n, conns, "off")
         rows.append(
             Row(

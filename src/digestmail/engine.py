@@ -159,7 +159,10 @@ class SendRun:
         """Take window slots, record the attempts in batches, then hand the jobs to workers."""
         batch: list[_Job] = []
         for recipient in recipients:
-            if batch and (len(batch) >= MARK_BATCH or self.window.locked()):
+            # Dispatch a full batch; a partial one only when the window is full and the
+            # workers could run dry waiting for it.
+            starving = self.window.locked() and self.queue.qsize() < 2 * self.workers
+            if batch and (len(batch) >= MARK_BATCH or starving):
                 await self._dispatch(batch)
                 batch = []
             await self.window.acquire()
