@@ -339,6 +339,27 @@ def test_test_copies_are_recorded_apart_and_ignore_suppression(
     assert send(config).sent == 2
 
 
+def test_test_copy_addresses_are_checked_before_anything_is_sent(
+    make_project: MakeProject, smtp_server: SmtpTestServer
+) -> None:
+    from digestmail.errors import UsageError
+
+    config = smtp_project(make_project, smtp_server, people(1))
+    with Ledger.open(config.state.path) as ledger, pytest.raises(UsageError, match="nonsense"):
+        asyncio.run(
+            send_test_copies(
+                config=config,
+                list_cfg=config.get_list("monthly"),
+                issue=make_issue(),
+                ledger=ledger,
+                transport=make_transport(config),
+                make_factory=TinyFactory,
+                addresses=["editor@example.org", "nonsense"],
+            )
+        )
+    assert smtp_server.received == []
+
+
 def test_no_connection_possible_is_a_transport_error(make_project: MakeProject) -> None:
     import socket
 

@@ -34,7 +34,7 @@ from digestmail.ledger import Lease, Ledger
 from digestmail.models import Issue, Recipient
 from digestmail.screening import Tally
 from digestmail.smtp import SmtpTransport
-from digestmail.subscribers import SubscriberProblem
+from digestmail.subscribers import SubscriberProblem, normalise_address
 from digestmail.transport import MaildirTransport, Transport
 
 __all__ = [
@@ -248,8 +248,12 @@ async def send_test_copies(
     Uses the stored copy when the issue has been sent (what subscribers got), else the fresh
     rendering *without* storing it, so an editor can still fix a typo after a test. Test copies
     ignore suppressions and earlier test copies: the editor asked for exactly these addresses.
-    No lease is taken: test copies never touch the list's deliveries.
+    No lease is taken: test copies never touch the list's deliveries. Raises UsageError
+    naming the first invalid address before anything is sent.
     """
+    recipients = [
+        Recipient(email=email) for email in dict.fromkeys(map(normalise_address, addresses))
+    ]
     stop = stop or asyncio.Event()
     found = ledger.get_issue(issue.id)
     run = SendRun(
@@ -263,9 +267,9 @@ async def send_test_copies(
         dry_run=False,
         stop=stop,
         on_progress=on_progress,
-        total=len(addresses),
+        total=len(recipients),
     )
-    await drive(run, [Recipient(email=address) for address in addresses])
+    await drive(run, recipients)
     if run.error is not None:
         raise run.error
     return DeliveryReport.from_tally(
