@@ -168,6 +168,7 @@ def test_starttls_is_required_when_configured(tmp_path: Path, smtp_password: str
         server.stop()
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_implicit_tls(tmp_path: Path, smtp_password: str) -> None:
     server = SmtpTestServer(tmp_path, implicit_tls=True).start()
     try:
