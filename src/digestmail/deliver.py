@@ -5,8 +5,10 @@
 - **Same content for everyone.** The first run stores the rendered issue in the ledger; every
   later run sends the stored copy and only *reports* that the issue now renders differently.
 - **At least once, at most one extra copy per connection.** An attempt is committed before its
-  SMTP transaction starts, the outcome before the same connection starts another transaction
-  (:mod:`digestmail.journal`), and a resumed run re-sends every attempt without an outcome.
+  SMTP transaction starts, a message's outcome before the same connection can complete another
+  message (:mod:`digestmail.journal`), and a resumed run re-sends every attempt without an
+  outcome. Addresses refused for good (5xx) are not tried again by later runs; 5.1.1 "user
+  unknown" also suppresses the address for the list.
 - **One sender at a time.** The run holds the ledger lease ``send:<issue id>`` (host, PID,
   expiry) and renews it in the background; a second concurrent send fails at once with
   :class:`~digestmail.errors.LockHeldError` (exit 75) before touching anything. A crashed
