@@ -211,7 +211,11 @@ class SmtpConnection:
             self._wire.write(data, end)
         else:
             self._wire.write(data)
-            await waiting
+            try:
+                await waiting
+            except BaseException:
+                self._wire.close()  # never send the dot: the server then delivers nothing
+                raise
             self._wire.write(end)
         return await self._wire.next(self._timeout)
 
