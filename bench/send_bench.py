@@ -224,7 +224,9 @@ class NullLedger:
     def suppress(self, email: str, *, list_key: str | None, reason: str) -> None: ...
 
 
-def run_digestmail(port: int, *, recipients: int, connections: int, ledger_on: bool) -> dict:
+def run_digestmail(
+    port: int, *, recipients: int, connections: int, ledger_on: bool
+) -> dict[str, Any]:
     from digestmail.subscribers import read_subscribers
 
     with tempfile.TemporaryDirectory(prefix="sendbench-") as tmp:
@@ -261,7 +263,7 @@ def run_digestmail(port: int, *, recipients: int, connections: int, ledger_on: b
     }
 
 
-def run_smtplib(port: int, *, recipients: int) -> dict:
+def run_smtplib(port: int, *, recipients: int) -> dict[str, Any]:
     """The baseline: one connection, the same CRLF bytes, no ledger, no per-recipient work."""
     data = SpliceFactory(digest(SpliceFactory)).build(Recipient("reader0@example.net")).data
     started, cpu = time.perf_counter(), time.process_time()
@@ -278,7 +280,7 @@ def run_smtplib(port: int, *, recipients: int) -> dict:
     }
 
 
-def run_smtp_source(port: int, *, recipients: int, sessions: int) -> dict:
+def run_smtp_source(port: int, *, recipients: int, sessions: int) -> dict[str, Any]:
     started = time.perf_counter()
     subprocess.run(
         [SOURCE, "-s", str(sessions), "-l", str(TARGET_SIZE), "-m", str(recipients),
@@ -301,7 +303,7 @@ def child(argv: list[str]) -> None:
     print(json.dumps(result))
 
 
-def measure(kind: str, port: int, n: int, conns: int = 1, ledger: str = "on") -> dict:
+def measure(kind: str, port: int, n: int, conns: int = 1, ledger: str = "on") -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", kind, str(port), str(n), str(conns), ledger],
         check=True,
