@@ -28,7 +28,7 @@ from digestmail.deliver import (
     send_issue,
     send_test_copies,
 )
-from digestmail.errors import LockHeldError, TransportError
+from digestmail.errors import LockHeldError, TransportError, TransportSetupError
 from digestmail.ledger import Ledger
 from digestmail.models import DeliveryStatus, Issue, OutgoingMessage, Recipient
 from digestmail.subscribers import read_subscribers
@@ -612,3 +612,15 @@ def test_exit_codes_follow_the_contract() -> None:
     assert report.exit_code == 75
     assert DeliveryReport(issue_id="x", failed_permanent=1).exit_code == 1
     assert DeliveryReport(issue_id="x").exit_code == 0
+
+
+def test_refused_password_is_not_retried_and_sends_nothing(
+    make_project: MakeProject, smtp_server: SmtpTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGESTMAIL_TEST_SMTP_PASSWORD", "wrong")
+    config = smtp_project(make_project, smtp_server, people(5), connections=1, max_attempts=5)
+    with pytest.raises(TransportSetupError, match="DIGESTMAIL_TEST_SMTP_PASSWORD") as info:
+        send(config)
+    assert info.value.exit_code == 2
+    assert smtp_server.connections == 1, "a refused password is not tried again"
+    assert smtp_server.received == []

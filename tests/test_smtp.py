@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from digestmail.config import SmtpConfig
-from digestmail.errors import DeliveryError, TransportError
+from digestmail.errors import DeliveryError, TransportError, TransportSetupError
 from digestmail.smtp import SmtpTransport, envelope_sender
 from tests.mail_helpers import outgoing
 from tests.smtp_server import USERNAME, Faults, SmtpTestServer, smtp_password, smtp_server
@@ -138,12 +138,12 @@ def test_wrong_password_names_the_setting(
     smtp_server: SmtpTestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DIGESTMAIL_TEST_SMTP_PASSWORD", "wrong")
-    with pytest.raises(TransportError, match="DIGESTMAIL_TEST_SMTP_PASSWORD"):
+    with pytest.raises(TransportSetupError, match="DIGESTMAIL_TEST_SMTP_PASSWORD"):
         asyncio.run(SmtpTransport(config_for(smtp_server)).connect())
 
 
 def test_untrusted_certificate_is_refused(smtp_server: SmtpTestServer) -> None:
-    with pytest.raises(TransportError, match="ca_file"):
+    with pytest.raises(TransportSetupError, match="ca_file"):
         asyncio.run(SmtpTransport(config_for(smtp_server, ca_file=None)).connect())
 
 

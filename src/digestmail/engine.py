@@ -22,7 +22,12 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from digestmail.config import Config, ListConfig
-from digestmail.errors import DeliveryError, HeaderInjectionError, TransportError
+from digestmail.errors import (
+    DeliveryError,
+    HeaderInjectionError,
+    TransportError,
+    TransportSetupError,
+)
 from digestmail.journal import Journal
 from digestmail.ledger import DeliveryResult, Ledger
 from digestmail.models import DeliveryStatus, OutgoingMessage, Recipient
@@ -219,6 +224,8 @@ class SendRun:
         for attempt in range(1, self.cfg.max_attempts + 1):
             try:
                 return await self.transport.connect()
+            except TransportSetupError:
+                raise  # a refused password or certificate stays refused
             except TransportError:
                 if attempt == self.cfg.max_attempts or self.stopping:
                     raise

@@ -93,6 +93,15 @@ class TransportError(DigestmailError):
     exit_code = 75
 
 
+class TransportSetupError(TransportError):
+    """The relay refused our credentials or certificate: trying again cannot help.
+
+    Exit code 2, like any other setting to fix, and no retries within the run either.
+    """
+
+    exit_code = 2
+
+
 class LockHeldError(DigestmailError):
     """Another run holds the issue's lock; running again later resumes."""
 

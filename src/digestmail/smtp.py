@@ -20,7 +20,7 @@ from email.utils import parseaddr
 import aiosmtplib
 
 from digestmail.config import SmtpConfig
-from digestmail.errors import DeliveryError, TransportError
+from digestmail.errors import DeliveryError, TransportError, TransportSetupError
 from digestmail.models import OutgoingMessage
 from digestmail.smtpwire import Reply, ReplyReader
 from digestmail.transport import Connection, Gate, SendResult
@@ -89,13 +89,13 @@ class SmtpTransport:
                 await client.ehlo()
         except aiosmtplib.SMTPAuthenticationError as exc:
             client.close()
-            raise TransportError(
+            raise TransportSetupError(
                 f"{self.where}: authentication as smtp.username {cfg.username!r} refused "
                 f"({exc.code} {exc.message}); check the password in ${cfg.password_env}"
             ) from exc
         except ssl.SSLCertVerificationError as exc:
             client.close()
-            raise TransportError(
+            raise TransportSetupError(
                 f"{self.where}: the server's certificate is not trusted ({exc.verify_message}); "
                 "set smtp.ca_file to its CA, or smtp.verify_tls = false for a test relay"
             ) from exc
