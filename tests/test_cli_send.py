@@ -133,3 +133,21 @@ def test_test_copies_do_not_count_as_the_lists_delivery(project: Path) -> None:
     assert len(list(mailbox.Maildir(project / "outbox", create=False))) == 1 + len(
         subscribers(project)
     )
+
+
+def test_off_a_terminal_json_logs_are_one_object_a_line(project: Path) -> None:
+    args = ("send", "--list", "monthly", "--period", PERIOD, "--now", NOW, "--yes")
+    done = digestmail(project, "--log-format", "json", *args)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    assert records, "a send logs at least its start and its end"
+    assert all({"time", "level", "message"} <= set(r) for r in records)
+    (final,) = [r for r in records if r["message"] == "done"]
+    assert final["issue"] == ISSUE
+    assert final["sent"] == len(subscribers(project))
+    assert final["exit"] == 0
+
+    due = digestmail(project, "--log-format", "json", "run-due", "--now", "2026-11-01T09:00")
+    assert due.returncode == 0, due.stderr
+    lines = [json.loads(line) for line in due.stderr.splitlines() if line.strip()]
+    assert any(r["message"] == "nothing is due" for r in lines)

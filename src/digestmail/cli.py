@@ -406,7 +406,8 @@ def send(
                 stop=stop,
             )
         )
-    cli_views.print_report(err_console, report)
+    if err_console.is_terminal:
+        cli_views.print_report(err_console, report)
     cli_views.log_report(log, report)
     sys.exit(report.exit_code)
 
@@ -588,13 +589,19 @@ def run_due(ctx: click.Context, now: str | None, dry_run: bool, include_old: boo
     moment = resolve_now(config, now)
     log = log_of(ctx)
 
+    people = err_console.is_terminal  # off a TTY only log lines, which rundue writes
+
     def show(outcome: rundue.Outcome) -> None:
         if outcome.content is not None:
-            report_content_errors(outcome.content.errors)
+            if people:
+                report_content_errors(outcome.content.errors)
+            for error in outcome.content.errors:
+                log.error("post cannot be read", issue=outcome.issue_id, detail=str(error))
         if outcome.report is not None:
-            cli_views.print_report(err_console, outcome.report)
+            if people:
+                cli_views.print_report(err_console, outcome.report)
             cli_views.log_report(log, outcome.report)
-        else:
+        elif people:
             err_console.print(f"{outcome.issue_id}: {escape(outcome.note)}")
 
     with ExitStack() as stack:
@@ -603,8 +610,9 @@ def run_due(ctx: click.Context, now: str | None, dry_run: bool, include_old: boo
             ledger = stack.enter_context(Ledger.open(config.state.path))
         due = rundue.find_due(config, ledger=ledger, now=moment, include_old=include_old)
         if not due:
-            log.info("nothing due", now=moment.isoformat())
-            err_console.print("nothing is due")
+            log.info("nothing is due", now=moment.isoformat())
+            if people:
+                err_console.print("nothing is due")
             return
         outcomes = run_async(
             lambda stop: rundue.run_due(

@@ -126,16 +126,28 @@ class ProgressView:
 
 
 def log_report(log: EventLog, report: DeliveryReport) -> None:
+    """The closing summary as log lines: every count, then one line per permanent failure."""
     level = "info" if report.exit_code == 0 else "warning"
     log.event(
         level,
-        "done",
+        "test copies done" if report.test_copies else "done",
         issue=report.issue_id,
         sent=report.sent,
         already_sent=report.already_sent,
+        already_failed=report.already_failed,
         suppressed=report.suppressed,
         invalid=report.invalid,
+        duplicates=report.duplicates,
         failed_permanent=report.failed_permanent,
         left_to_retry=report.left_to_retry,
+        dry_run=report.dry_run,
+        interrupted=report.interrupted,
         exit=report.exit_code,
     )
+    for failure in report.failures:
+        log.warning("failed permanently", issue=report.issue_id, detail=failure)
+    if report.content_changed:
+        log.warning(
+            "the posts would now render differently; the stored copy was sent",
+            issue=report.issue_id,
+        )
