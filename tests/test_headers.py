@@ -9,6 +9,7 @@ import pytest
 
 from digestmail.errors import DigestmailError, HeaderInjectionError
 from digestmail.headers import (
+    check_address,
     check_header_value,
     encode_phrase,
     encode_word,
@@ -114,3 +115,30 @@ def test_phrase_is_ascii_even_for_control_characters() -> None:
     assert phrase.isascii()
     assert "\t" not in phrase
     assert "\x0b" not in phrase
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Netzwerk: Tipps <tipps@example.org>",  # a group name would silently eat "Netzwerk"
+        "a@example.org, c@example.org",  # a list would silently lose the second address
+        "Müller, Anna <anna@example.org>",
+    ],
+)
+def test_a_from_value_must_be_exactly_one_address(value: str) -> None:
+    with pytest.raises(HeaderInjectionError, match="one address"):
+        parse_address(value, what="lists.monthly.from")
+
+
+def test_quoted_names_may_contain_list_and_group_marks() -> None:
+    assert parse_address('"Netzwerk: Tipps" <tipps@example.org>') == (
+        "Netzwerk: Tipps",
+        "tipps@example.org",
+    )
+    assert parse_address('"Müller, Anna" <anna@example.org>')[0] == "Müller, Anna"
+
+
+@pytest.mark.parametrize("addr", ["a@b.org?bcc=x@y.org", "a?b@example.org", "a@b@example.org"])
+def test_addresses_that_would_break_a_mailto_link_are_refused(addr: str) -> None:
+    with pytest.raises(HeaderInjectionError):
+        check_address("unsubscribe_mailto", addr)

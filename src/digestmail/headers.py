@@ -19,7 +19,8 @@ MAX_LINE = 78
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 _ATOM_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*")
-_ADDR = re.compile(r"[^\s<>()\[\],;:\"\\]+@[^\s<>()\[\],;:\"\\@]+")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_ADDR = re.compile(r"[^\s<>()\[\],;:\"\\@?]+@[^\s<>()\[\],;:\"\\@?]+")
 
 # RFC 2047 section 5 (3): inside a phrase only these may stay literal in a "Q" encoded word.
 _Q_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
@@ -114,6 +115,14 @@ def format_address(display_name: str, addr: str) -> str:
 def parse_address(value: str, *, what: str = "address") -> tuple[str, str]:
     """Split a config value such as ``Tipps <tipps@example.org>`` into (name, addr)."""
     check_header_value(what, value)
+    # Outside quotes and the <addr> part, ',' ';' ':' mean a list or a group: parseaddr would
+    # silently keep one address or drop the name, so ask for quotes instead.
+    bare = _QUOTED.sub("", value).split("<", 1)[0]
+    if any(mark in bare for mark in ",;:"):
+        raise HeaderInjectionError(
+            f"{what}: {value!r} must be one address; put a name containing ',', ';' or ':' "
+            'in double quotes, e.g. "Netzwerk: Tipps" <tipps@example.org>'
+        )
     name, addr = parseaddr(value)
     if not addr or "@" not in addr:
         raise HeaderInjectionError(f"{what}: {value!r} does not contain an e-mail address")
