@@ -71,6 +71,7 @@ def test_base_url_gains_trailing_slash(make_project: MakeProject) -> None:
         (("[site]", "[smtp]\nsecurity = 'ssl'\n[site]"), "smtp.security", "is not one of"),
         (("[site]", "[smtp]\nport = '25'\n[site]"), "smtp.port", "must be an integer"),
         (("[site]", "[tracking]\non = true\n[site]"), "tracking", "unknown section"),
+        (('language = "de"', 'language = "xx_YY"'), "site.language", "unknown language"),
     ],
 )
 def test_each_problem_names_file_and_key(
@@ -114,3 +115,21 @@ def test_password_comes_only_from_the_environment(
     assert cfg.smtp.password() == ""
     monkeypatch.setenv("RELAY_PW", "s3cret")
     assert cfg.smtp.password() == "s3cret"
+
+
+def test_language_becomes_a_bcp47_tag(make_project: MakeProject) -> None:
+    text = BASE_CONFIG.replace('language = "de"', 'language = "de_AT"')
+    assert load_config(make_project(config=text)).site.language == "de-AT"
+
+
+def test_weekly_lists_default_to_a_weekly_schedule(make_project: MakeProject) -> None:
+    text = BASE_CONFIG.replace('name = "Veranstaltungstipps"', 'name = "V"\ncadence = "week"')
+    weekly = load_config(make_project(config=text)).get_list("monthly")
+    assert weekly.schedule == "0 8 * * 1", "every Monday, not once a month"
+    text = text.replace('cadence = "week"', 'cadence = "week"\nschedule = "0 9 * * 5"')
+    assert load_config(make_project(config=text)).get_list("monthly").schedule == "0 9 * * 5"
+
+
+def test_a_directory_is_not_a_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the config"):
+        load_config(tmp_path)

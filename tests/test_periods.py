@@ -144,3 +144,9 @@ def test_unknown_cadence_is_a_usage_error() -> None:
 )
 def test_period_label(text: str, language: str, label: str) -> None:
     assert period_label(parse(text), language) == label
+
+
+@pytest.mark.parametrize("text", ["0000-01", "9999-12", "9999-W52"])
+def test_years_beyond_the_calendar_are_a_usage_error(text: str) -> None:
+    with pytest.raises(UsageError, match="outside the years"):
+        parse_period(text, cadence="month", now=datetime(2017, 12, 5, tzinfo=BERLIN), tz=BERLIN)

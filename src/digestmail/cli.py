@@ -149,6 +149,8 @@ def resolve_now(config: Config, now: str | None) -> datetime:
     tz = config.site.timezone
     if moment is None:
         return datetime.now(tz)
+    if not 1900 <= moment.year <= 9000:
+        raise click.BadParameter(f"{now!r} is outside the years 1900-9000", param_hint="--now")
     return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
 
 

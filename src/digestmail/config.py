@@ -23,6 +23,8 @@ DEFAULT_CONFIG = Path("config/digestmail.toml")
 SECURITY_MODES = ("tls", "starttls", "none")
 TRANSPORT_KINDS = ("maildir", "smtp")
 CADENCES = ("month", "week")
+DEFAULT_SCHEDULES = {"month": "0 8 1 * *", "week": "0 8 * * 1"}
+"""Without a ``schedule``, a list is sent at 08:00 after its period: on the 1st or on Monday."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,8 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"not valid TOML: {exc}", path=cfg_path) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8: {exc}", path=cfg_path) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config: {exc.strerror or exc}", path=cfg_path) from exc
     return parse_config(raw, path=cfg_path)
 
 
@@ -256,6 +260,21 @@ def _one_of(value: str, allowed: tuple[str, ...], key: str, path: Path) -> str:
     return value
 
 
+def _language(value: str, path: Path) -> str:
+    """A language babel knows, as a BCP 47 tag (``de``, ``de-AT``) for the HTML ``lang``."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        locale = Locale.parse(value.strip().replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise ConfigError(
+            f"unknown language {value!r} (use a code such as de, en or de-AT)",
+            path=path,
+            key="site.language",
+        ) from None
+    return str(locale).replace("_", "-")
+
+
 def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
     """Validate an already-parsed TOML document (separate from I/O so tests can feed dicts)."""
     for key in raw:
@@ -289,10 +308,11 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
                 path=path,
                 key=f"site.permalinks.{section_name}",
             )
+    language = _language(site["language"], path)
     site_cfg = SiteConfig(
         title=site["title"],
         base_url=base_url if base_url.endswith("/") else base_url + "/",
-        language=site["language"],
+        language=language,
         timezone=tz,
         content_dir=project / site["content_dir"],
         permalinks=dict(permalinks),
@@ -321,6 +341,8 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
         _one_of(item["cadence"], CADENCES, f"{prefix}.cadence", path)
         from croniter import croniter  # only here: most commands never need it at start-up
 
+        if "schedule" not in table:
+            item["schedule"] = DEFAULT_SCHEDULES[item["cadence"]]
         schedule = item["schedule"].strip()
         five_fields = schedule.startswith("@") or len(schedule.split()) == 5
         if not five_fields or not croniter.is_valid(schedule):

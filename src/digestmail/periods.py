@@ -116,9 +116,17 @@ def parse_period(text: str, *, cadence: str, now: datetime, tz: tzinfo) -> Perio
     """Read a ``--period`` value; ``previous`` and ``current`` follow the list's cadence.
 
     ``previous`` is the last *complete* period before ``now``; ``current`` the one containing
-    ``now``. Raises :class:`UsageError` with the accepted forms for anything else.
+    ``now``. Raises :class:`UsageError` with the accepted forms for anything else, including
+    years the calendar arithmetic cannot reach (0, 9999).
     """
     _check_cadence(cadence)
+    try:
+        return _parse_period(text, cadence=cadence, now=now, tz=tz)
+    except (ValueError, OverflowError):
+        raise _bad(text, "outside the years digestmail can work with") from None
+
+
+def _parse_period(text: str, *, cadence: str, now: datetime, tz: tzinfo) -> Period:
     value = text.strip()
     word = value.lower()
     if word == "current":
