@@ -269,3 +269,17 @@ def test_template_errors_name_file_and_line(tmp_path: Path) -> None:
     write_theme(folder, "<p>\n{% if %}\n</p>")
     with pytest.raises(TemplateError, match=r"digest\.html\.j2:2"):
         render(tmp_path, make_post(), template="themes/kaputt")
+
+
+def test_css_syntax_error_names_the_stylesheet_instead_of_dropping_styles(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "digest.css").write_text(".tip { color: ", encoding="utf-8")
+    with pytest.raises(TemplateError, match=r"digest\.css: CSS syntax error"):
+        render(tmp_path, make_post())
+
+
+def test_outlook_properties_are_not_css_errors(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    css = ".tip { mso-line-height-rule: exactly; color: #abcdef; }"
+    (tmp_path / "templates" / "digest.css").write_text(css, encoding="utf-8")
+    assert "color:#abcdef" in render(tmp_path, make_post()).html

@@ -117,10 +117,44 @@ def _css(env: jinja2.Environment, theme: Theme) -> Markup:
     name = theme.file(CSS_FILE)
     assert env.loader is not None
     try:
-        source, _, _ = env.loader.get_source(env, name)
+        source, filename, _ = env.loader.get_source(env, name)
     except jinja2.TemplateNotFound as exc:
         raise _template_error(exc, name, theme) from exc
+    _check_css(source, filename or name)
     return Markup(source.replace("</", "<\\/"))
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _check_css(source: str, filename: str) -> None:
+    """Refuse a stylesheet with syntax errors: premailer would silently drop whole rules.
+
+    Only errors count; cssutils' warnings about unknown properties (``mso-*`` for Outlook) are
+    expected in email CSS.
+    """
+    import cssutils
+
+    logger = logging.getLogger("CSSUTILS")
+    collect = _Collect()
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(collect)
+    logger.setLevel(logging.ERROR)
+    logger.propagate = False
+    try:
+        cssutils.CSSParser(validate=False).parseString(source)
+    finally:
+        logger.removeHandler(collect)
+        logger.setLevel(level)
+        logger.propagate = propagate
+    if collect.messages:
+        raise TemplateError(f"{filename}: CSS syntax error: {collect.messages[0].strip()}")
 
 
 # --- the data the templates see ---------------------------------------------------------------
