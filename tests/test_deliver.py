@@ -31,6 +31,7 @@ from digestmail.deliver import (
 from digestmail.errors import LockHeldError, TransportError, TransportSetupError
 from digestmail.ledger import Ledger
 from digestmail.models import DeliveryStatus, Issue, OutgoingMessage, Recipient
+from digestmail.screening import LOOKUP_CHUNK
 from digestmail.subscribers import read_subscribers
 from digestmail.transport import Connection, Gate, MaildirTransport, SendResult, Transport
 from tests.conftest import MakeProject
@@ -310,6 +311,79 @@ def test_content_changed_is_reported_and_the_stored_copy_is_sent(
         assert "Erste Fassung" in body
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("good", "broken"),
+    [
+        (LOOKUP_CHUNK + 100, 'broken@example.net,"Broken" x\n'),  # after a chunk was sent
+        (5, 'broken@example.net,"Unterminated\n'),  # before anything was sent
+    ],
+)
+def test_a_csv_error_part_way_fails_the_send_and_the_fixed_file_resumes(
+    make_project: MakeProject, good: int, broken: str
+) -> None:
+    import mailbox
+
+    from digestmail.errors import SubscriberError
+
+    emails = people(good)
+    config = load_config(make_project(subscribers=csv_of(emails) + broken))
+    subscribers = config.get_list("monthly").subscribers
+    broken_line = good + 2  # after the header and the good rows
+
+    with pytest.raises(SubscriberError) as info:
+        send(config)
+
+    assert info.value.exit_code == 2
+    assert f"{subscribers}:{broken_line}: is not valid CSV" in str(info.value)
+    with Ledger.open(config.state.path) as ledger:
+        stored = ledger.get_issue("monthly-2017-11")
+        assert stored is not None and stored.status != "finished"
+    box = mailbox.Maildir(config.transport.maildir, create=True)
+    first = [str(m["To"]) for m in box]
+    assert len(first) <= good
+    assert bool(first) == (good > LOOKUP_CHUNK)  # a resume, or a start from scratch
+
+    subscribers.write_text(csv_of([*emails, "broken@example.net"]), encoding="utf-8")
+    again = send(config)
+
+    assert (again.exit_code, again.already_sent) == (0, len(first))
+    counts = collections.Counter(str(m["To"]) for m in box)
+    assert sorted(counts) == sorted([*emails, "broken@example.net"])
+    assert set(counts.values()) == {1}
+    with Ledger.open(config.state.path) as ledger:
+        stored = ledger.get_issue("monthly-2017-11")
+        assert stored is not None and stored.status == "finished"
+
+
+def test_any_error_of_the_producer_fails_the_send(make_project: MakeProject) -> None:
+    from digestmail.transport import MemoryTransport
+
+    config = load_config(make_project(subscribers="email\n"))
+    transport = MemoryTransport(connections=2)
+
+    def stream() -> Iterator[Recipient]:
+        for i in range(LOOKUP_CHUNK + 10):
+            yield Recipient(email=f"p{i}@example.net")
+        raise RuntimeError("the source of recipients broke")
+
+    with Ledger.open(config.state.path) as ledger:
+        with pytest.raises(RuntimeError, match="source of recipients broke"):
+            asyncio.run(
+                send_issue(
+                    config=config,
+                    list_cfg=config.get_list("monthly"),
+                    issue=make_issue(),
+                    ledger=ledger,
+                    transport=transport,
+                    make_factory=TinyFactory,
+                    recipients=stream(),
+                )
+            )
+        stored = ledger.get_issue("monthly-2017-11")
+    assert stored is not None and stored.status == "open"
+    assert 0 < len(transport.sent) <= LOOKUP_CHUNK
 
 
 def test_test_copies_are_recorded_apart_and_ignore_suppression(

@@ -161,8 +161,11 @@ async def send_issue(
     """Send ``issue`` to every recipient not yet served; safe to run again at any time.
 
     Raises LockHeldError at once when another run holds the issue's lease, and TransportError
-    when no connection could be opened at all (after retries). A dry run reads the ledger but
-    writes nothing, takes no lease and opens no connection; ``sent`` then counts what would go.
+    when no connection could be opened at all (after retries). An error while reading the list
+    (SubscriberError for a CSV row that cannot be parsed) ends the run with that error and leaves
+    the issue open: what was sent stays recorded, and a run on the fixed file resumes. A dry run
+    reads the ledger but writes nothing, takes no lease and opens no connection; ``sent`` then
+    counts what would go.
     """
     stop = stop or asyncio.Event()
     fingerprint = issue_hash(issue)

@@ -146,6 +146,12 @@ class SendRun:
     # --- the producer ---------------------------------------------------------------------
 
     async def feed(self, recipients: Iterable[Recipient | SubscriberProblem]) -> None:
+        """Screen and hand out the recipients; any error fails the whole run.
+
+        The list is not done when reading it broke part-way (a malformed CSV row raises
+        SubscriberError mid-stream) or the ledger refused a query: the run must end with that
+        error, not look finished with whatever was sent until then.
+        """
         try:
             for chunk in chunks(recipients):
                 if self.stopping:
@@ -156,6 +162,9 @@ class SendRun:
                 else:
                     await self._admit(fresh)
                 await asyncio.sleep(0)
+        except Exception as exc:
+            self._fail(exc)
+            raise
         finally:
             self.feeding = False
             self._maybe_idle()
@@ -415,7 +424,11 @@ async def drive(run: SendRun, recipients: Iterable[Recipient | SubscriberProblem
     try:
         await run.idle.wait()
         run.release_workers()
-        await asyncio.gather(producer, *workers, return_exceptions=True)
+        outcomes = await asyncio.gather(producer, *workers, return_exceptions=True)
+        for outcome in outcomes:
+            # feed and work record their own errors; this makes sure none is ever dropped.
+            if isinstance(outcome, Exception):
+                run._fail(outcome)
     finally:
         await _cancel([producer, *workers, *helpers])
         try:
