@@ -66,13 +66,24 @@ class FakeLedger:
     def status_of(self, issue_id: str) -> str | None:
         return self.status.get(issue_id)
 
+    def open_issues(self) -> list[str]:
+        """What run-due passes as ``open_issues``: the ledger's issues with status ``open``."""
+        return [issue_id for issue_id, status in self.status.items() if status == "open"]
+
     def run(self, config: Config, now: datetime, *, include_old: bool = False) -> list[DueIssue]:
         """What run-due does with the answer: send what is not too old, report the rest."""
-        due = due_issues(config, now=now, status_of=self.status_of, include_old=include_old)
+        due = due_issues(
+            config,
+            now=now,
+            status_of=self.status_of,
+            include_old=include_old,
+            open_issues=self.open_issues(),
+        )
         for issue in due:
             if issue.too_old:
                 continue
             assert issue.issue_id not in self.sent_at, f"{issue.issue_id} sent twice"
+            assert self.status.get(issue.issue_id) in (None, "open"), issue.issue_id
             self.status[issue.issue_id] = "finished"
             self.sent_at[issue.issue_id] = now.astimezone(UTC)
         return due
@@ -242,6 +253,129 @@ def test_an_interrupted_send_stays_due_and_a_skipped_month_does_not(
     }
     due = due_issues(config, now=berlin(2026, 11, 2), status_of=status.get)
     assert [(d.issue_id, d.too_old) for d in due] == [("monthly-2026-09", False)]
+
+
+def test_an_issue_cut_off_mid_send_is_resumed_after_the_next_one_became_due(
+    config_with: ConfigWith,
+) -> None:
+    # The review finding: the 1 November run (sending October) was killed part-way; the
+    # 1 December run must finish October, not report it as older than catch_up.
+    config = config_with()
+    ledger = FakeLedger()
+    ledger.status["monthly-2026-09"] = "finished"
+    ledger.status["monthly-2026-10"] = "open"  # killed with SIGKILL on 1 November
+    due = ledger.run(config, berlin(2026, 12, 1, 9))
+    assert [(d.issue_id, d.too_old) for d in due] == [
+        ("monthly-2026-10", False),  # oldest first: finish what was started, then the new one
+        ("monthly-2026-11", False),
+    ]
+    assert ledger.status["monthly-2026-10"] == ledger.status["monthly-2026-11"] == "finished"
+    assert ledger.run(config, berlin(2026, 12, 1, 10)) == []
+
+
+def test_an_open_issue_is_never_too_old_and_the_holes_around_it_keep_their_rules(
+    config_with: ConfigWith,
+) -> None:
+    config = config_with()  # catch_up = 1
+    status = {
+        "monthly-2026-07": "finished",
+        "monthly-2026-08": "skipped",
+        # September never went out (downtime): still reported as too old, not sent
+        "monthly-2026-10": "open",  # a relay outage (exit 75) lasting past 1 November
+    }
+    for include_old in (False, True):
+        due = due_issues(
+            config, now=berlin(2026, 12, 1, 9), status_of=status.get, include_old=include_old
+        )
+        assert [(d.issue_id, d.too_old) for d in due] == [
+            ("monthly-2026-09", not include_old),
+            ("monthly-2026-10", False),
+            ("monthly-2026-11", False),
+        ]
+
+
+def test_an_open_issue_at_the_end_of_the_look_back_is_still_due(config_with: ConfigWith) -> None:
+    config = config_with()
+    status = {"monthly-2024-12": "open", "monthly-2026-10": "finished"}
+    # 1 December 2026: the look-back is December 2024 to November 2026 (24 periods)
+    due = due_issues(config, now=berlin(2026, 12, 1, 9), status_of=status.get)
+    assert [(d.issue_id, d.too_old) for d in due] == [
+        ("monthly-2024-12", False),
+        ("monthly-2026-11", False),
+    ]
+    assert due[0].due_at == berlin(2025, 1, 1, 8)
+
+
+def test_an_open_issue_older_than_the_look_back_is_found_through_open_issues(
+    config_with: ConfigWith,
+) -> None:
+    config = config_with()
+    status = {"monthly-2024-06": "open", "monthly-2026-10": "finished"}
+    now = berlin(2026, 12, 1, 9)
+    # status_of alone cannot find it: it is only asked about the 24 periods looked at
+    alone = due_issues(config, now=now, status_of=status.get)
+    assert [d.issue_id for d in alone] == ["monthly-2026-11"]
+    for include_old in (False, True):
+        due = due_issues(
+            config,
+            now=now,
+            status_of=status.get,
+            include_old=include_old,
+            open_issues=["monthly-2024-06"],
+        )
+        assert [(d.issue_id, d.too_old) for d in due] == [
+            ("monthly-2024-06", False),
+            ("monthly-2026-11", False),
+        ]
+        assert due[0].period.key == "2024-06" and due[0].list_key == "monthly"
+        assert due[0].due_at == berlin(2024, 7, 1, 8)
+
+
+def test_open_issues_takes_only_open_due_scheduled_issues_of_the_list_once(
+    config_with: ConfigWith,
+) -> None:
+    config = config_with()
+    status = {
+        "monthly-2024-05": "open",
+        "monthly-2024-06": "finished",  # a stale caller's list: status_of decides
+        "monthly-2026-11": "open",  # in the look-back as well: returned once
+        "monthly-2026-12": "open",  # sent by hand before it was due: resumed once it is due
+        "monthly-2024-03-01..2024-03-31": "open",  # a manual date-range send, not scheduled
+        "monthly-extra-2024-05": "open",  # another list whose key starts with this one's
+        "weekly-2024-W10": "open",  # another list
+    }
+    due = due_issues(
+        config,
+        now=berlin(2026, 12, 1, 9),
+        status_of=status.get,
+        open_issues=iter(status),  # any iterable, read once
+    )
+    assert [(d.issue_id, d.too_old) for d in due] == [
+        ("monthly-2024-05", False),
+        ("monthly-2026-11", False),
+    ]
+
+
+def test_a_weekly_issue_cut_off_by_a_long_relay_outage_is_resumed(
+    config_with: ConfigWith,
+) -> None:
+    config = config_with('cadence = "week"\nschedule = "0 7 * * 1"\n')
+    ledger = FakeLedger()
+    ledger.status["monthly-2026-W39"] = "finished"
+    ledger.status["monthly-2026-W40"] = "open"  # the relay went down on Monday 5 October
+    due = ledger.run(config, berlin(2026, 10, 26, 8))  # three weeks later
+    assert [(d.issue_id, d.too_old) for d in due] == [
+        ("monthly-2026-W40", False),
+        ("monthly-2026-W41", True),  # never started: catch_up rules as before
+        ("monthly-2026-W42", True),
+        ("monthly-2026-W43", False),
+    ]
+    assert ledger.status["monthly-2026-W40"] == "finished"
+    # An outage longer than the 24-week look-back: found through open_issues
+    ledger.status["monthly-2026-W44"] = "open"
+    later = ledger.run(config, berlin(2027, 6, 7, 8))
+    assert [(d.issue_id, d.too_old) for d in later][:1] == [("monthly-2026-W44", False)]
+    assert ledger.status["monthly-2026-W44"] == "finished"
 
 
 def test_weekly_cadence_is_due_on_the_monday_after_each_iso_week(config_with: ConfigWith) -> None:

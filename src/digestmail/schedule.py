@@ -3,7 +3,9 @@
 ``run-due`` is meant to run every hour from cron or a systemd timer, so everything here is a pure
 function of the config, a moment and the ledger's status of each issue: running it twice at the
 same moment gives the same answer, and a run that was missed (the machine was off) is caught up by
-the next one.
+the next one. An issue whose sending started and did not finish (the run was killed, the relay
+was down past the next due time) is due on every run until it finishes, however old it is: the
+next run resumes it, so no subscriber is left without it.
 
 Cron expressions are evaluated on the *wall clock* of the site's time zone, the way a person
 reads ``0 8 1 * *`` ("eight in the morning on the first"), not in UTC. On the day the clocks go
@@ -24,9 +26,9 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from digestmail.config import Config, ListConfig
-from digestmail.errors import ConfigError
+from digestmail.errors import ConfigError, UsageError
 from digestmail.models import Period
-from digestmail.periods import period_of, previous_period
+from digestmail.periods import parse_period, period_of, previous_period
 
 LOOKBACK_PERIODS = 24
 """How many due periods of a list ``due_issues`` looks at, newest first.
@@ -37,6 +39,9 @@ ledger: at most two years of monthly issues or 24 weekly ones.
 
 HANDLED = frozenset({"finished", "skipped"})
 """Ledger statuses of an issue that is done with: it is never due again."""
+
+OPEN = "open"
+"""Ledger status of an issue that is stored and not finished: partly delivered, to be resumed."""
 
 _MAX_GAP_MINUTES = 3 * 60
 """Longest daylight-saving gap looked across (real ones are 30 or 60 minutes)."""
@@ -49,9 +54,11 @@ _MAX_WALK = 20 * LOOKBACK_PERIODS
 class DueIssue:
     """One issue whose scheduled time has passed and that is not finished or skipped.
 
-    ``too_old``: the issue lies beyond the list's ``catch_up`` window and the caller did not ask
-    for old issues; ``run-due`` reports it ("use --include-old") instead of sending it. With
-    ``include_old`` every returned issue is meant to be sent and ``too_old`` is False.
+    ``too_old``: the issue lies beyond the list's ``catch_up`` window, was never started (it is
+    not ``open`` in the ledger) and the caller did not ask for old issues; ``run-due`` reports it
+    ("use --include-old") instead of sending it. An ``open`` issue is never too old: its sending
+    started and must finish. With ``include_old`` every returned issue is meant to be sent and
+    ``too_old`` is False.
     """
 
     list_key: str
@@ -163,6 +170,7 @@ def _list_due(
     tz: ZoneInfo,
     status_of: Callable[[str], str | None],
     include_old: bool,
+    open_issues: Iterable[str] = (),
 ) -> list[DueIssue]:
     """The due, unhandled issues of one list, oldest first (the order they should be sent in).
 
@@ -170,6 +178,10 @@ def _list_due(
     (a ``catch_up`` of 0 counts as 1: the most recent due issue is what a schedule is for).
     Returned are:
 
+    - every ``open`` issue (stored, partly delivered: a run was killed or the relay was down),
+      however old, never as ``too_old``: a resumed send finishes what was started. Those in the
+      look-back are found through ``status_of``; older ones (or ones of another cadence, after
+      the list's cadence changed) only when their ids are in ``open_issues``;
     - every unhandled issue inside the window;
     - the unhandled issues older than the window back to the newest handled one (the gap since
       the last issue: downtime), as ``too_old``; once a newer issue has gone out they are not
@@ -196,13 +208,69 @@ def _list_due(
             period=period,
             issue_id=f"{list_cfg.key}-{period.key}",
             due_at=when,
-            too_old=i >= window and not include_old,
+            too_old=i >= window and not include_old and status != OPEN,
         )
         for i, ((period, when), status) in enumerate(zip(periods, statuses, strict=True))
-        if status not in HANDLED and (i < window or i < limit)
+        if status == OPEN or (status not in HANDLED and (i < window or i < limit))
     ]
-    result.reverse()
+    seen = {item.issue_id for item in result}
+    result.extend(
+        _open_beyond_lookback(
+            list_cfg, now=now, tz=tz, status_of=status_of, ids=open_issues, seen=seen
+        )
+    )
+    # in UTC: see first_fire_after, wall clocks of one zone compare without ``fold``
+    result.sort(key=lambda item: (item.period.start.astimezone(UTC), item.issue_id))
     return result
+
+
+def _open_beyond_lookback(
+    list_cfg: ListConfig,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    status_of: Callable[[str], str | None],
+    ids: Iterable[str],
+    seen: set[str],
+) -> list[DueIssue]:
+    """The ``open`` issues among ``ids`` that belong to the list and are not in ``seen``.
+
+    ``status_of`` cannot list issues, so an open issue older than the look-back is only known
+    from ``ids`` (the caller's list of the ledger's open issues). Each is checked again with
+    ``status_of``. Ids of other lists, of date-range periods (a manual ``send --period A..B``,
+    not something a schedule makes) and issues not yet due are left out; one not yet due is
+    returned once its time comes, like any other.
+    """
+    prefix = f"{list_cfg.key}-"
+    now_utc = now.astimezone(UTC)
+    found: list[DueIssue] = []
+    for issue_id in ids:
+        if issue_id in seen or not issue_id.startswith(prefix):
+            continue
+        try:
+            period = parse_period(
+                issue_id.removeprefix(prefix), cadence=list_cfg.cadence, now=now, tz=tz
+            )
+        except UsageError:  # another list's issue whose key starts with this list's key
+            continue
+        if period.kind not in ("month", "week") or f"{prefix}{period.key}" != issue_id:
+            continue
+        if status_of(issue_id) != OPEN:
+            continue
+        when = due_at(list_cfg, period, tz=tz)
+        if when.astimezone(UTC) > now_utc:
+            continue
+        seen.add(issue_id)
+        found.append(
+            DueIssue(
+                list_key=list_cfg.key,
+                period=period,
+                issue_id=issue_id,
+                due_at=when,
+                too_old=False,
+            )
+        )
+    return found
 
 
 def due_issues(
@@ -211,21 +279,36 @@ def due_issues(
     now: datetime,
     status_of: Callable[[str], str | None],
     include_old: bool = False,
+    open_issues: Iterable[str] = (),
 ) -> list[DueIssue]:
     """Every issue of every list that is due at ``now`` and neither finished nor skipped.
 
     ``status_of(issue_id)`` is the ledger's status of an issue (``open``, ``finished``,
-    ``skipped``) or None when the ledger has never seen it. Lists come in config order and each
-    list's issues oldest first. See :func:`_list_due` for the catch-up rules.
+    ``skipped``) or None when the ledger has never seen it. An ``open`` issue (partly delivered)
+    is always due and never ``too_old``, whatever ``catch_up`` says. ``status_of`` can only be
+    asked about the periods looked at (LOOKBACK_PERIODS), so ``open_issues`` names the ledger's
+    open issues (of any list) for the ones older than that:
+    ``[s.id for s in ledger.issues(with_counts=False) if s.status == "open"]``.
+
+    Lists come in config order and each list's issues oldest first. See :func:`_list_due` for
+    the catch-up rules.
     """
     tz = config.site.timezone
     if now.tzinfo is None:
         now = now.replace(tzinfo=tz)
+    open_ids = tuple(open_issues)  # read once, looked through for every list
     found: list[DueIssue] = []
     for list_cfg in config.lists.values():
         try:
             found.extend(
-                _list_due(list_cfg, now=now, tz=tz, status_of=status_of, include_old=include_old)
+                _list_due(
+                    list_cfg,
+                    now=now,
+                    tz=tz,
+                    status_of=status_of,
+                    include_old=include_old,
+                    open_issues=open_ids,
+                )
             )
         except ValueError as exc:
             raise ConfigError(
