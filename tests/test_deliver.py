@@ -80,6 +80,33 @@ def send(
         )
 
 
+def message_factory(config: Config) -> FactoryMaker:
+    """The real message factory for the project's list, as the CLI makes it."""
+    from digestmail.message import MessageFactory
+
+    list_cfg = config.get_list("monthly")
+
+    def make(issue: Issue) -> MessageFactory:
+        return MessageFactory(issue, config=config, list_cfg=list_cfg, secret=None)
+
+    return make
+
+
+def send_copies(config: Config, addresses: list[str]) -> DeliveryReport:
+    with Ledger.open(config.state.path) as ledger:
+        return asyncio.run(
+            send_test_copies(
+                config=config,
+                list_cfg=config.get_list("monthly"),
+                issue=make_issue(),
+                ledger=ledger,
+                transport=make_transport(config),
+                make_factory=message_factory(config),
+                addresses=addresses,
+            )
+        )
+
+
 def statuses(
     config: Config, emails: list[str], issue_id: str = "monthly-2017-11"
 ) -> dict[str, DeliveryStatus]:
@@ -400,7 +427,7 @@ def test_test_copies_are_recorded_apart_and_ignore_suppression(
                 issue=make_issue(),
                 ledger=ledger,
                 transport=make_transport(config),
-                make_factory=TinyFactory,
+                make_factory=message_factory(config),
                 addresses=["editor@example.org"],
             )
         )
@@ -411,6 +438,48 @@ def test_test_copies_are_recorded_apart_and_ignore_suppression(
     assert test_rows["editor@example.org"].status == DeliveryStatus.SENT
     assert smtp_server.recipients() == ["editor@example.org"]
     assert send(config).sent == 2
+
+
+def test_a_test_copy_never_shares_its_message_id_with_the_real_delivery(
+    make_project: MakeProject,
+) -> None:
+    import mailbox
+
+    editor = "person0@example.net"  # an editor who is also on the list
+    config = load_config(make_project(subscribers=csv_of(people(3))))
+
+    assert send_copies(config, [editor]).sent == 1
+    assert send_copies(config, [editor]).sent == 1  # the editor fixed a typo and tests again
+    assert send(config, make_factory=message_factory(config)).sent == 3
+
+    box = mailbox.Maildir(config.transport.maildir, create=False)
+    ids = [str(m["Message-ID"]) for m in box if editor in str(m["To"])]
+    assert len(ids) == 3
+    assert len(set(ids)) == 3, "a client would drop the real issue or the second test copy"
+    with Ledger.open(config.state.path) as ledger:
+        real = ledger.delivery_states("monthly-2017-11", [editor])[editor].message_id
+        test = ledger.delivery_states("monthly-2017-11#test", [editor])[editor].message_id
+    assert real in ids and test in ids and real != test
+
+
+def test_a_resumed_send_reuses_the_message_id_recorded_by_the_first_run(
+    make_project: MakeProject, tmp_path: Path, smtp_password: str
+) -> None:
+    server = SmtpTestServer(tmp_path, faults=Faults(tempfail_times=1)).start()
+    try:
+        address = "tempfail451@example.net"
+        config = smtp_project(make_project, server, [address], max_attempts=1)
+        first = send(config, make_factory=message_factory(config))
+        assert (first.sent, first.left_to_retry) == (0, 1)
+        with Ledger.open(config.state.path) as ledger:
+            recorded = ledger.delivery_states("monthly-2017-11", [address])[address].message_id
+
+        resumed = send(config, make_factory=message_factory(config))
+
+        assert resumed.sent == 1
+        assert recorded and server.received[0].parse()["Message-ID"] == recorded
+    finally:
+        server.stop()
 
 
 def test_test_copy_addresses_are_checked_before_anything_is_sent(

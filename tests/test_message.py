@@ -185,6 +185,27 @@ def test_message_ids_are_unique_per_recipient_and_stable(tmp_path: Path) -> None
     assert again in ids
 
 
+def test_a_scoped_factory_builds_the_same_message_under_its_own_message_id(
+    tmp_path: Path,
+) -> None:
+    _, _, factory = setup(tmp_path)
+    listed = factory.build(ANNA, now=NOW)
+    # The list's IDs never change, or an issue resumed after an upgrade would get new ones.
+    assert listed.message_id == "<monthly-2017-11.a69966d39343a4df462c3df5@example.org>"
+
+    tests = [factory.with_id_scope(f"monthly-2017-11#test.{n}") for n in range(2)]
+    copies = [t.build(ANNA, now=NOW) for t in tests]
+
+    ids = {listed.message_id, *(c.message_id for c in copies)}
+    assert len(ids) == 3
+    for test, copy in zip(tests, copies, strict=True):
+        assert test.message_id(ANNA.email) == copy.message_id == parse(copy)["Message-ID"]
+        assert copy.data.replace(copy.message_id.encode(), b"") == listed.data.replace(
+            listed.message_id.encode(), b""
+        )
+    assert factory.build(ANNA, now=NOW).message_id == listed.message_id
+
+
 def test_wire_rules_crlf_short_lines_and_no_leading_dots(tmp_path: Path) -> None:
     dotty = make_post(
         title=".Punkt am Anfang",

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import secrets
 import signal
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -253,6 +254,9 @@ async def send_test_copies(
     Uses the stored copy when the issue has been sent (what subscribers got), else the fresh
     rendering *without* storing it, so an editor can still fix a typo after a test. Test copies
     ignore suppressions and earlier test copies: the editor asked for exactly these addresses.
+    Each run's test copies get Message-IDs of their own (scoped by ``<issue id>#test`` and a
+    random nonce): a mail client that saw a test copy would otherwise drop the real issue, or a
+    later test copy, as a duplicate of it.
     No lease is taken: test copies never touch the list's deliveries. Raises UsageError
     naming the first invalid address before anything is sent.
     """
@@ -267,7 +271,9 @@ async def send_test_copies(
         ledger=ledger,
         ledger_id=issue.id + TEST_SUFFIX,
         transport=transport,
-        factory=make_factory(found.issue if found else issue),
+        factory=make_factory(found.issue if found else issue).with_id_scope(
+            f"{issue.id}{TEST_SUFFIX}.{secrets.token_hex(8)}"
+        ),
         consult_ledger=False,
         dry_run=False,
         stop=stop,

@@ -58,6 +58,11 @@ class MessageFactoryLike(Protocol):
         """The Message-ID ``build`` will use for ``email``: the ledger records it up front."""
         ...
 
+    def with_id_scope(self, scope: str) -> MessageFactoryLike:
+        """A factory of the same messages whose Message-IDs (in ``build`` and ``message_id``
+        alike) also depend on ``scope``, so they differ from this factory's: test copies."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ProgressEvent:

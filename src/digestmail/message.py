@@ -13,6 +13,7 @@ octets, no line starting with ``.`` (quoted-printable writes it as ``=2E``).
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import html
@@ -142,6 +143,7 @@ class MessageFactory:
         self._mailto = f"mailto:{mailto}?subject=unsubscribe"
         self._url_template = self._check_url(list_cfg.unsubscribe_url.strip(), config, key)
         self._id_left = _ID_UNSAFE.sub("-", issue.id).strip("-") or "issue"
+        self._id_scope = ""
 
         boundary = "=_dm_" + hashlib.sha256(issue.html.encode("utf-8")).hexdigest()[:24]
         fixed = [
@@ -208,11 +210,26 @@ class MessageFactory:
         return url.replace("{email}", quote(email, safe=""))
 
     def message_id(self, email: str) -> str:
-        """Stable per issue and address, so a resumed send reuses the same Message-ID."""
-        digest = hashlib.blake2b(
-            f"{self.issue.id}\0{email}".encode(), digest_size=12, person=b"digestmail-mid"
-        ).hexdigest()
+        """Stable per issue and address, so a resumed send reuses the same Message-ID.
+
+        A factory made by :meth:`with_id_scope` mixes its scope in as well.
+        """
+        key = f"{self.issue.id}\0{email}"
+        if self._id_scope:
+            key += f"\0{self._id_scope}"
+        digest = hashlib.blake2b(key.encode(), digest_size=12, person=b"digestmail-mid").hexdigest()
         return f"<{self._id_left}.{digest}@{self._domain}>"
+
+    def with_id_scope(self, scope: str) -> MessageFactory:
+        """The same messages, but with Message-IDs that also depend on ``scope``.
+
+        Test copies use it: a mail client drops a message whose Message-ID it has seen, so a
+        test copy must never share one with the list's delivery to the same address (nor with
+        an earlier test copy). The list's own factory keeps the unscoped, stable IDs.
+        """
+        twin = copy.copy(self)
+        twin._id_scope = scope
+        return twin
 
     def _date(self, now: datetime | None) -> bytes:
         moment = now or datetime.now(UTC)
