@@ -318,10 +318,6 @@ def test_an_issue_cut_off_by_a_relay_outage_is_finished_when_the_next_one_is_due
     assert "nothing is due" in run("2026-12-01T10:00").stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs rundue.find_due to pass open_issues to due_issues (beyond the look-back)",
-)
 def test_a_weekly_issue_left_open_longer_than_the_look_back_is_still_finished(
     make_project: MakeProject, flaky_relay: SmtpTestServer
 ) -> None:

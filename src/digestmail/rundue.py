@@ -57,7 +57,16 @@ def find_due(
         stored = ledger.get_issue(issue_id) if ledger is not None else None
         return stored.status if stored is not None else None
 
-    return due_issues(config, now=now, status_of=status_of, include_old=include_old)
+    # An issue left open (half sent) is always finished first, however old: one query finds
+    # those the schedule's look-back cannot see.
+    open_issues = (
+        [s.id for s in ledger.issues(with_counts=False) if s.status == "open"]
+        if ledger is not None
+        else []
+    )
+    return due_issues(
+        config, now=now, status_of=status_of, include_old=include_old, open_issues=open_issues
+    )
 
 
 async def run_due(
