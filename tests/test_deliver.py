@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -653,6 +656,77 @@ def test_stop_event_ends_the_run_cleanly_and_the_next_run_completes(
     counts = collections.Counter(c.message.email for c in transport.sent)
     assert sorted(counts) == sorted(people(200))
     assert set(counts.values()) == {1}
+
+
+class LedgerHoggingTransport:
+    """Delivers one message while another connection keeps the ledger locked for a while.
+
+    The lock is held longer than the ledger's busy timeout and across lease renewals, so the
+    renewals that fall into it fail with LedgerBusyError; after it, the message is delivered
+    and the send waits for a renewal that goes through.
+    """
+
+    def __init__(self, config: Config, hold: float, after: float) -> None:
+        self.path = config.state.path
+        self.hold = hold
+        self.after = after
+        self.expiry: list[str] = []
+
+    @property
+    def max_connections(self) -> int:
+        return 1
+
+    async def connect(self) -> Connection:
+        return cast(Connection, self)
+
+    @property
+    def usable(self) -> bool:
+        return True
+
+    def lease_expiry(self) -> str:
+        with contextlib.closing(sqlite3.connect(self.path)) as view:
+            return str(view.execute("SELECT expires_at FROM locks").fetchone()[0])
+
+    async def send(
+        self, sender: str, message: OutgoingMessage, *, gate: Gate | None = None
+    ) -> SendResult:
+        hog = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            hog.execute("BEGIN EXCLUSIVE")
+            self.expiry.append(hog.execute("SELECT expires_at FROM locks").fetchone()[0])
+            await asyncio.sleep(self.hold)
+            self.expiry.append(hog.execute("SELECT expires_at FROM locks").fetchone()[0])
+            hog.execute("COMMIT")
+        finally:
+            hog.close()
+        await asyncio.sleep(self.after)
+        self.expiry.append(self.lease_expiry())
+        return SendResult(250, "ok")
+
+    async def close(self) -> None:
+        return None
+
+
+def test_a_busy_ledger_at_lease_renewal_neither_loses_the_report_nor_the_lease(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digestmail import deliver, ledger_schema
+
+    monkeypatch.setattr(deliver, "LEASE_TTL", 0.3)  # a renewal every 0.1 s
+    monkeypatch.setattr(ledger_schema, "BUSY_TIMEOUT_MS", 20)
+    config = load_config(make_project(subscribers=csv_of(["busy@example.net"])))
+    transport = LedgerHoggingTransport(config, hold=0.35, after=0.25)
+
+    report = send(config, transport=transport)
+
+    assert (report.sent, report.exit_code) == (1, 0)
+    held_from, held_until, renewed = transport.expiry
+    assert held_from == held_until, "no renewal could commit while the ledger was locked"
+    assert renewed > held_until, "renewing went on once the ledger was free again"
+    with Ledger.open(config.state.path) as ledger:
+        stored = ledger.get_issue("monthly-2017-11")
+        assert stored is not None and stored.status == "finished"
+        assert ledger.acquire_lock("send:monthly-2017-11")  # and the lease was released
 
 
 # --- separate processes -------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from digestmail.config import Config, ListConfig
 from digestmail.engine import MessageFactoryLike, ProgressEvent, SendRun, drive
 from digestmail.errors import LockHeldError
-from digestmail.ledger import Lease, Ledger
+from digestmail.ledger import Lease, Ledger, LedgerError
 from digestmail.models import Issue, Recipient
 from digestmail.screening import Tally
 from digestmail.smtp import SmtpTransport
@@ -207,7 +207,9 @@ async def send_issue(
             await drive(run, recipients)
         finally:
             keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # The keeper reports a lost lease through run.error; nothing it raises may take
+            # the place of the send's own outcome.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await keeper
         if run.error is not None:
             raise run.error
@@ -226,7 +228,12 @@ async def send_issue(
 
 
 async def _keep_lease(ledger: Ledger, lease: Lease, run: SendRun) -> None:
-    """Renew the lease while the run lives; losing it stops the run (another run took over)."""
+    """Renew the lease while the run lives; losing it stops the run (another run took over).
+
+    A renewal the ledger refuses for now (busy beyond its timeout, or another ledger error) is
+    tried again on the next tick: the lease is renewed three times per TTL, so one missed
+    renewal does not let it expire. Only a lost lease ends the run; this task never raises.
+    """
     while True:
         await asyncio.sleep(LEASE_TTL / 3)
         try:
@@ -235,6 +242,8 @@ async def _keep_lease(ledger: Ledger, lease: Lease, run: SendRun) -> None:
             run.error = run.error or exc
             run.halt()
             return
+        except LedgerError:
+            continue
 
 
 async def send_test_copies(
