@@ -223,7 +223,9 @@ async def send_issue(
             ledger.finish_issue(issue.id)
         return report
     finally:
-        with contextlib.suppress(LockHeldError):
+        # A lease that cannot be released now (taken over, or the ledger busy) simply expires;
+        # it must never replace the outcome of the send.
+        with contextlib.suppress(LockHeldError, LedgerError):
             ledger.release_lock(lease)
 
 
