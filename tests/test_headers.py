@@ -123,6 +123,9 @@ def test_phrase_is_ascii_even_for_control_characters() -> None:
         "Netzwerk: Tipps <tipps@example.org>",  # a group name would silently eat "Netzwerk"
         "a@example.org, c@example.org",  # a list would silently lose the second address
         "Müller, Anna <anna@example.org>",
+        "Tipps <tipps@example.org>, other@example.org",  # a second address after the first
+        "Tipps <tipps@example.org>; other@example.org",
+        "Tipps <tipps@example.org> trailing",
     ],
 )
 def test_a_from_value_must_be_exactly_one_address(value: str) -> None:

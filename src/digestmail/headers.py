@@ -117,8 +117,10 @@ def parse_address(value: str, *, what: str = "address") -> tuple[str, str]:
     check_header_value(what, value)
     # Outside quotes and the <addr> part, ',' ';' ':' mean a list or a group: parseaddr would
     # silently keep one address or drop the name, so ask for quotes instead.
-    bare = _QUOTED.sub("", value).split("<", 1)[0]
-    if any(mark in bare for mark in ",;:"):
+    unquoted = _QUOTED.sub("", value)
+    bare, _, rest = unquoted.partition("<")
+    after = rest.partition(">")[2]
+    if any(mark in bare for mark in ",;:") or after.strip():
         raise HeaderInjectionError(
             f"{what}: {value!r} must be one address; put a name containing ',', ';' or ':' "
             'in double quotes, e.g. "Netzwerk: Tipps" <tipps@example.org>'
