@@ -38,11 +38,10 @@ def srv(tmp_path: Path) -> Path:
     installed = Path(sys.executable).parent / "digestmail"
     assert installed.exists(), "digestmail must be installed next to the test interpreter"
     (bin_dir / "digestmail").symlink_to(installed)
-    (root / "state").mkdir()
-    (root / "digestmail.env").write_text(
-        "DIGESTMAIL_SMTP_PASSWORD=not-used-by-maildir\nDIGESTMAIL_SECRET=test-secret\n",
-        encoding="utf-8",
-    )
+    # No state/ yet: a fresh deployment has none (it is git-ignored), and the examples must cope.
+    # The environment file exactly as the README shows it.
+    (env_example,) = [b for b in fenced("sh") if "DIGESTMAIL_SECRET=" in b]
+    (root / "digestmail.env").write_text(env_example, encoding="utf-8")
     return root
 
 
