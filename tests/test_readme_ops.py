@@ -40,7 +40,11 @@ def srv(tmp_path: Path) -> Path:
     (bin_dir / "digestmail").symlink_to(installed)
     # No state/ yet: a fresh deployment has none (it is git-ignored), and the examples must cope.
     # The environment file exactly as the README shows it.
-    (env_example,) = [b for b in fenced("sh") if "DIGESTMAIL_SECRET=" in b]
+    (env_example,) = [
+        b
+        for b in fenced("sh")
+        if "DIGESTMAIL_SECRET=" in b and all(re.match(r"[A-Z_]+=", x) for x in b.splitlines())
+    ]
     (root / "digestmail.env").write_text(env_example, encoding="utf-8")
     return root
 
