@@ -151,3 +151,39 @@ def test_off_a_terminal_json_logs_are_one_object_a_line(project: Path) -> None:
     assert due.returncode == 0, due.stderr
     lines = [json.loads(line) for line in due.stderr.splitlines() if line.strip()]
     assert any(r["message"] == "nothing is due" for r in lines)
+
+
+def test_status_filters_by_period_and_refuses_a_bad_one(project: Path) -> None:
+    args = ("send", "--list", "monthly", "--period", PERIOD, "--now", NOW, "--yes")
+    assert digestmail(project, *args).returncode == 0
+    hit = digestmail(project, "status", "--period", PERIOD, "--format", "json")
+    assert [row["id"] for row in json.loads(hit.stdout)] == [ISSUE]
+    miss = digestmail(project, "status", "--period", "2026-09", "--format", "json")
+    assert json.loads(miss.stdout) == []
+    bad = digestmail(project, "status", "--period", "garbage")
+    assert bad.returncode == 2
+    assert "garbage" in bad.stderr
+
+
+def test_answering_no_at_the_prompt_sends_nothing_and_exits_2(project: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGESTMAIL_")}
+    args = ("send", "--list", "monthly", "--period", PERIOD, "--now", NOW)
+    with subprocess.Popen(
+        [sys.executable, "-m", "digestmail", *args],
+        cwd=project,
+        env=env,
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        os.close(follower)
+        os.write(leader, b"n\n")
+        _, err = proc.communicate(timeout=60)
+    os.close(leader)
+    assert proc.returncode == 2, err
+    assert "Send monthly-2026-10" in err and "nothing was sent" in err
+    assert not (project / "outbox").exists()

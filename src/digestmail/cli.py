@@ -375,18 +375,26 @@ def send(
         config, list_cfg, period=period, now=resolve_now(config, now), allow_empty=allow_empty
     )
     total = pipeline.count_rows(list_cfg.subscribers)
-    target = ", ".join(test_addresses) if test_addresses else f"{total} subscribers"
+    target = (
+        ", ".join(test_addresses)
+        if test_addresses
+        else f"the {total} rows of {list_cfg.subscribers.name}"
+    )
     transport = (
         f"Maildir {config.transport.maildir}"
         if config.transport.kind == "maildir"
         else f"SMTP {config.smtp.host}:{config.smtp.port}"
     )
     if not dry_run and not yes and sys.stdin.isatty():
-        click.confirm(
-            f'Send {issue.id} "{issue.subject}" to {target} via {transport}?',
-            abort=True,
-            err=True,
-        )
+        try:
+            go = click.confirm(
+                f'Send {issue.id} "{issue.subject}" to {target} via {transport}?', err=True
+            )
+        except click.Abort:
+            go = False
+        if not go:
+            err_console.print("nothing was sent")
+            sys.exit(EXIT_USAGE)
     log = log_of(ctx)
     log.info("send", issue=issue.id, to=target, transport=transport, dry_run=dry_run)
     with ExitStack() as stack:
@@ -423,7 +431,9 @@ def log_of(ctx: click.Context) -> EventLog:
 
 @main.command()
 @click.option("--list", "list_key", metavar="LIST", help="Only this list's issues.")
-@click.option("--period", metavar="PERIOD", help="Only the issue of this period (e.g. 2017-11).")
+@click.option(
+    "--period", metavar="PERIOD", help="Only the issues of this period (2017-11, previous, ...)."
+)
 @click.option(
     "--format",
     "fmt",
@@ -435,8 +445,12 @@ def log_of(ctx: click.Context) -> EventLog:
 @click.pass_context
 @handle_errors
 def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: str) -> None:
-    """Show every issue in the ledger with its delivery counts."""
+    """Show every issue in the ledger with its delivery counts.
+
+    --period takes the same forms as elsewhere (2017-11, 2017-W45, previous, ...).
+    """
     from digestmail.ledger import Ledger
+    from digestmail.periods import parse_period
 
     config = config_of(ctx)
     if list_key is not None:
@@ -447,7 +461,17 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
         with Ledger.open(config.state.path) as ledger:
             summaries = ledger.issues(list_key)
     if period is not None:
-        summaries = [s for s in summaries if s.period == period]
+        moment = datetime.now(config.site.timezone)
+
+        def key_for(list_name: str) -> str:
+            """The key in that list's cadence: ``previous`` is a week for a weekly list."""
+            cadence = config.lists[list_name].cadence if list_name in config.lists else "month"
+            return parse_period(period, cadence=cadence, now=moment, tz=config.site.timezone).key
+
+        key_for(
+            list_key or next(iter(config.lists), "")
+        )  # a bad value is an error even with no rows
+        summaries = [s for s in summaries if s.period == key_for(s.list_key)]
     if fmt == "json":
         rows = [
             {
