@@ -96,7 +96,7 @@ def test_a_stop_signal_finishes_in_flight_work_and_exits_75_then_resumes(
     again = start_send(config)
     _, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
-    assert copies(slow_relay) == {e: 1 for e in RECIPIENTS}
+    assert copies(slow_relay) == dict.fromkeys(RECIPIENTS, 1)
 
 
 def test_after_sigkill_everyone_gets_it_with_at_most_one_extra_copy_per_connection(
