@@ -28,7 +28,7 @@ import hashlib
 import secrets
 import signal
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from digestmail.config import Config, ListConfig
 from digestmail.engine import MessageFactoryLike, ProgressEvent, SendRun, drive
@@ -95,19 +95,11 @@ class DeliveryReport:
 
     @classmethod
     def from_tally(cls, tally: Tally, *, issue_id: str, **flags: bool) -> DeliveryReport:
-        return cls(
-            issue_id=issue_id,
-            sent=tally.sent,
-            already_sent=tally.already_sent,
-            already_failed=tally.already_failed,
-            suppressed=tally.suppressed,
-            invalid=tally.invalid,
-            duplicates=tally.duplicates,
-            failed_permanent=tally.failed_permanent,
-            left_to_retry=tally.left_to_retry,
-            failures=tuple(tally.failures),
-            **flags,
-        )
+        """Freeze the run's counters: every counter the report shares with the tally, by name,
+        so a counter added to both needs no third edit here."""
+        shared = {f.name for f in fields(cls)} & {f.name for f in fields(tally)}
+        counts = {name: getattr(tally, name) for name in shared if name != "failures"}
+        return cls(issue_id=issue_id, failures=tuple(tally.failures), **counts, **flags)
 
 
 def make_transport(config: Config) -> Transport:
