@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
@@ -194,6 +195,31 @@ def test_processes_creating_the_same_new_ledger_at_once_all_succeed(tmp_path: Pa
     with Ledger.open(path) as opened:
         everyone = [f"p{i}@example.org" for i in range(4)]
         assert opened.suppressed(everyone, list_key="monthly") == set(everyone)
+
+
+def test_opening_a_new_ledger_waits_while_another_process_is_still_writing_it(
+    tmp_path: Path,
+) -> None:
+    # Switching a file to WAL needs an exclusive lock, and SQLite answers "busy" at once, without
+    # its busy timeout, when another connection holds the write lock: the race CI once lost.
+    path = tmp_path / "ledger.sqlite"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE other_writer (x)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO other_writer VALUES (1)")
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        with Ledger.open(path) as ledger:
+            ledger.suppress("late@example.org", list_key=None, reason="race")
+            assert ledger.suppressed(["late@example.org"], list_key="monthly") == {
+                "late@example.org"
+            }
+    finally:
+        release.join()
+        other.close()
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 # --- issues -----------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ release is refused instead of being misread.
 from __future__ import annotations
 
 import contextlib
+import random
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -156,24 +158,42 @@ def connect(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as exc:
         raise translate(exc, path) from exc
-    try:
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        # WAL lets `status` read while a send writes; NORMAL syncs at checkpoints only, which
-        # survives a crashed process (every commit is in the WAL) and at worst loses the last
-        # commits on power loss, which resume re-sends: at-least-once still holds.
-        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            _prepare(db, path)
+            return db
+        except sqlite3.Error as exc:
+            # A few lock upgrades fail at once instead of waiting in SQLite's busy handler
+            # (switching a new file to WAL while another process does the same, a WAL
+            # recovery in progress): retry those here, with jitter so racers spread out.
+            if is_busy(exc) and time.monotonic() < deadline:
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, 0.2)
+                continue
+            db.close()
+            raise translate(exc, path) from exc
+        except BaseException:
+            db.close()
+            raise
+
+
+def _prepare(db: sqlite3.Connection, path: Path) -> None:
+    """Set the connection up and migrate; safe to repeat after a busy error part-way."""
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # WAL lets `status` read while a send writes; NORMAL syncs at checkpoints only, which
+    # survives a crashed process (every commit is in the WAL) and at worst loses the last
+    # commits on power loss, which resume re-sends: at-least-once still holds. The mode is
+    # stored in the file, so only a new ledger needs the switch (which takes an exclusive lock).
+    mode = str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+    if mode != "wal":
+        mode = str(db.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+        if mode != "wal":
             raise LedgerError(f"cannot switch the ledger to WAL mode (got {mode})", path=path)
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA foreign_keys = ON")
-        migrate(db, path)
-    except sqlite3.Error as exc:
-        db.close()
-        raise translate(exc, path) from exc
-    except BaseException:
-        db.close()
-        raise
-    return db
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    migrate(db, path)
 
 
 def migrate(db: sqlite3.Connection, path: Path) -> None:
