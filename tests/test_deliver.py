@@ -37,7 +37,7 @@ from digestmail.models import DeliveryStatus, Issue, OutgoingMessage, Recipient
 from digestmail.screening import LOOKUP_CHUNK
 from digestmail.subscribers import read_subscribers
 from digestmail.transport import Connection, Gate, MaildirTransport, SendResult, Transport
-from tests.conftest import MakeProject
+from tests.conftest import BASE_CONFIG, MakeProject
 from tests.mail_helpers import TinyFactory, make_issue
 from tests.smtp_server import Faults, SmtpTestServer, smtp_password, smtp_server
 
@@ -157,6 +157,33 @@ def test_full_send_delivers_one_message_per_valid_subscriber(
     assert len(message_ids) == 30
     assert set(statuses(config, emails).values()) == {DeliveryStatus.SENT}
     assert smtp_server.connections <= 4
+
+
+def test_internationalised_domains_are_sent_in_their_ascii_form(
+    make_project: MakeProject, smtp_server: SmtpTestServer
+) -> None:
+    # A German list may well have umlaut domains; without SMTPUTF8 they travel as IDNA.
+    rows = ["anna@bücher.example", "Bernd@XN--BCHER-KVA.example", "jürgen@example.org"]
+    extra = smtp_server.smtp_config() + '\n[transport]\nkind = "smtp"\n'
+    base = BASE_CONFIG.replace("tipps@example.org", "tipps@bürgernetz.example").replace(
+        "abmelden@example.org", "abmelden@Bürgernetz.example"
+    )
+    config = load_config(make_project(subscribers=csv_of(rows), config=base, extra_config=extra))
+
+    report = send(config, make_factory=message_factory(config))
+
+    assert (report.sent, report.invalid, report.exit_code) == (2, 1, 0)
+    assert sorted(smtp_server.recipients()) == [
+        "Bernd@xn--bcher-kva.example",
+        "anna@xn--bcher-kva.example",
+    ]
+    for received in smtp_server.received:
+        assert received.mail_from == "tipps@xn--brgernetz-q9a.example"
+        assert received.data.isascii()
+        message = received.parse()
+        assert message["From"].addresses[0].addr_spec == "tipps@xn--brgernetz-q9a.example"
+        assert message["To"].addresses[0].addr_spec == received.rcpt_tos[0]
+        assert "<mailto:abmelden@xn--brgernetz-q9a.example?" in message["List-Unsubscribe"]
 
 
 def test_second_send_sends_nothing_and_exits_0(

@@ -9,6 +9,7 @@ import pytest
 
 from digestmail.errors import DigestmailError, HeaderInjectionError
 from digestmail.headers import (
+    ascii_address,
     check_address,
     check_header_value,
     encode_phrase,
@@ -103,6 +104,20 @@ def test_parse_address_reads_config_values() -> None:
     assert parse_address('"Müller, Tipps" <t@example.org>') == ("Müller, Tipps", "t@example.org")
     with pytest.raises(HeaderInjectionError, match=r"lists\.monthly\.from"):
         parse_address("Tipps", what="lists.monthly.from")
+
+
+def test_an_internationalised_domain_is_written_in_its_ascii_form() -> None:
+    assert parse_address("Tipps <tipps@Bürgernetz.example>") == (
+        "Tipps",
+        "tipps@xn--brgernetz-q9a.example",
+    )
+    assert ascii_address("x", "tipps@example.org") == "tipps@example.org"
+
+
+def test_a_non_ascii_local_part_is_refused_naming_the_key() -> None:
+    # Sending it would need SMTPUTF8; refusing at `check` beats a relay's 5xx mid-send.
+    with pytest.raises(HeaderInjectionError, match=r"lists\.monthly\.from: 'jürgen@example\.org'"):
+        parse_address("Jürgen <jürgen@example.org>", what="lists.monthly.from")
 
 
 def test_fold_refuses_unencoded_values() -> None:

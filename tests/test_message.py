@@ -289,6 +289,13 @@ def test_bad_from_address_names_the_key(tmp_path: Path) -> None:
         setup(tmp_path, **{"from": "Tipps ohne Adresse"})
 
 
+def test_a_from_address_that_needs_smtputf8_names_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"lists\.monthly.*before the @-sign") as caught:
+        setup(tmp_path, **{"from": "Jürgen <jürgen@example.org>"})
+    assert str(caught.value).count("lists.monthly") == 1
+    assert caught.value.key is None or caught.value.key == "lists.monthly.from"
+
+
 def test_secret_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DIGESTMAIL_SECRET", raising=False)
     assert secret_from_env() is None

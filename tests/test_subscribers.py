@@ -200,6 +200,22 @@ def test_an_address_typed_on_the_command_line_is_normalised_or_refused() -> None
         normalise_address("anna(at)example.org")
 
 
+def test_umlaut_domains_are_kept_in_ascii_and_umlaut_local_parts_reported(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "email,name\nanna@Bücher.example,Anna\nbernd@xn--bcher-kva.example,Bernd\n"
+        "anna@xn--bcher-kva.example,Anna again\njürgen@example.org,Jürgen\n",
+    )
+    assert [r.email for r in recipients(path)] == [
+        "anna@xn--bcher-kva.example",
+        "bernd@xn--bcher-kva.example",
+    ]
+    found = problems(path)
+    assert [(p.line, p.kind) for p in found] == [(4, "duplicate"), (5, "invalid")]
+    assert "before the @-sign" in found[1].reason
+    assert normalise_address("Anna@BÜCHER.example") == "Anna@xn--bcher-kva.example"
+
+
 TRICKY_ADDRESSES = [
     "anna@example.org",
     "Anna.Schmidt@Example.ORG",
@@ -241,7 +257,8 @@ def test_every_address_is_judged_and_normalised_exactly_as_email_validator_does(
     from email_validator import EmailNotValidError, validate_email
 
     try:
-        expected = validate_email(address, check_deliverability=False).normalized
+        checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+        expected = checked.ascii_email
     except EmailNotValidError:
         with pytest.raises(UsageError):
             normalise_address(address)

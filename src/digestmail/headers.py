@@ -105,6 +105,25 @@ def check_address(name: str, addr: str) -> str:
     return addr
 
 
+def ascii_address(what: str, addr: str) -> str:
+    """``addr`` as it can go on the wire: an internationalised domain in its IDNA form.
+
+    digestmail sends without SMTPUTF8 (RFC 6531), so a configured ``news@bürger.example``
+    becomes ``news@xn--brger-kva.example`` in the envelope and the headers, and an address with
+    non-ASCII characters before the ``@`` is refused here, when the config is checked, rather
+    than by the relay in the middle of a send.
+    """
+    if addr.isascii():
+        return addr
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        checked = validate_email(addr, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise HeaderInjectionError(f"{what}: {addr!r} cannot be sent: {exc}") from exc
+    return checked.ascii_email or addr
+
+
 def format_address(display_name: str, addr: str) -> str:
     """``Name <addr>`` with the name encoded as needed, or the bare address without a name."""
     check_address("address", addr)
@@ -128,7 +147,7 @@ def parse_address(value: str, *, what: str = "address") -> tuple[str, str]:
     name, addr = parseaddr(value)
     if not addr or "@" not in addr:
         raise HeaderInjectionError(f"{what}: {value!r} does not contain an e-mail address")
-    check_address(what, addr)
+    addr = check_address(what, ascii_address(what, addr))
     return name, addr
 
 

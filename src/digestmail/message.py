@@ -28,6 +28,7 @@ from digestmail import slots
 from digestmail.config import Config, ListConfig
 from digestmail.errors import ConfigError, HeaderInjectionError
 from digestmail.headers import (
+    ascii_address,
     check_address,
     check_header_value,
     encode_phrase,
@@ -133,12 +134,16 @@ class MessageFactory:
                 if list_cfg.reply_to
                 else ""
             )
+            mailto_key = f"{key}.unsubscribe_mailto"
             mailto = check_address(
-                f"{key}.unsubscribe_mailto", list_cfg.unsubscribe_mailto.strip() or from_addr
+                mailto_key,
+                ascii_address(mailto_key, list_cfg.unsubscribe_mailto.strip() or from_addr),
             )
             subject = encode_word(check_header_value("Subject", issue.subject))
         except HeaderInjectionError as exc:
-            raise ConfigError(str(exc), path=config.path, key=key) from exc
+            text = str(exc)  # names the exact key ("lists.monthly.from: ...") when it knows it
+            where = None if text.startswith(f"{key}.") else key
+            raise ConfigError(text, path=config.path, key=where) from exc
         self._domain = from_addr.rsplit("@", 1)[1]
         self._mailto = f"mailto:{mailto}?subject=unsubscribe"
         self._url_template = self._check_url(list_cfg.unsubscribe_url.strip(), config, key)

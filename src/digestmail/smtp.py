@@ -15,12 +15,12 @@ from __future__ import annotations
 import contextlib
 import re
 import ssl
-from email.utils import parseaddr
 
 import aiosmtplib
 
 from digestmail.config import SmtpConfig
 from digestmail.errors import DeliveryError, TransportError, TransportSetupError
+from digestmail.headers import parse_address
 from digestmail.models import OutgoingMessage
 from digestmail.smtpwire import Reply, ReplyReader
 from digestmail.transport import Connection, Gate, SendResult
@@ -33,8 +33,11 @@ _CLOSING = 421
 
 
 def envelope_sender(from_header: str) -> str:
-    """The bare address of a list's ``from`` ("Tipps <tipps@example.org>" -> the address)."""
-    return parseaddr(from_header)[1]
+    """The bare address of a list's ``from`` ("Tipps <tipps@example.org>" -> the address).
+
+    The same parse as the From header's, so MAIL FROM carries the same (IDNA) address.
+    """
+    return parse_address(from_header, what="from")[1]
 
 
 def build_tls_context(cfg: SmtpConfig) -> ssl.SSLContext:

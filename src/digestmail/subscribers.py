@@ -102,13 +102,20 @@ def _normalise(address: str) -> str:
         # A domain the fast path refuses goes through the full validator below, for its message.
         with contextlib.suppress(EmailNotValidError):
             return f"{local}@{_domain(domain.lower())}"
-    return validate_email(address, check_deliverability=False).normalized
+    checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    return checked.ascii_email or checked.normalized
 
 
 @functools.lru_cache(maxsize=4096)
 def _domain(domain: str) -> str:
-    """The normalised domain, as email-validator judges it (raises when it is not valid)."""
-    return validate_email(f"a@{domain}", check_deliverability=False).domain
+    """The normalised domain in its ASCII form, as email-validator judges it (raises when invalid).
+
+    An internationalised domain (``bücher.example``) is sent as IDNA (``xn--bcher-kva.example``):
+    digestmail does not use SMTPUTF8, and every MTA accepts the ASCII form.
+    """
+    return validate_email(
+        f"a@{domain}", check_deliverability=False, allow_smtputf8=False
+    ).ascii_domain
 
 
 class _SeenAddresses:
