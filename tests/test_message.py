@@ -336,3 +336,29 @@ def test_themes_can_use_subscriber_columns_filled_per_recipient(tmp_path: Path) 
     bare = parse(factory.build(Recipient(email="b@example.org"), now=NOW))
     assert parts(bare)[0].get_content().strip() == "Hallo  aus !"
     assert "DM7SLOT" not in web_version(issue)
+
+
+def test_urlencode_in_a_theme_percent_encodes_each_recipients_own_values(tmp_path: Path) -> None:
+    # A preferences link must carry anna+news@ as anna%2Bnews%40, or the page reads a space.
+    folder = tmp_path / "themes" / "prefs"
+    folder.mkdir(parents=True)
+    link = (
+        "https://example.org/prefs?e={{ recipient.email | urlencode }}"
+        "&o={{ subscriber.organisation | urlencode }}&l={{ list.name | urlencode }}"
+    )
+    (folder / "digest.html.j2").write_text(
+        f"<html><body><a href='{link}'>Einstellungen</a> {{{{ subscriber.organisation }}}}"
+        "</body></html>"
+    )
+    (folder / "digest.txt.j2").write_text(link + "\n")
+    (folder / "digest.css").write_text("")
+    _, issue, factory = setup(tmp_path, template="themes/prefs")
+    anna = Recipient(
+        email="anna+news@example.org", name="", fields={"organisation": "Büro & Co #1"}
+    )
+    text, html = (p.get_content() for p in parts(parse(factory.build(anna, now=NOW))))
+    query = "e=anna%2Bnews%40example.org&o=B%C3%BCro%20%26%20Co%20%231&l=Veranstaltungstipps"
+    assert text.strip() == f"https://example.org/prefs?{query}"
+    assert f"https://example.org/prefs?{query.replace('&', '&amp;')}" in html
+    assert "</a> Büro &amp; Co #1" in html  # without the filter: HTML-escaped, not encoded
+    assert "DM7SLOT" not in web_version(issue)

@@ -108,6 +108,10 @@ class _Body:
         """The subscriber CSV columns this body uses."""
         return {c for c in map(slots.field_of, self.holes) if c is not None}
 
+    def url_holes(self) -> set[str]:
+        """The tokens this body wants percent-encoded (``| urlencode`` in the theme)."""
+        return {h for h in self.holes if slots.is_url_encoded(h)}
+
     def join(self, values: dict[str, bytes], out: list[bytes]) -> None:
         fixed = self.fixed
         out.append(fixed[0])
@@ -178,6 +182,8 @@ class MessageFactory:
         self._text = _Body(issue.text)
         self._html = _Body(issue.html)
         self._columns = tuple(sorted(self._text.columns() | self._html.columns()))
+        self._text_url_holes = frozenset(self._text.url_holes())
+        self._html_url_holes = frozenset(self._html.url_holes())
         self._date_cache: tuple[int, bytes] = (-1, b"")
 
     def _check_url(self, url: str, config: Config, key: str) -> str:
@@ -264,9 +270,10 @@ class MessageFactory:
         out = head
         out.append(self._text_head)
         fields = [(c, recipient.fields.get(c, "")) for c in self._columns]
-        self._text.join(_values(email, name, personal_url, fields, _plain), out)
+        raw = _raw_values(email, name, personal_url, fields)
+        self._text.join(_values(raw, self._text_url_holes, _plain), out)
         out.append(self._html_head)
-        self._html.join(_values(email, name, personal_url, fields, _html_escape), out)
+        self._html.join(_values(raw, self._html_url_holes, _html_escape), out)
         out.append(self._close)
         return OutgoingMessage(email=email, message_id=message_id, data=b"".join(out))
 
@@ -285,18 +292,20 @@ _NAME = slots.Slot.NAME.value
 _URL = slots.Slot.UNSUBSCRIBE_URL.value
 
 
-def _values(
-    email: str,
-    name: str,
-    url: str,
-    fields: list[tuple[str, str]],
-    escape: Callable[[str], str],
-) -> dict[str, bytes]:
-    values = {
-        _EMAIL: encode_qp_value(escape(email)),
-        _NAME: encode_qp_value(escape(name)),
-        _URL: encode_qp_value(escape(url)),
-    }
+def _raw_values(email: str, name: str, url: str, fields: list[tuple[str, str]]) -> dict[str, str]:
+    """Each token's value for one recipient, before escaping for the part it goes into."""
+    raw = {_EMAIL: email, _NAME: name, _URL: url}
     for column, value in fields:
-        values[slots.field_token(column)] = encode_qp_value(escape(_plain(value)))
+        raw[slots.field_token(column)] = _plain(value)
+    return raw
+
+
+def _values(
+    raw: dict[str, str], url_holes: frozenset[str], escape: Callable[[str], str]
+) -> dict[str, bytes]:
+    values = {token: encode_qp_value(escape(value)) for token, value in raw.items()}
+    for token in url_holes:
+        # quote() leaves only unreserved ASCII and %XX: nothing HTML or a URL would misread.
+        value = quote(raw[slots.plain_token(token)], safe="")
+        values[token] = encode_qp_value(escape(value))
     return values

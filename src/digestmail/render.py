@@ -88,7 +88,19 @@ def _environment(theme: Theme) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["wrap"] = wrap_text
+    env.filters["urlencode"] = _urlencode
     return env
+
+
+def _urlencode(value: Any) -> str:
+    """Jinja's ``urlencode``, also for recipient values that are only filled in per message.
+
+    ``{{ recipient.email | urlencode }}`` sees a token, not the address: the token's
+    URL-encoded variant tells :mod:`digestmail.message` to percent-encode the value it fills.
+    """
+    if isinstance(value, str) and slots.SLOT_PATTERN.fullmatch(value):
+        return slots.url_encoded(value)
+    return str(jinja2.filters.do_urlencode(value))
 
 
 def _template_error(exc: Exception, name: str, theme: Theme) -> TemplateError:

@@ -19,15 +19,30 @@ class Slot(enum.StrEnum):
     UNSUBSCRIBE_URL = "DM7SLOT_UNSUBSCRIBE_URL_7DM"
 
 
+_PREFIX = "DM7SLOT_"
+_URL_PREFIX = "DM7SLOTU_"
 _FIELD_PREFIX = "DM7SLOT_F"
 _SUFFIX = "_7DM"
 
-SLOT_PATTERN = re.compile(
-    "|".join(re.escape(s.value) for s in Slot) + f"|{_FIELD_PREFIX}[0-9a-f]+{_SUFFIX}"
-)
-"""Finds every token; ``split`` with it yields the fixed text between the holes."""
+_NAMES = "|".join(s.value.removeprefix(_PREFIX).removesuffix(_SUFFIX) for s in Slot)
+SLOT_PATTERN = re.compile(f"DM7SLOTU?_(?:{_NAMES}|F[0-9a-f]+){_SUFFIX}")
+"""Finds every token, URL-encoded variants included; ``split`` yields the text between holes."""
 
 BY_TOKEN: dict[str, Slot] = {s.value: s for s in Slot}
+
+
+def url_encoded(token: str) -> str:
+    """The variant of ``token`` whose value is filled in percent-encoded (for a URL's query)."""
+    return _URL_PREFIX + token.removeprefix(_PREFIX) if token.startswith(_PREFIX) else token
+
+
+def is_url_encoded(token: str) -> bool:
+    return token.startswith(_URL_PREFIX)
+
+
+def plain_token(token: str) -> str:
+    """The token a URL-encoded variant stands for (any other token is returned as it is)."""
+    return _PREFIX + token.removeprefix(_URL_PREFIX) if is_url_encoded(token) else token
 
 
 def field_token(column: str) -> str:
@@ -36,7 +51,8 @@ def field_token(column: str) -> str:
 
 
 def field_of(token: str) -> str | None:
-    """The CSV column a field token stands for, or None for a fixed slot."""
+    """The CSV column a field token (or its URL-encoded variant) stands for, else None."""
+    token = plain_token(token)
     if token in BY_TOKEN or not token.startswith(_FIELD_PREFIX):
         return None
     return bytes.fromhex(token[len(_FIELD_PREFIX) : -len(_SUFFIX)]).decode("utf-8")
