@@ -165,6 +165,16 @@ def test_status_filters_by_period_and_refuses_a_bad_one(project: Path) -> None:
     assert "garbage" in bad.stderr
 
 
+def test_the_status_table_keeps_ids_and_times_whole_when_piped(project: Path) -> None:
+    args = ("send", "--list", "monthly", "--period", PERIOD, "--now", NOW, "--yes")
+    assert digestmail(project, *args).returncode == 0
+    table = digestmail(project, "status").stderr  # a pipe: rich would assume 80 columns
+    row = next(line for line in table.splitlines() if ISSUE in line)
+    cells = [cell.strip() for cell in row.strip("│ ").split("│")]
+    assert cells[:3] == [ISSUE, "finished", "5"]
+    assert len(cells[-1]) == len("2026-11-24 20:09")
+
+
 def test_answering_no_at_the_prompt_sends_nothing_and_exits_2(project: Path) -> None:
     import pty
 

@@ -490,8 +490,12 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"issues in {config.state.path}", title_justify="left")
-    for column in ("issue", "status", "sent", "failed", "retry", "suppressed", "finished"):
-        table.add_column(column)
+    # Ids and times never wrap: piped into a log (80 columns) they must stay greppable.
+    table.add_column("issue", no_wrap=True)
+    table.add_column("status")
+    for column in ("sent", "failed", "retry", "suppressed"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("finished", no_wrap=True)
     for s in summaries:
         c = s.counts
         table.add_row(
@@ -503,7 +507,11 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
             str(c.get(DeliveryStatus.SUPPRESSED, 0)),
             f"{s.finished_at:%Y-%m-%d %H:%M}" if s.finished_at else "",
         )
-    err_console.print(table if summaries else "no issues sent yet")
+    # Off a terminal rich would squeeze the table into 80 columns; a log or a pager has room.
+    out = (
+        err_console if err_console.is_terminal else Console(stderr=True, highlight=False, width=200)
+    )
+    out.print(table if summaries else "no issues sent yet")
 
 
 @main.command()
