@@ -93,6 +93,13 @@ def test_duplicates_are_warnings_and_do_not_fail_the_check(make_project: MakePro
     assert "monthly.csv:3" in warning.message
 
 
+def test_a_subscriber_file_without_any_address_fails_the_check(make_project: MakeProject) -> None:
+    report = run_checks(make_project(subscribers="email,name\n"))
+    assert [p.message for p in report.errors] == [
+        f"{report.config_path.parent / 'subscribers' / 'monthly.csv'}: no address to mail (0 rows)"
+    ]
+
+
 def test_a_clean_project_passes_and_says_what_was_checked(make_project: MakeProject) -> None:
     cfg = make_project(posts={"veranstaltungstipp/gut.md": GOOD_TIP})
     report = run_checks(cfg)

@@ -109,6 +109,49 @@ def test_send_delivers_once_per_subscriber_and_a_second_send_nothing(project: Pa
     assert ISSUE in (archive / "index.html").read_text(encoding="utf-8")
 
 
+def test_a_file_without_one_usable_address_never_swallows_the_issue(project: Path) -> None:
+    # One column "email" but the rows separated by ';': every row is an invalid address.
+    csv = project / "config" / "subscribers" / "monthly.csv"
+    good = csv.read_text(encoding="utf-8")
+    csv.write_text("email\nanna@example.org;Anna\nbernd@example.org;Bernd\n", encoding="utf-8")
+    due = ("run-due", "--now", "2026-11-02T09:00")
+
+    broken = digestmail(project, *due)
+    assert broken.returncode == 2, broken.stderr
+    assert "monthly.csv: no address to mail (2 invalid row(s)" in broken.stderr
+    assert not (project / "outbox").exists()
+    status = json.loads(digestmail(project, "status", "--format", "json").stdout)
+    assert [(r["id"], r["status"]) for r in status] == [(ISSUE, "open")]
+    check = digestmail(project, "subscribers", "check", "--list", "monthly")
+    assert check.returncode == 2
+    assert "no address to mail" in check.stderr
+
+    csv.write_text(good, encoding="utf-8")
+    fixed = digestmail(project, *due)
+    assert fixed.returncode == 0, fixed.stderr
+    assert len(list(mailbox.Maildir(project / "outbox", create=False))) == len(subscribers(project))
+
+
+def test_a_header_only_file_is_refused_by_send_and_check(project: Path) -> None:
+    (project / "config" / "subscribers" / "monthly.csv").write_text("email,name\n")
+    args = ("send", "--list", "monthly", "--period", PERIOD, "--now", NOW, "--yes")
+    for extra in (("--dry-run",), ()):
+        refused = digestmail(project, *args, *extra)
+        assert refused.returncode == 2, refused.stderr
+        assert "no address to mail (no rows" in refused.stderr
+    assert not (project / "outbox").exists()
+    assert digestmail(project, "check", "--now", NOW).returncode == 2
+
+
+def test_a_missing_subscriber_file_is_named_before_anything_is_logged(project: Path) -> None:
+    (project / "config" / "subscribers" / "monthly.csv").unlink()
+    args = ("send", "--list", "monthly", "--period", PERIOD, "--now", NOW, "--yes")
+    refused = digestmail(project, *args)
+    assert refused.returncode == 2
+    assert "monthly.csv: subscriber file not found" in refused.stderr
+    assert "None" not in refused.stderr
+
+
 def test_unsubscribed_address_gets_nothing(project: Path) -> None:
     victim = subscribers(project)[1]
     done = digestmail(project, "unsubscribe", victim.upper(), "--list", "monthly")

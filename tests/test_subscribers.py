@@ -13,6 +13,7 @@ from digestmail.models import Recipient
 from digestmail.subscribers import (
     SubscriberProblem,
     check_subscribers,
+    count_rows,
     normalise_address,
     read_subscribers,
 )
@@ -214,6 +215,47 @@ def test_umlaut_domains_are_kept_in_ascii_and_umlaut_local_parts_reported(tmp_pa
     assert [(p.line, p.kind) for p in found] == [(4, "duplicate"), (5, "invalid")]
     assert "before the @-sign" in found[1].reason
     assert normalise_address("Anna@BÜCHER.example") == "Anna@xn--bcher-kva.example"
+
+
+def test_a_german_excel_export_with_semicolons_and_e_mail_header_reads(tmp_path: Path) -> None:
+    path = tmp_path / "excel-de.csv"
+    path.write_bytes(
+        "\ufeffE-Mail;Name;Organisation\r\n"
+        'anna@example.org;"Schmidt; Anna";Büro Nord\r\n'
+        "bernd@example.org;Bernd;\r\n".encode()
+    )
+    got = recipients(path)
+    assert [(r.email, r.name, r.fields) for r in got] == [
+        ("anna@example.org", "Schmidt; Anna", {"organisation": "Büro Nord"}),
+        ("bernd@example.org", "Bernd", {"organisation": ""}),
+    ]
+
+
+def test_a_tab_separated_file_reads_and_extra_fields_name_the_separator(tmp_path: Path) -> None:
+    path = write(tmp_path, "email\tname\nanna@example.org\tAnna\nb@example.org\tB\tC\n")
+    assert [r.email for r in recipients(path)] == ["anna@example.org"]
+    (problem,) = problems(path)
+    assert problem.line == 3
+    assert "3 fields but the header has 2 (put values that contain a tab in" in problem.reason
+
+
+def test_two_address_columns_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(SubscriberError, match="'email' and 'E-Mail': keep one"):
+        read_subscribers(write(tmp_path, "email,E-Mail\na@example.org,b@example.org\n"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "email\na@example.org\n\nb@example.org\n;;\n",
+        'email,name\na@example.org,"Anna\nSchmidt"\n\nb@example.org,B\n',
+        'email;name\r\na@example.org;"A;\r\nB"\r\n',
+        "email\n",
+    ],
+)
+def test_the_row_count_for_the_prompt_is_the_one_check_reports(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, text)
+    assert count_rows(path) == check_subscribers(path).rows
 
 
 TRICKY_ADDRESSES = [

@@ -209,4 +209,10 @@ def _check_subscribers(list_cfg: ListConfig) -> tuple[int, list[Problem]]:
         found.append(
             Problem("subscribers", f"{list_cfg.subscribers}:{problem.line}: {what}", severity)
         )
+    if report.empty:
+        found.append(
+            Problem(
+                "subscribers", f"{list_cfg.subscribers}: no address to mail ({report.rows} rows)"
+            )
+        )
     return report.valid, found

@@ -374,11 +374,17 @@ def send(
     _, issue = make_issue(
         config, list_cfg, period=period, now=resolve_now(config, now), allow_empty=allow_empty
     )
-    total = pipeline.count_rows(list_cfg.subscribers)
+    from digestmail.subscribers import count_rows, read_subscribers
+
+    total = count_rows(list_cfg.subscribers)
+    if total is None and not test_addresses:
+        read_subscribers(list_cfg.subscribers)  # raises the file's own error, naming it
     target = (
         ", ".join(test_addresses)
         if test_addresses
         else f"the {total} rows of {list_cfg.subscribers.name}"
+        if total is not None
+        else f"the subscribers in {list_cfg.subscribers.name}"
     )
     transport = (
         f"Maildir {config.transport.maildir}"
@@ -547,7 +553,8 @@ def subscribers() -> None:
 def subscribers_check(ctx: click.Context, list_key: str) -> None:
     """Report invalid, duplicate and suppressed rows of a list's subscriber file.
 
-    Exits 2 when a row is invalid or duplicated (those rows would be skipped by a send).
+    Exits 2 when a row is invalid or duplicated (those rows would be skipped by a send), or
+    when not one row has an address (a send refuses such a file).
     """
     from digestmail.ledger import Ledger
     from digestmail.subscribers import check_subscribers
@@ -574,6 +581,12 @@ def subscribers_check(ctx: click.Context, list_key: str) -> None:
         f"{report.rows} rows: {report.valid} to mail, {report.invalid} invalid, "
         f"{report.duplicates} duplicate, {report.suppressed} suppressed"
     )
+    if report.empty:
+        err_console.print(
+            f"[red]error:[/] {escape(str(list_cfg.subscribers))}: no address to mail; "
+            "a send refuses this file",
+            soft_wrap=True,
+        )
     if not report.ok:
         sys.exit(EXIT_USAGE)
 

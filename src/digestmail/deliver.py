@@ -32,7 +32,7 @@ from dataclasses import dataclass, fields
 
 from digestmail.config import Config, ListConfig
 from digestmail.engine import MessageFactoryLike, ProgressEvent, SendRun, drive
-from digestmail.errors import LockHeldError
+from digestmail.errors import LockHeldError, SubscriberError
 from digestmail.ledger import Lease, Ledger, LedgerError
 from digestmail.models import Issue, Recipient
 from digestmail.screening import Tally
@@ -182,6 +182,7 @@ async def send_issue(
         found = ledger.get_issue(issue.id)
         run = new_run(found.issue if found else issue)
         await drive(run, recipients)
+        _refuse_an_empty_list(run.tally, list_cfg, stop)
         return DeliveryReport.from_tally(
             run.tally,
             issue_id=issue.id,
@@ -205,6 +206,7 @@ async def send_issue(
                 await keeper
         if run.error is not None:
             raise run.error
+        _refuse_an_empty_list(run.tally, list_cfg, stop)
         report = DeliveryReport.from_tally(
             run.tally,
             issue_id=issue.id,
@@ -219,6 +221,31 @@ async def send_issue(
         # it must never replace the outcome of the send.
         with contextlib.suppress(LockHeldError, LedgerError):
             ledger.release_lock(lease)
+
+
+def _refuse_an_empty_list(tally: Tally, list_cfg: ListConfig, stop: asyncio.Event) -> None:
+    """A file without one usable address is a broken file, not a list nobody is on.
+
+    Finishing the issue would count its tips as sent, to nobody: a German Excel export with
+    ``;`` between the fields, or a header without rows, would silently swallow a month. Left
+    open, the issue goes out once the file is fixed (``run-due`` retries open issues first).
+    """
+    addresses = (
+        tally.sent
+        + tally.already_sent
+        + tally.already_failed
+        + tally.suppressed
+        + tally.failed_permanent
+        + tally.left_to_retry
+    )
+    if addresses or stop.is_set():
+        return
+    rows = f"{tally.invalid} invalid row(s)" if tally.invalid else "no rows"
+    raise SubscriberError(
+        f"no address to mail ({rows}; `digestmail subscribers check --list {list_cfg.key}` "
+        "shows them); the issue stays open, its tips unsent, until the file is fixed",
+        path=list_cfg.subscribers,
+    )
 
 
 async def _keep_lease(ledger: Ledger, lease: Lease, run: SendRun) -> None:

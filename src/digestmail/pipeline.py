@@ -11,7 +11,6 @@ import asyncio
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digestmail.config import Config, ListConfig
@@ -89,19 +88,6 @@ def select_issue(
     )
 
 
-def count_rows(path: Path) -> int | None:
-    """Data rows of a subscriber CSV, for the progress bar's total; None when unreadable.
-
-    Counted in binary so it costs a fraction of parsing; quoted multi-line fields make it an
-    estimate, which is all a progress bar needs.
-    """
-    try:
-        with path.open("rb") as handle:
-            return max(sum(1 for line in handle if line.strip()) - 1, 0)
-    except OSError:
-        return None
-
-
 async def send_issue_to_list(
     config: Config,
     list_cfg: ListConfig,
@@ -121,7 +107,7 @@ async def send_issue_to_list(
     from digestmail.archive import write_archive
     from digestmail.deliver import make_transport, send_issue, send_test_copies
     from digestmail.message import MessageFactory, secret_from_env
-    from digestmail.subscribers import read_subscribers
+    from digestmail.subscribers import count_rows, read_subscribers
 
     secret = secret_from_env()
 

@@ -73,9 +73,15 @@ class SubscriberReport:
     problems: tuple[SubscriberProblem, ...] = field(default=())
 
     @property
+    def empty(self) -> bool:
+        """Not one address in the file: a send refuses it rather than mail nobody."""
+        return self.valid + self.suppressed == 0
+
+    @property
     def ok(self) -> bool:
-        """False when a row is wrong in the file (invalid or duplicate); suppression is fine."""
-        return self.invalid == 0 and self.duplicates == 0
+        """False when a row is wrong (invalid or duplicate) or no row has an address;
+        suppression is fine."""
+        return self.invalid == 0 and self.duplicates == 0 and not self.empty
 
 
 def normalise_address(address: str) -> str:
@@ -196,6 +202,23 @@ def _check_utf8(path: Path) -> None:
         raise _unreadable(exc, path) from exc
 
 
+_EMAIL_HEADERS = frozenset({"email", "emailaddress", "emailadresse"})
+"""Header names, without case, spaces, ``-`` and ``_``, that mean the address column: what
+mail programs and German spreadsheets call it (``E-Mail``, ``E-Mail-Adresse``)."""
+
+_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def _delimiter(path: Path) -> str:
+    """The separator the header row uses: spreadsheets in German (and other) locales save
+    "CSV" with ``;``, and a tab-separated export is common too. Commas win a tie."""
+    with _open(path) as stream:
+        first = stream.readline()
+    counts = {d: first.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
 def _columns(header: list[str], path: Path) -> tuple[int, int | None, list[tuple[int, str]]]:
     """Positions of ``email`` and ``name`` and the other named columns, from the header row."""
     names = [h.strip().casefold() for h in header]
@@ -204,15 +227,20 @@ def _columns(header: list[str], path: Path) -> tuple[int, int | None, list[tuple
         raise SubscriberError(
             f"the header names the column {repeated[0]!r} twice", path=path, line=1
         )
-    if "email" not in names:
+    email_cols = [i for i, n in enumerate(names) if re.sub(r"[\s_-]", "", n) in _EMAIL_HEADERS]
+    if not email_cols:
         raise SubscriberError(
             f"has no 'email' column (the header row is {', '.join(header) or 'empty'})",
             path=path,
             line=1,
         )
+    if len(email_cols) > 1:
+        both = " and ".join(repr(header[i].strip()) for i in email_cols)
+        raise SubscriberError(f"the header has {both}: keep one address column", path=path, line=1)
+    email_at = email_cols[0]
     name_at = names.index("name") if "name" in names else None
-    extra = [(i, n) for i, n in enumerate(names) if n and n not in ("email", "name")]
-    return names.index("email"), name_at, extra
+    extra = [(i, n) for i, n in enumerate(names) if n and i != email_at and i != name_at]
+    return email_at, name_at, extra
 
 
 def read_subscribers(path: Path, *, dedupe: bool = True) -> Iterator[Recipient | SubscriberProblem]:
@@ -224,9 +252,11 @@ def read_subscribers(path: Path, *, dedupe: bool = True) -> Iterator[Recipient |
     (and its memory) for callers that dedupe on their own.
     """
     _check_utf8(path)
+    delimiter = _delimiter(path)
     with _open(path) as stream:
-        header = _header(csv.reader(stream, strict=True), path)
-    return _rows(path, _columns(header, path), len(header), _SeenAddresses() if dedupe else None)
+        header = _header(csv.reader(stream, strict=True, delimiter=delimiter), path)
+    seen = _SeenAddresses() if dedupe else None
+    return _rows(path, _columns(header, path), len(header), delimiter, seen)
 
 
 def _open(path: Path) -> TextIO:
@@ -256,11 +286,12 @@ def _rows(
     path: Path,
     columns: tuple[int, int | None, list[tuple[int, str]]],
     width: int,
+    delimiter: str,
     seen: _SeenAddresses | None,
 ) -> Iterator[Recipient | SubscriberProblem]:
     email_at, name_at, extra = columns
     with _open(path) as stream:
-        reader = csv.reader(stream, strict=True)
+        reader = csv.reader(stream, strict=True, delimiter=delimiter)
         _header(reader, path)
         while True:
             # csv counts physical lines read so far, so a row starts one after the last ended,
@@ -274,7 +305,7 @@ def _rows(
                 return
             if not any(cell.strip() for cell in row):
                 continue  # blank line, or a row of empty cells
-            yield _row(row, start, email_at, name_at, extra, width, seen)
+            yield _row(row, start, email_at, name_at, extra, width, delimiter, seen)
 
 
 def _row(
@@ -284,15 +315,17 @@ def _row(
     name_at: int | None,
     extra: list[tuple[int, str]],
     width: int,
+    delimiter: str,
     seen: _SeenAddresses | None,
 ) -> Recipient | SubscriberProblem:
     raw = row[email_at].strip() if email_at < len(row) else ""
     if len(row) > width:
+        mark = "Özdemir, Carla" if delimiter == "," else f"Özdemir{delimiter}Carla"
         return SubscriberProblem(
             line,
             raw,
-            f"the row has {len(row)} fields but the header has {width} "
-            '(put values that contain a comma in double quotes: "Özdemir, Carla")',
+            f"the row has {len(row)} fields but the header has {width} (put values that "
+            f'contain a {_DELIMITERS[delimiter]} in double quotes: "{mark}")',
             INVALID,
         )
     if not raw:
@@ -315,6 +348,32 @@ def _row(
     )
     fields = {key: (row[i] if i < len(row) else "") for i, key in extra}
     return Recipient(email=email, name=name, fields=fields, line=line)
+
+
+def count_rows(path: Path) -> int | None:
+    """Data rows of a subscriber file as ``subscribers check`` counts them; None if unreadable.
+
+    For the send prompt and the progress bar's total, so it must be cheap on a million rows:
+    without a double quote in the file every non-blank line is one row and the bytes are only
+    scanned; with quotes (a field may span lines) the rows are parsed, still without checking
+    addresses.
+    """
+    try:
+        delimiter = _delimiter(path)
+        blank = b" \t\r\n" + delimiter.encode()
+        with path.open("rb") as handle:
+            lines = 0
+            for line in handle:
+                if b'"' in line:
+                    break
+                lines += bool(line.strip(blank))
+            else:
+                return max(lines - 1, 0)
+        with _open(path) as stream:
+            reader = csv.reader(stream, delimiter=delimiter)
+            return max(sum(1 for row in reader if any(cell.strip() for cell in row)) - 1, 0)
+    except (OSError, UnicodeDecodeError, csv.Error, SubscriberError):
+        return None
 
 
 def check_subscribers(
