@@ -685,6 +685,34 @@ def test_stop_event_ends_the_run_cleanly_and_the_next_run_completes(
     assert set(counts.values()) == {1}
 
 
+def test_a_stop_does_not_wait_for_the_rate_limit_to_hand_out_more_messages(
+    make_project: MakeProject,
+) -> None:
+    # At 2 messages/s the 8 connections each hold a token reserved up to 3.5 s ahead; a stop
+    # right after the first message must not let them send when their turn comes.
+    from digestmail.transport import MemoryTransport
+
+    config = load_config(
+        make_project(
+            subscribers=csv_of(people(15)),
+            extra_config="[smtp]\nconnections = 8\nrate_per_second = 2\n",
+        )
+    )
+    stop = asyncio.Event()
+
+    def stop_at_once(message: OutgoingMessage, tries: int) -> None:
+        stop.set()
+
+    transport = MemoryTransport(connections=8, fault=stop_at_once)
+    first = send(config, transport=transport, stop=stop)
+    assert (first.sent, first.interrupted, first.exit_code) == (1, True, 75)
+    assert first.left_to_retry == 14
+
+    unlimited = load_config(make_project(subscribers=csv_of(people(15))))  # same ledger
+    second = send(unlimited, transport=MemoryTransport(connections=8))
+    assert (second.sent, second.already_sent, second.exit_code) == (14, 1, 0)
+
+
 class LedgerHoggingTransport:
     """Delivers one message while another connection keeps the ledger locked for a while.
 

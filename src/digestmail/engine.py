@@ -144,6 +144,8 @@ class SendRun:
         self.outstanding = 0
         self.feeding = True
         self.stopping = False
+        self.halted = asyncio.Event()
+        """Set with ``stopping``, for waits that must end early (the rate limit)."""
         self.idle = asyncio.Event()
         self.error: BaseException | None = None
         self.dead_workers = 0
@@ -255,7 +257,9 @@ class SendRun:
         before it lets this message be delivered (see :mod:`digestmail.journal`).
         """
         email = job.recipient.email
-        await self.bucket.acquire()
+        if not await self.bucket.acquire(self.halted):
+            self._drop(job)  # stopped while waiting for the rate limit: not sent, not tried
+            return after if after is not None else _done()
         if job.message is None:
             try:
                 job.message = self.factory.build(job.recipient)
@@ -322,8 +326,11 @@ class SendRun:
             self.queue.put_nowait(job)
 
     def _drop(self, job: _Job) -> None:
-        """A job left undone by a stop; if its attempt is already recorded, it is pending."""
-        if job.marked:
+        """A job left undone by a stop; if its attempt is already recorded, it is pending.
+
+        A retry (``tries``) is pending too: its row holds the temporary failure.
+        """
+        if job.marked or job.tries:
             self.tally.left_to_retry += 1
         self._finish(job)
 
@@ -362,6 +369,7 @@ class SendRun:
         if self.stopping:
             return
         self.stopping = True
+        self.halted.set()
         for job, handle in list(self.retries.items()):
             handle.cancel()
             self.retries.pop(job)
@@ -402,6 +410,13 @@ class SendRun:
     async def watch_stop(self) -> None:
         await self.stop.wait()
         self.halt()
+
+
+def _done() -> asyncio.Future[None]:
+    """An already-resolved commit future, for a try that wrote nothing."""
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    future.set_result(None)
+    return future
 
 
 async def _close_quietly(connection: Connection) -> None:

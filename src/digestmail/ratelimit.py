@@ -8,6 +8,7 @@ counting, not by measuring wall-clock time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -41,7 +42,18 @@ class TokenBucket:
             return 0.0
         return -self._tokens / self.rate
 
-    async def acquire(self) -> None:
+    async def acquire(self, cancel: asyncio.Event | None = None) -> bool:
+        """Wait for a token; False when ``cancel`` was set first (the caller must not send).
+
+        At a low rate a connection may wait seconds for its token: a stop must not wait for
+        those to be handed out, or SIGTERM would send a message per connection afterwards.
+        """
         delay = self.reserve(self._clock())
-        if delay > 0:
+        if delay <= 0:
+            return cancel is None or not cancel.is_set()
+        if cancel is None:
             await asyncio.sleep(delay)
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(cancel.wait(), delay)
+        return not cancel.is_set()
