@@ -152,6 +152,29 @@ def test_a_missing_subscriber_file_is_named_before_anything_is_logged(project: P
     assert "None" not in refused.stderr
 
 
+def test_a_theme_column_missing_from_the_file_is_refused_before_anything_is_stored(
+    project: Path,
+) -> None:
+    text = project / "templates" / "digest.txt.j2"
+    text.write_text("Hallo {{ subscriber.anrede }}!\n" + text.read_text(encoding="utf-8"))
+    args = ("send", "--list", "monthly", "--period", PERIOD, "--now", NOW, "--yes")
+
+    refused = digestmail(project, *args)
+    assert refused.returncode == 2, refused.stderr
+    assert "the theme uses subscriber.anrede, but" in refused.stderr
+    assert "(its header row: email, name, organisation)" in refused.stderr
+    assert json.loads(digestmail(project, "status", "--format", "json").stdout or "[]") == []
+    checked = digestmail(project, "check", "--now", NOW)
+    assert checked.returncode == 2
+    assert "subscriber.anrede" in checked.stderr
+
+    csv = project / "config" / "subscribers" / "monthly.csv"
+    rows = csv.read_text(encoding="utf-8").splitlines()
+    csv.write_text("\n".join([rows[0] + ",anrede", *rows[1:]]) + "\n", encoding="utf-8")
+    sent = digestmail(project, *args)
+    assert sent.returncode == 0, sent.stderr
+
+
 def test_unsubscribed_address_gets_nothing(project: Path) -> None:
     victim = subscribers(project)[1]
     done = digestmail(project, "unsubscribe", victim.upper(), "--list", "monthly")

@@ -19,7 +19,7 @@ from typing import Any
 
 from digestmail import content, message, periods, render, subscribers
 from digestmail.config import Config, ListConfig, find_config, load_config, parse_config
-from digestmail.errors import ConfigError, DigestmailError
+from digestmail.errors import ConfigError, DigestmailError, SubscriberError
 from digestmail.models import CategoryGroup, Post, Recipient, Selection
 from digestmail.schedule import first_fire_after
 
@@ -180,6 +180,10 @@ def _check_templates(
             issue, config=config, list_cfg=list_cfg, secret=message.secret_from_env()
         )
         factory.build(_SAMPLE_RECIPIENT, now=now)
+        if list_cfg.subscribers.exists():  # a missing file is reported with the subscribers
+            subscribers.require_columns(list_cfg.subscribers, factory.columns)
+    except SubscriberError:
+        pass  # the file's own fault, reported by _check_subscribers
     except DigestmailError as exc:
         where = f"lists.{list_cfg.key}"
         text = str(exc)

@@ -93,6 +93,12 @@ def web_version(issue: Issue) -> str:
     return slots.SLOT_PATTERN.sub("", slots.without_personal(issue.html))
 
 
+def used_columns(issue: Issue) -> set[str]:
+    """The subscriber CSV columns a rendered issue fills per recipient."""
+    tokens = slots.SLOT_PATTERN.findall(issue.html) + slots.SLOT_PATTERN.findall(issue.text)
+    return {c for c in map(slots.field_of, tokens) if c is not None}
+
+
 class _Body:
     """One MIME part's body, quoted-printable, cut where recipient values go."""
 
@@ -185,6 +191,11 @@ class MessageFactory:
         self._text_url_holes = frozenset(self._text.url_holes())
         self._html_url_holes = frozenset(self._html.url_holes())
         self._date_cache: tuple[int, bytes] = (-1, b"")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The subscriber CSV columns the theme uses (``subscriber.<column>``), sorted."""
+        return self._columns
 
     def _check_url(self, url: str, config: Config, key: str) -> str:
         """The https unsubscribe template; ``{token}`` needs a secret, so unsigned never leaks."""

@@ -106,13 +106,16 @@ async def send_issue_to_list(
     """
     from digestmail.archive import write_archive
     from digestmail.deliver import make_transport, send_issue, send_test_copies
-    from digestmail.message import MessageFactory, secret_from_env
-    from digestmail.subscribers import count_rows, read_subscribers
+    from digestmail.message import MessageFactory, secret_from_env, used_columns
+    from digestmail.subscribers import count_rows, read_subscribers, require_columns
 
     secret = secret_from_env()
 
     def make_factory(sent: Issue) -> MessageFactory:
-        return MessageFactory(sent, config=config, list_cfg=list_cfg, secret=secret)
+        factory = MessageFactory(sent, config=config, list_cfg=list_cfg, secret=secret)
+        if not test_addresses:  # test copies have no CSV row: their columns are empty anyway
+            require_columns(list_cfg.subscribers, factory.columns)
+        return factory
 
     transport = make_transport(config)
     if test_addresses:
@@ -127,6 +130,9 @@ async def send_issue_to_list(
             on_progress=on_progress,
             stop=stop,
         )
+    # Before the issue is stored: a stored copy is what every later run sends, so a theme
+    # fixed afterwards could never replace it.
+    require_columns(list_cfg.subscribers, used_columns(issue))
     report = await send_issue(
         config=config,
         list_cfg=list_cfg,

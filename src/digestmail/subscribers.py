@@ -23,14 +23,14 @@ import hashlib
 import re
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from email_validator import EmailNotValidError, validate_email
 
-from digestmail.errors import SubscriberError, UsageError
+from digestmail.errors import SubscriberError, TemplateError, UsageError
 from digestmail.models import Recipient
 
 INVALID = "invalid"
@@ -348,6 +348,27 @@ def _row(
     )
     fields = {key: (row[i] if i < len(row) else "") for i, key in extra}
     return Recipient(email=email, name=name, fields=fields, line=line)
+
+
+def require_columns(path: Path, used: Iterable[str]) -> None:
+    """Refuse a theme that uses ``subscriber.<column>`` for a column the file does not have.
+
+    Such a value would render empty for every reader (a greeting "Hallo ," from a typo in
+    ``subscriber.anrede``); Jinja's strict undefined cannot see it, because the values are
+    only filled in per message, so it is checked here against the header row.
+    """
+    _check_utf8(path)
+    delimiter = _delimiter(path)
+    with _open(path) as stream:
+        header = _header(csv.reader(stream, strict=True, delimiter=delimiter), path)
+    have = {h.strip().casefold() for h in header}
+    missing = sorted(set(used) - have)
+    if missing:
+        names = ", ".join(f"subscriber.{c}" for c in missing)
+        raise TemplateError(
+            f"the theme uses {names}, but {path} has no such column "
+            f"(its header row: {', '.join(h.strip() for h in header)})"
+        )
 
 
 def count_rows(path: Path) -> int | None:
