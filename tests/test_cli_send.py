@@ -11,6 +11,7 @@ import email.policy
 import json
 import mailbox
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -73,6 +74,9 @@ def test_empty_period_exits_2_unless_allowed(project: Path) -> None:
         project, "build", "--list", "monthly", "--period", "2017-11", "--now", NOW, "--allow-empty"
     )
     assert allowed.returncode == 0, allowed.stderr
+    blank = digestmail(project, "build", "--list", "monthly", "--period", "", "--now", NOW)
+    assert blank.returncode == 2, "an empty --period is a mistake, not 'previous'"
+    assert "not a period" in blank.stderr
 
 
 def test_send_delivers_once_per_subscriber_and_a_second_send_nothing(project: Path) -> None:
@@ -212,11 +216,24 @@ def test_off_a_terminal_json_logs_are_one_object_a_line(project: Path) -> None:
     assert final["issue"] == ISSUE
     assert final["sent"] == len(subscribers(project))
     assert final["exit"] == 0
+    assert not [r for r in records if r["message"] == "invalid row skipped"]
 
     due = digestmail(project, "--log-format", "json", "run-due", "--now", "2026-11-01T09:00")
     assert due.returncode == 0, due.stderr
     lines = [json.loads(line) for line in due.stderr.splitlines() if line.strip()]
     assert any(r["message"] == "nothing is due" for r in lines)
+
+
+def test_a_send_names_the_invalid_rows_it_skipped(project: Path) -> None:
+    csv = project / "config" / "subscribers" / "monthly.csv"
+    csv.write_text(csv.read_text(encoding="utf-8") + "kein-at.example.org,Kaputt,\n")
+    args = ("send", "--list", "monthly", "--period", PERIOD, "--now", NOW, "--yes")
+    done = digestmail(project, "--log-format", "json", *args)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    (skipped,) = [r for r in records if r["message"] == "invalid row skipped"]
+    rows = len(csv.read_text(encoding="utf-8").splitlines())
+    assert skipped["detail"].startswith(f"line {rows}: kein-at.example.org: not a valid address")
 
 
 def test_status_filters_by_period_and_refuses_a_bad_one(project: Path) -> None:
@@ -238,7 +255,9 @@ def test_the_status_table_keeps_ids_and_times_whole_when_piped(project: Path) ->
     row = next(line for line in table.splitlines() if ISSUE in line)
     cells = [cell.strip() for cell in row.strip("│ ").split("│")]
     assert cells[:3] == [ISSUE, "finished", "5"]
-    assert len(cells[-1]) == len("2026-11-24 20:09")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d CES?T", cells[-1]), "the site's time zone"
+    nothing = digestmail(project, "status", "--period", "2025-01")
+    assert (nothing.returncode, nothing.stderr.strip()) == (0, "no issue matches")
 
 
 def test_answering_no_at_the_prompt_sends_nothing_and_exits_2(project: Path) -> None:

@@ -139,6 +139,8 @@ def test_full_send_delivers_one_message_per_valid_subscriber(
     assert report.exit_code == 0
     assert report.sent == 30
     assert report.invalid == 1
+    (row,) = report.invalid_rows
+    assert row.startswith("line 32: not an address: not a valid address")
     assert report.duplicates == 1
     assert sorted(smtp_server.recipients()) == sorted(emails)
     message_ids = set()

@@ -234,7 +234,7 @@ def make_issue(
         config, list_cfg, now=now, posts=content.posts, period_text=period
     )
     if not selection.posts:
-        hint = "" if allow_empty else " (use --allow-empty to build it anyway)"
+        hint = "" if allow_empty else " (use --allow-empty to go ahead anyway)"
         message = (
             f"issue {selection.issue_id} has no tips: no post of {', '.join(list_cfg.categories)}"
             f" is published and dated {selection.period.key}{hint}"
@@ -511,13 +511,16 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
             str(c.get(DeliveryStatus.FAILED_PERMANENT, 0)),
             str(c.get(DeliveryStatus.FAILED_TEMPORARY, 0) + c.get(DeliveryStatus.QUEUED, 0)),
             str(c.get(DeliveryStatus.SUPPRESSED, 0)),
-            f"{s.finished_at:%Y-%m-%d %H:%M}" if s.finished_at else "",
+            f"{s.finished_at.astimezone(config.site.timezone):%Y-%m-%d %H:%M %Z}"
+            if s.finished_at
+            else "",
         )
     # Off a terminal rich would squeeze the table into 80 columns; a log or a pager has room.
     out = (
         err_console if err_console.is_terminal else Console(stderr=True, highlight=False, width=200)
     )
-    out.print(table if summaries else "no issues sent yet")
+    filtered = list_key is not None or period is not None
+    out.print(table if summaries else "no issue matches" if filtered else "no issues sent yet")
 
 
 @main.command()

@@ -61,6 +61,11 @@ def print_report(err_console: Console, report: DeliveryReport) -> None:
     err_console.print(table)
     for failure in report.failures:
         err_console.print(f"  [red]failed:[/] {escape(failure)}")
+    for row in report.invalid_rows:
+        err_console.print(f"  [yellow]invalid:[/] {escape(row)}")
+    if report.invalid > len(report.invalid_rows):
+        more = report.invalid - len(report.invalid_rows)
+        err_console.print(f"  … and {more} more invalid rows: see `digestmail subscribers check`")
     if report.content_changed:
         err_console.print(
             "[yellow]note:[/] the posts would now render differently; the stored copy of the "
@@ -146,6 +151,8 @@ def log_report(log: EventLog, report: DeliveryReport) -> None:
     )
     for failure in report.failures:
         log.warning("failed permanently", issue=report.issue_id, detail=failure)
+    for row in report.invalid_rows:
+        log.warning("invalid row skipped", issue=report.issue_id, detail=row)
     if report.content_changed:
         log.warning(
             "the posts would now render differently; the stored copy was sent",

@@ -29,6 +29,7 @@ import secrets
 import signal
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 from digestmail.config import Config, ListConfig
 from digestmail.engine import MessageFactoryLike, ProgressEvent, SendRun, drive
@@ -85,6 +86,8 @@ class DeliveryReport:
     test_copies: bool = False
     failures: tuple[str, ...] = ()
     """The first permanent failures as ``address: code reply``, for the summary."""
+    invalid_rows: tuple[str, ...] = ()
+    """The first invalid subscriber rows as ``line N: address: reason``."""
 
     @property
     def exit_code(self) -> int:
@@ -95,11 +98,14 @@ class DeliveryReport:
 
     @classmethod
     def from_tally(cls, tally: Tally, *, issue_id: str, **flags: bool) -> DeliveryReport:
-        """Freeze the run's counters: every counter the report shares with the tally, by name,
-        so a counter added to both needs no third edit here."""
+        """Freeze the run's counters and lists: every field the report shares with the tally,
+        by name, so a field added to both needs no third edit here."""
         shared = {f.name for f in fields(cls)} & {f.name for f in fields(tally)}
-        counts = {name: getattr(tally, name) for name in shared if name != "failures"}
-        return cls(issue_id=issue_id, failures=tuple(tally.failures), **counts, **flags)
+        frozen: dict[str, Any] = dict(flags)
+        for name in shared:
+            value = getattr(tally, name)
+            frozen[name] = tuple(value) if isinstance(value, list) else value
+        return cls(issue_id=issue_id, **frozen)
 
 
 def make_transport(config: Config) -> Transport:

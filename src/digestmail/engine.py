@@ -33,7 +33,7 @@ from digestmail.ledger import DeliveryResult, Ledger
 from digestmail.models import DeliveryStatus, OutgoingMessage, Recipient
 from digestmail.ratelimit import TokenBucket
 from digestmail.retry import backoff_delay, is_user_unknown
-from digestmail.screening import Screen, Tally, chunks
+from digestmail.screening import MAX_LISTED, Screen, Tally, chunks
 from digestmail.smtp import envelope_sender
 from digestmail.subscribers import SubscriberProblem
 from digestmail.transport import Connection, Gate, Transport
@@ -41,7 +41,6 @@ from digestmail.transport import Connection, Gate, Transport
 MARK_BATCH = 100
 """Attempts recorded per ledger transaction by the producer."""
 PROGRESS_INTERVAL = 0.25
-MAX_FAILURES_LISTED = 20
 
 
 def window(connections: int) -> int:
@@ -341,7 +340,7 @@ class SendRun:
         self._maybe_idle()
 
     def _note_failure(self, text: str) -> None:
-        if len(self.tally.failures) < MAX_FAILURES_LISTED:
+        if len(self.tally.failures) < MAX_LISTED:
             self.tally.failures.append(text)
 
     def _worker_lost(self, job: _Job, exc: TransportError) -> None:

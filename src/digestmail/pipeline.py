@@ -73,7 +73,9 @@ def select_issue(
     nothing was ever sent, and reading never creates it.
     """
     if period is None:
-        period = resolve_period(config, list_cfg, period_text or "previous", now)
+        period = resolve_period(
+            config, list_cfg, "previous" if period_text is None else period_text, now
+        )
     sent: set[PostRef] = set()
     late_since: datetime | None = None
     with ExitStack() as stack:

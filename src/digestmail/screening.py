@@ -25,6 +25,10 @@ _FINAL = (DeliveryStatus.SENT, DeliveryStatus.FAILED_PERMANENT, DeliveryStatus.S
 Row = Recipient | SubscriberProblem
 
 
+MAX_LISTED = 20
+"""Permanent failures and invalid rows named in a run's summary; the counts cover the rest."""
+
+
 @dataclass
 class Tally:
     """What a run did so far, one counter per line of the summary."""
@@ -39,6 +43,8 @@ class Tally:
     left_to_retry: int = 0
     retrying: int = 0
     failures: list[str] = field(default_factory=list)
+    invalid_rows: list[str] = field(default_factory=list)
+    """The first invalid rows as ``line N: address: reason``, so a send names them too."""
 
     @property
     def skipped(self) -> int:
@@ -133,6 +139,9 @@ class Screen:
                 tally.suppressed += 1
             else:
                 tally.invalid += 1
+                if len(tally.invalid_rows) < MAX_LISTED:
+                    shown = f"{item.email}: " if item.email else ""
+                    tally.invalid_rows.append(f"line {item.line}: {shown}{item.reason}")
         if seen is not None:
             seen.update(fresh)
         return fresh
