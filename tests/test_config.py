@@ -70,6 +70,11 @@ def test_base_url_gains_trailing_slash(make_project: MakeProject) -> None:
         ),
         (("[site]", "[smtp]\nsecurity = 'ssl'\n[site]"), "smtp.security", "is not one of"),
         (("[site]", "[smtp]\nport = '25'\n[site]"), "smtp.port", "must be an integer"),
+        (
+            ("[site]", "[smtp]\ngive_up_after_days = 0\n[site]"),
+            "smtp.give_up_after_days",
+            "more than 0",
+        ),
         (("[site]", "[tracking]\non = true\n[site]"), "tracking", "unknown section"),
         (('language = "de"', 'language = "xx_YY"'), "site.language", "unknown language"),
     ],

@@ -234,6 +234,46 @@ def test_failures_beyond_max_attempts_are_left_for_the_next_run(
         server.stop()
 
 
+def age_delivery(config: Config, email: str, days: float) -> None:
+    """Pretend the first attempt at ``email`` was made ``days`` ago."""
+    from datetime import UTC, datetime, timedelta
+
+    first = (datetime.now(UTC) - timedelta(days=days)).isoformat()
+    with contextlib.closing(sqlite3.connect(config.state.path)) as db, db:
+        db.execute("UPDATE deliveries SET created_at = ? WHERE email = ?", (first, email))
+
+
+def test_an_address_that_says_try_later_for_days_is_given_up_so_the_issue_ends(
+    make_project: MakeProject, tmp_path: Path, smtp_password: str
+) -> None:
+    server = SmtpTestServer(tmp_path, faults=Faults(tempfail_times=100)).start()
+    try:
+        emails = ["tempfail451@example.net", "anna@example.net"]
+        config = smtp_project(make_project, server, emails, max_attempts=1)
+        first = send(config)
+        assert (first.sent, first.left_to_retry, first.exit_code) == (1, 1, 75)
+
+        tries = server.handler.tries
+        age_delivery(config, "tempfail451@example.net", days=4.9)  # within the default 5 days
+        assert send(config).exit_code == 75
+        assert tries["tempfail451@example.net"] == 2
+
+        age_delivery(config, "tempfail451@example.net", days=5.1)
+        last = send(config)
+        assert (last.failed_permanent, last.already_sent, last.exit_code) == (1, 1, 1)
+        assert tries["tempfail451@example.net"] == 2, "not tried again"
+        assert "gave up after 2 attempts since" in last.failures[0]
+        assert "451" in last.failures[0]
+        with Ledger.open(config.state.path) as ledger:
+            stored = ledger.get_issue("monthly-2017-11")
+            assert stored is not None and stored.status == "finished"
+        assert statuses(config, ["tempfail451@example.net"]) == {
+            "tempfail451@example.net": DeliveryStatus.FAILED_PERMANENT
+        }
+    finally:
+        server.stop()
+
+
 def test_connection_dropped_mid_transaction_is_retried(
     make_project: MakeProject, smtp_server: SmtpTestServer
 ) -> None:

@@ -64,6 +64,8 @@ class SmtpConfig:
     timeout: float = 30.0
     max_attempts: int = 5
     retry_max_delay: float = 30.0
+    give_up_after_days: float = 5.0
+    """A temporary failure older than this is recorded as permanent, so the issue can finish."""
     verify_tls: bool = True
     ca_file: Path | None = None
     """Extra CA bundle to trust (a private relay's certificate); the system store otherwise."""
@@ -195,6 +197,7 @@ _SMTP: dict[str, tuple[tuple[str, _Checker], object]] = {
     "timeout": (_NUM, 30),
     "max_attempts": (_INT, 5),
     "retry_max_delay": (_NUM, 30),
+    "give_up_after_days": (_NUM, 5),
     "verify_tls": (_BOOL, True),
     "ca_file": (_STR, ""),
 }
@@ -331,6 +334,8 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
     for key in ("rate_per_second", "timeout", "retry_max_delay"):
         if smtp[key] < 0:
             raise ConfigError("must not be negative", path=path, key=f"smtp.{key}")
+    if smtp["give_up_after_days"] <= 0:
+        raise ConfigError("must be more than 0", path=path, key="smtp.give_up_after_days")
 
     lists: dict[str, ListConfig] = {}
     for name, table in _table(raw, "lists", path).items():
@@ -394,6 +399,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
             timeout=float(smtp["timeout"]),
             max_attempts=smtp["max_attempts"],
             retry_max_delay=float(smtp["retry_max_delay"]),
+            give_up_after_days=float(smtp["give_up_after_days"]),
             verify_tls=smtp["verify_tls"],
             ca_file=(project / smtp["ca_file"]) if smtp["ca_file"] else None,
         ),

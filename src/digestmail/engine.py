@@ -18,7 +18,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from digestmail.config import Config, ListConfig
@@ -129,6 +129,7 @@ class SendRun:
             list_key=list_cfg.key,
             tally=self.tally,
             started=datetime.now(UTC),
+            give_up_after=timedelta(days=self.cfg.give_up_after_days),
             consult_ledger=consult_ledger,
             record=None if dry_run else self.journal.add_result,
             remember_all=dry_run,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 from digestmail.ledger import DeliveryResult, Ledger
@@ -85,6 +85,7 @@ class Screen:
         list_key: str,
         tally: Tally,
         started: datetime,
+        give_up_after: timedelta | None = None,
         consult_ledger: bool = True,
         record: Callable[[DeliveryResult], object] | None = None,
         remember_all: bool = False,
@@ -94,6 +95,7 @@ class Screen:
         self.list_key = list_key
         self.tally = tally
         self.started = started
+        self.give_up_before = started - give_up_after if give_up_after is not None else None
         self.consult_ledger = consult_ledger
         self.record = record
         # A dry run writes no rows, so repeats across chunks can only be caught in memory.
@@ -146,6 +148,23 @@ class Screen:
             seen.update(fresh)
         return fresh
 
+    def _give_up(self, state: Delivery, first: datetime) -> None:
+        """Like a mail server's queue lifetime: an address that has answered "try later" for
+        days is recorded as failed for good, or the issue (and every cron run) would stay
+        open for it forever. An attempt without an outcome (``queued``) is never given up."""
+        tally = self.tally
+        tally.failed_permanent += 1
+        reply = (
+            f"gave up after {state.attempts} attempts since {first:%Y-%m-%d %H:%M} UTC; "
+            f"last reply: {state.last_reply or 'none'}"
+        )
+        if len(tally.failures) < MAX_LISTED:
+            tally.failures.append(f"{state.email}: {reply}")
+        if self.record is not None:
+            self.record(
+                DeliveryResult(state.email, DeliveryStatus.FAILED_PERMANENT, state.last_code, reply)
+            )
+
     def _record_suppressed(self, email: str, state: Delivery | None) -> None:
         """Show the skip in the issue's counts, without overwriting a final outcome."""
         if self.record is None or (state is not None and state.status in _FINAL):
@@ -164,6 +183,15 @@ class Screen:
             return False
         if state.status == DeliveryStatus.FAILED_PERMANENT:
             tally.already_failed += 1
+            return False
+        first = _utc(state.created_at)
+        if (
+            state.status == DeliveryStatus.FAILED_TEMPORARY
+            and self.give_up_before is not None
+            and first is not None
+            and first < self.give_up_before
+        ):
+            self._give_up(state, first)
             return False
         # queued / failed_temporary: an earlier run's attempt without a final outcome. A row
         # marked suppressed whose suppression was lifted since is sent as well.
