@@ -62,6 +62,48 @@ def test_pattern_uses_an_explicit_slug(tmp_path: Path) -> None:
     assert post.permalink == "https://example.org/veranstaltungstipp/2017/11/mein-slug-%C3%A4/"
 
 
+@pytest.mark.parametrize(
+    ("title", "hugo"),
+    [
+        ("Jung + Alt: Generationen im Dialog", "jung--alt-generationen-im-dialog"),
+        ("C++ Kurs", "c-kurs"),
+        ("Klima+Stadt", "klima-stadt"),
+        ("+Anfang", "-anfang"),
+        ("a+ +b", "a-b"),
+        ("C#+", "c#-"),
+        ("a%2Bb", "a+b"),
+        ("Grün+Blau", "gr%C3%BCn-blau"),
+    ],
+)
+def test_pattern_turns_plus_into_a_hyphen_as_hugo_does(
+    tmp_path: Path, title: str, hugo: str
+) -> None:
+    # Hugo query-unescapes the expanded pattern ('+' -> ' ') and sanitizes it once more.
+    post = post_from(
+        tmp_path,
+        f'---\ntitle: "{title}"\ndate: "2017-11-10"\n---\n',
+        rel="blog/p.md",
+        permalinks={"blog": "/Blog/:year/:slug/"},
+    )
+    assert post.permalink == f"https://example.org/blog/2017/{hugo}/"
+
+
+def test_default_permalink_keeps_a_plus_in_the_slug(tmp_path: Path) -> None:
+    post = post_from(tmp_path, '---\ntitle: "T"\nslug: "Klima+Stadt"\n---\n', rel="n/p.md")
+    assert post.permalink == "https://example.org/n/klima+stadt/"
+
+
+def test_pattern_with_a_bad_percent_escape_is_dropped_as_hugo_does(tmp_path: Path) -> None:
+    # hugo list all: "/:section/x%zz/:slug/" gives content/p/a.md the default /p/a/.
+    post = post_from(
+        tmp_path,
+        '---\ntitle: "Hallo Welt"\ndate: 2020-01-01\n---\n',
+        rel="p/a.md",
+        permalinks={"p": "/:section/x%zz/:slug/"},
+    )
+    assert post.permalink == "https://example.org/p/a/"
+
+
 def test_pattern_date_parts_use_the_dates_own_offset(tmp_path: Path) -> None:
     # 23:30 UTC on the 30th is already December in Berlin; Hugo still writes 2017/11/30.
     post = post_from(

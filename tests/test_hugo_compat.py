@@ -25,6 +25,7 @@ from digestmail.config import load_config
 from digestmail.content import load_posts
 from digestmail.models import Post, Reason
 from digestmail.selection import is_published
+from tests.content_helpers import site_config
 
 HUGO = shutil.which("hugo")
 pytestmark = [
@@ -209,3 +210,99 @@ def test_cli_posts_json_agrees_with_hugo_list_all(site: Path) -> None:
     assert reasons["veranstaltungstipp/unlesbares-datum.md"] == "incomplete"
     assert reasons["ohne-titel.md"] == "incomplete"
     assert reasons["nachricht/json-form.md"] == "category"
+
+
+# Titles (and slugs, file names) that Hugo's query-unescape step changes: '+' at the start, at the
+# end, doubled, beside spaces and hyphens, with '#', '%', '?', umlauts and other punctuation.
+AWKWARD_TITLES = (
+    "Jung + Alt: Generationen im Dialog",
+    "C++ Kurs",
+    "Klima+Stadt",
+    "+Anfang",
+    "Ende+",
+    "Ende +",
+    "++doppelt++",
+    "a ++ b",
+    "a+ +b",
+    "C# und C++",
+    "C#+",
+    "Preis 100%",
+    "50%+ Rabatt",
+    "a%2Bb",
+    "a%20b",
+    "a%2b+c",
+    "a%zz+b",
+    "100 % + 5",
+    "Grün+Blau",
+    "Über+Ä ö",
+    "Ölstraße + Co",
+    "a+#b",
+    "a#b+c",
+    "x+y#z+w",
+    "#anfang+x",
+    "frage?+antwort",
+    "a&b+c",
+    "a=b+c",
+    "a;b+c",
+    "a + - b",
+    "a - + b",
+    "a+-b",
+    "a-+b",
+    "+ + +",
+    "a\\b+c",
+    "a/b+c",
+    "a~b+c",
+    "a@b+c",
+    "a+b:c",
+    "a+b.html",
+    "Tag der offenen Tür",
+)
+AWKWARD_FILE_NAMES = ("C++ Kurs", "Klima+Stadt", "+a", "a%2Bb", "x+#y", "Grün+Blau")
+AWKWARD_PERMALINKS = {
+    "slug": "/:section/:slug/",
+    "title": "/Blog/:year/:title/",
+    "datei": "/:section/:filename/",
+}
+
+
+def test_permalinks_of_awkward_titles_agree_with_hugo(tmp_path: Path) -> None:
+    """Titles, slugs and file names under patterns, and slugs without one, as Hugo links them."""
+    root = tmp_path / "site"
+    content = root / "content"
+    patterns = "".join(f'{key} = "{value}"\n' for key, value in AWKWARD_PERMALINKS.items())
+    root.mkdir()
+    (root / "config.toml").write_text(
+        'baseURL = "https://example.org/"\n'
+        'disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]\n'
+        f"[permalinks]\n{patterns}",
+        encoding="utf-8",
+    )
+
+    def page(rel: str, **meta: str) -> None:
+        path = content / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        front = json.dumps({"date": "2020-01-01", **meta}, ensure_ascii=False)
+        path.write_text(front + "\n", encoding="utf-8")
+
+    for i, title in enumerate(AWKWARD_TITLES):
+        page(f"slug/t{i}.md", title=title)
+        page(f"slug/s{i}.md", title="x", slug=title)
+        page(f"title/t{i}.md", title=title)
+        page(f"ohne/s{i}.md", title="x", slug=title)
+    for name in AWKWARD_FILE_NAMES:
+        page(f"datei/{name}.md", title="x")
+        page(f"ohne/{name}.md", title="x")
+
+    result = load_posts(site_config(content, permalinks=AWKWARD_PERMALINKS))
+    hugo = hugo_list(root)
+
+    assert not result.errors
+    ours = {p.rel_path: p.permalink for p in result.posts}
+    assert sorted(ours) == sorted(hugo)
+    assert len(ours) == 4 * len(AWKWARD_TITLES) + 2 * len(AWKWARD_FILE_NAMES)
+    problems = [
+        f"{path}: ours={ours[path]} hugo={row['permalink']}"
+        for path, row in sorted(hugo.items())
+        if ours[path] != row["permalink"]
+    ]
+    assert problems == []

@@ -134,11 +134,12 @@ def _permalink(
     if url:
         return permalinks.explicit_url(site.base_url, url)
     pattern = site.permalinks.get(section) if section else None
+    path = None
     if pattern:
         path = permalinks.expand(
             pattern, date=date, section=section, title=title, slug=slug, filename=filename
         )
-    else:
+    if path is None:  # no pattern, or one Hugo drops (see permalinks.expand)
         path = permalinks.default_path(directory=directory, slug=slug, filename=filename)
     return permalinks.join(site.base_url, path)
 

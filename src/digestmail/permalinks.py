@@ -4,6 +4,11 @@ Checked against ``hugo list all``: titles, slugs and file names are lower-cased,
 one hyphen, punctuation other than ``. / \\ _ # + ~ - @`` is dropped, letters of every script
 (umlauts, ß) are kept and percent-encoded in the URL. An explicit ``url`` is used as written
 (not lower-cased). Without a pattern a page lives at ``/<dir>/<slug or file name>/``.
+
+A ``[permalinks]`` pattern takes one more step in Hugo: the expanded path goes through Go's
+``url.QueryUnescape`` and is sanitized again as a whole. So a '+' that ``urlize`` kept in a
+title, slug or file name becomes a space and then a hyphen (``C++ Kurs`` -> ``c-kurs``,
+``Klima+Stadt`` -> ``klima-stadt``), ``%2B`` becomes '+', and the pattern is lower-cased.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 _ALLOWED_PUNCT = frozenset("./\\_#+~-@")
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -21,6 +26,7 @@ _TOKEN = re.compile(
     r":(year|month|monthname|day|weekday|weekdayname|yearday|section|sections"
     r"|title|slug|filename|contentbasename|slugorfilename)"
 )
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # What Go's url.URL.String() leaves alone in a path (plus '#', which Hugo lets through).
 _SAFE = "/#+~@-._!$&'()*,;=:%"
 
@@ -153,6 +159,16 @@ _EXPANDERS: Mapping[str, Callable[[_Parts], str]] = {
 _SLASHES = re.compile(r"/{2,}")
 
 
+def _query_unescape(text: str) -> str | None:
+    """Go's ``url.QueryUnescape``: '+' is a space, ``%XX`` a byte; ``None`` where Go errs.
+
+    Bytes that are not UTF-8 become U+FFFD, which the sanitizer then drops, as Go's does.
+    """
+    if _BAD_ESCAPE.search(text):
+        return None
+    return unquote_plus(text, errors="replace")
+
+
 def expand(
     pattern: str,
     *,
@@ -161,15 +177,20 @@ def expand(
     title: str,
     slug: str,
     filename: str,
-) -> str:
+) -> str | None:
     """Expand a ``[permalinks]`` pattern; ``:slug`` falls back to the title, as in Hugo 0.111.
 
     A missing date expands like Go's zero time (year 1, January 1st), which is what Hugo
-    writes for an undated page.
+    writes for an undated page. Like Hugo, the expanded path is query-unescaped and then
+    urlized once more as a whole (see the module docstring). ``None`` when the unescape fails
+    (a '%' in the pattern without two hex digits): Hugo then ignores the pattern, and the page
+    gets its :func:`default_path`.
     """
     parts = _Parts(date or _ZERO_TIME, section, title, slug, filename)
-    path = _TOKEN.sub(lambda m: _EXPANDERS[m.group(1)](parts), pattern)
-    return _SLASHES.sub("/", "/" + path)
+    expanded = _query_unescape(_TOKEN.sub(lambda m: _EXPANDERS[m.group(1)](parts), pattern))
+    if expanded is None:
+        return None
+    return urlize(_SLASHES.sub("/", "/" + expanded))
 
 
 def default_path(*, directory: str, slug: str, filename: str) -> str:
