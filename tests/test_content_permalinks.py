@@ -104,6 +104,17 @@ def test_pattern_with_a_bad_percent_escape_is_dropped_as_hugo_does(tmp_path: Pat
     assert post.permalink == "https://example.org/p/a/"
 
 
+def test_slugorfilename_is_its_own_token_not_slug_plus_text(tmp_path: Path) -> None:
+    # hugo list all: "/:section/:slugorfilename/" gives content/q/b.md /q/b/, not the title.
+    post = post_from(
+        tmp_path,
+        '---\ntitle: "Hallo Welt"\ndate: 2020-01-01\n---\n',
+        rel="q/b.md",
+        permalinks={"q": "/:sections/:slugorfilename/"},
+    )
+    assert post.permalink == "https://example.org/q/b/"
+
+
 def test_pattern_date_parts_use_the_dates_own_offset(tmp_path: Path) -> None:
     # 23:30 UTC on the 30th is already December in Berlin; Hugo still writes 2017/11/30.
     post = post_from(

@@ -262,6 +262,7 @@ AWKWARD_PERMALINKS = {
     "slug": "/:section/:slug/",
     "title": "/Blog/:year/:title/",
     "datei": "/:section/:filename/",
+    "beides": "/:section/:slugorfilename/",
 }
 
 
@@ -289,9 +290,11 @@ def test_permalinks_of_awkward_titles_agree_with_hugo(tmp_path: Path) -> None:
         page(f"slug/s{i}.md", title="x", slug=title)
         page(f"title/t{i}.md", title=title)
         page(f"ohne/s{i}.md", title="x", slug=title)
-    for name in AWKWARD_FILE_NAMES:
+    for i, name in enumerate(AWKWARD_FILE_NAMES):
         page(f"datei/{name}.md", title="x")
         page(f"ohne/{name}.md", title="x")
+        page(f"beides/{name}.md", title="Titel zählt nicht")
+        page(f"beides/s{i}.md", title="x", slug=name)
 
     result = load_posts(site_config(content, permalinks=AWKWARD_PERMALINKS))
     hugo = hugo_list(root)
@@ -299,7 +302,7 @@ def test_permalinks_of_awkward_titles_agree_with_hugo(tmp_path: Path) -> None:
     assert not result.errors
     ours = {p.rel_path: p.permalink for p in result.posts}
     assert sorted(ours) == sorted(hugo)
-    assert len(ours) == 4 * len(AWKWARD_TITLES) + 2 * len(AWKWARD_FILE_NAMES)
+    assert len(ours) == 4 * len(AWKWARD_TITLES) + 4 * len(AWKWARD_FILE_NAMES)
     problems = [
         f"{path}: ours={ours[path]} hugo={row['permalink']}"
         for path, row in sorted(hugo.items())

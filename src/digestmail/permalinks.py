@@ -22,9 +22,11 @@ from urllib.parse import quote, unquote_plus
 
 _ALLOWED_PUNCT = frozenset("./\\_#+~-@")
 _HEX = frozenset("0123456789abcdefABCDEF")
+# Longest names first: the regex takes the first alternative that matches, and ":slug" must
+# not eat the start of ":slugorfilename" (nor ":section" that of ":sections").
 _TOKEN = re.compile(
-    r":(year|month|monthname|day|weekday|weekdayname|yearday|section|sections"
-    r"|title|slug|filename|contentbasename|slugorfilename)"
+    r":(yearday|year|monthname|month|weekdayname|weekday|day|sections|section"
+    r"|title|slugorfilename|slug|filename|contentbasename)"
 )
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # What Go's url.URL.String() leaves alone in a path (plus '#', which Hugo lets through).
