@@ -12,6 +12,7 @@ from digestmail.content import load_posts, read_post
 from digestmail.errors import ContentError
 from tests.content_helpers import BERLIN, FIXTURES, post_from, site_config, write
 
+FIVE = timezone(timedelta(hours=5))
 YAML_POST = """
 ---
 title: "Ein Tipp"
@@ -120,7 +121,57 @@ def test_toml_date_forms(tmp_path: Path, line: str, expected: datetime) -> None:
     assert post.date == expected
 
 
-@pytest.mark.parametrize("value", ['"2017-11-10 09:00"', '"2017/11/10"', '"morgen"'])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # What hugo list all (0.111) prints for these, site time zone Europe/Berlin.
+        ('"2017-11-10  09:00:00"', datetime(2017, 11, 10, 9, tzinfo=BERLIN)),
+        ('"10 nov 2017"', datetime(2017, 11, 10, tzinfo=BERLIN)),
+        ('"Fri, 10 Nov 2017 09:00:00 +0500"', datetime(2017, 11, 10, 9, tzinfo=FIVE)),
+        ('"Fri, 10 Nov 2017 09:00:00 UTC"', datetime(2017, 11, 10, 9, tzinfo=BERLIN)),
+        ('"Fri, 10 Nov 2017 09:00:00 GMT+3"', datetime(2017, 11, 10, 12, tzinfo=BERLIN)),
+        ('"10 Nov 68 09:00 +0500"', datetime(2068, 11, 10, 9, tzinfo=FIVE)),
+        ('"10 Nov 70 09:00 CET"', datetime(1970, 11, 10, 9, tzinfo=BERLIN)),
+        ('"Friday, 10-Nov-17 09:00:00 CET"', datetime(2017, 11, 10, 9, tzinfo=BERLIN)),
+        ('"Fri Nov 10 09:00:00 2017"', datetime(2017, 11, 10, 9, tzinfo=BERLIN)),
+        ('"Mon Nov  6 09:00:00 CET 2017"', datetime(2017, 11, 6, 9, tzinfo=BERLIN)),
+        ('"Fri Nov 10 09:00:00 +0500 2017"', datetime(2017, 11, 10, 9, tzinfo=FIVE)),
+        ('"2017-11-10 09:00:00.5 +0500 CET"', datetime(2017, 11, 10, 9, 0, 0, 500000, FIVE)),
+        ('"2017-11-10 09:00:00 +0500 UTC"', datetime(2017, 11, 10, 9, tzinfo=UTC)),
+        ('"2017-11-10 09:00:00+0500"', datetime(2017, 11, 10, 9, tzinfo=FIVE)),
+        ('"2017-11-10T09:00:00,25"', datetime(2017, 11, 10, 9, 0, 0, 250000, BERLIN)),
+        ('"2017-11-10T9:00:00"', datetime(2017, 11, 10, 9, tzinfo=BERLIN)),
+    ],
+)
+def test_every_layout_hugo_knows_is_read(tmp_path: Path, value: str, expected: datetime) -> None:
+    post = post_from(tmp_path, YAML_POST.format(date=value))
+    assert post.date == expected
+    assert post.date is not None and post.date.utcoffset() == expected.utcoffset()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '"2017-11-10 09:00"',
+        '"2017/11/10"',
+        '"morgen"',
+        # Hugo 0.111 gives these no date (found by an audit against hugo list all):
+        '"2026-10-03T10:00:00 +02:00"',
+        "2026-10-03T10:00:00 +02:00",
+        '"2026-10-03T10:00:00 +0200"',
+        '" 2026-10-03 "',
+        '"2026-10-03 "',
+        '"2026-10-03 10:00:00 CEST"',
+        '"2026-10-03T10:00:00 CEST"',
+        '"2026-10-03 10:00:00 Z"',
+        '"Sat, 3 Oct 2026 10:00:00 +0200"',
+        '"03 Oct 2026 10:00 +0200"',
+        '"03 Oct 26 10:00 Z"',
+        '"Sat, 03 Oct 2026 10:00:00 cest"',
+        '"Sat, 03 Oct 2026 10:00:00 GMT+24"',
+        '"2026-10-03t10:00:00Z"',
+    ],
+)
 def test_a_date_hugo_ignores_is_a_warning_and_the_post_is_incomplete(
     tmp_path: Path, value: str
 ) -> None:
@@ -128,6 +179,36 @@ def test_a_date_hugo_ignores_is_a_warning_and_the_post_is_incomplete(
     assert post.date is None
     assert post.incomplete
     assert any("date:" in w and "Hugo" in w for w in post.warnings)
+
+
+def test_a_bare_time_is_no_date(tmp_path: Path) -> None:
+    # Go reads "10:00AM" as 10:00 on 1 January of year 0, which Python cannot hold.
+    post = post_from(tmp_path, YAML_POST.format(date='"10:00AM"'))
+    assert post.date is None
+    assert any("year 0" in w for w in post.warnings)
+
+
+def test_spaces_around_a_date_are_named_in_the_warning(tmp_path: Path) -> None:
+    post = post_from(tmp_path, YAML_POST.format(date='" 2026-10-03 "'))
+    assert any("spaces around" in w for w in post.warnings)
+
+
+@pytest.mark.parametrize(
+    ("front", "date", "publish"),
+    [
+        ('date: "2026-10-03 10:00:00 CEST"\npublishDate: "2026-10-04"', "2026-10-04", "2026-10-04"),
+        ('date: " 2026-10-03"\nlastmod: "2026-10-05"', "2026-10-05", None),
+        ('publishDate: "2026-10-03 "\ndate: "2026-10-02"', "2026-10-02", "2026-10-02"),
+    ],
+)
+def test_a_date_hugo_ignores_takes_the_fallback_as_in_hugo(
+    tmp_path: Path, front: str, date: str, publish: str | None
+) -> None:
+    post = post_from(tmp_path, f"---\ntitle: T\n{front}\n---\n")
+    assert post.date is not None and post.date.date().isoformat() == date
+    got = post.publish_date.date().isoformat() if post.publish_date else None
+    assert got == publish
+    assert any("Hugo ignores it" in w for w in post.warnings)
 
 
 def test_front_matter_keys_are_case_insensitive_with_hugo_aliases(tmp_path: Path) -> None:

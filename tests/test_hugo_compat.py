@@ -209,6 +209,8 @@ def test_cli_posts_json_agrees_with_hugo_list_all(site: Path) -> None:
     assert reasons["veranstaltungstipp/mit-offset.md"] == "period"  # 05:30 on 1 Dec in Berlin
     assert reasons["veranstaltungstipp/unlesbares-datum.md"] == "incomplete"
     assert reasons["ohne-titel.md"] == "incomplete"
+    assert reasons["veranstaltungstipp/leerzeichen-datum.md"] == "incomplete"
+    assert "veranstaltungstipp/zonenname.md" in selected  # date from publishDate
     assert reasons["nachricht/json-form.md"] == "category"
 
 
@@ -309,3 +311,113 @@ def test_permalinks_of_awkward_titles_agree_with_hugo(tmp_path: Path) -> None:
         if ours[path] != row["permalink"]
     ]
     assert problems == []
+
+
+# Date strings around the layouts Go's cast tries for Hugo: each accepted layout, and the near
+# misses Hugo gives no date (spaces, zone names where the layout has none, case, digits).
+DATE_FORMS = (
+    "2026-10-03",
+    " 2026-10-03 ",
+    "2026-10-03 ",
+    "2026-10-03T10:00:00",
+    "2026-10-03T9:00:00",
+    "2026-10-03T10:00:00Z",
+    "2026-10-03T10:00:00+02:00",
+    "2026-10-03T10:00:00 +02:00",
+    "2026-10-03T10:00:00+0200",
+    "2026-10-03T10:00:00 +0200",
+    "2026-10-03T10:00:00.5+02:00",
+    "2026-10-03T10:00:00,25",
+    "2026-10-03T10:00:00.1234567891Z",
+    "2026-10-03T10:00",
+    "2026-10-03t10:00:00Z",
+    "2026-10-03T10:00:00z",
+    "2026-10-03 10:00:00",
+    "2026-10-03  10:00:00",
+    "2026-10-03 10:00",
+    "2026-10-03 10:00:00Z",
+    "2026-10-03 10:00:00 Z",
+    "2026-10-03 10:00:00+02:00",
+    "2026-10-03 10:00:00+0200",
+    "2026-10-03 10:00:00 +02:00",
+    "2026-10-03 10:00:00 +0200",
+    "2026-10-03 10:00:00 CEST",
+    "2026-10-03T10:00:00 CEST",
+    "2026-10-03 10:00:00 +0200 CEST",
+    "2026-10-03 10:00:00.5 +0500 CET",
+    "2026-10-03 10:00:00 +0200 UTC",
+    "2026-10-03 10:00:00 +0200 GMT+3",
+    "2026-1-03",
+    "2026-02-30",
+    "03 Oct 2026",
+    "3 Oct 2026",
+    "03 oct 2026",
+    "Sat, 03 Oct 2026 10:00:00 +0200",
+    "Sat, 3 Oct 2026 10:00:00 +0200",
+    "Sat,  03 Oct 2026 10:00:00 +0200",
+    "SAT, 03 OCT 2026 10:00:00 +0200",
+    "Mon, 03 Oct 2026 10:00:00 +0200",
+    "Sat, 03 Oct 2026 10:00:00 CEST",
+    "Sat, 03 Oct 2026 10:00:00 UTC",
+    "Sat, 03 Oct 2026 10:00:00 GMT+3",
+    "Sat, 03 Oct 2026 10:00:00 GMT+24",
+    "Sat, 03 Oct 2026 10:00:00 +03",
+    "Sat, 03 Oct 2026 10:00:00 cest",
+    "Sat, 03 Oct 2026 10:00:00 ABCDE",
+    "03 Oct 2026 10:00 +0200",
+    "03 Oct 26 10:00 +0200",
+    "03 Oct 70 10:00 CET",
+    "03 Oct 68 10:00 +0200",
+    "03 Oct 26 10:00 Z",
+    "Saturday, 03-Oct-26 10:00:00 CEST",
+    "Sat Oct  3 10:00:00 2026",
+    "Sat Oct 03 10:00:00 2026",
+    "Sat Oct  3 10:00:00 CEST 2026",
+    "Sat Oct 03 10:00:00 +0200 2026",
+    "1701234567",
+    "2017-11-10  09:00:00",
+    "10 nov 2017",
+    "Fri, 10 Nov 2017 09:00:00 +0500",
+    "Fri, 10 Nov 2017 09:00:00 UTC",
+    "Fri, 10 Nov 2017 09:00:00 GMT+3",
+    "10 Nov 68 09:00 +0500",
+    "10 Nov 70 09:00 CET",
+    "Friday, 10-Nov-17 09:00:00 CET",
+    "Fri Nov 10 09:00:00 2017",
+    "Mon Nov  6 09:00:00 CET 2017",
+    "Fri Nov 10 09:00:00 +0500 2017",
+    "2017-11-10 09:00:00.5 +0500 CET",
+    "2017-11-10 09:00:00 +0500 UTC",
+    "2017-11-10 09:00:00+0500",
+)
+
+
+def test_date_forms_agree_with_hugo(tmp_path: Path) -> None:
+    """Each form as a quoted YAML string and as a TOML string: same date as Hugo, or none."""
+    root = tmp_path / "site"
+    content = root / "content" / "d"
+    content.mkdir(parents=True)
+    (root / "config.toml").write_text(
+        'baseURL = "https://example.org/"\ntimeZone = "Europe/Berlin"\n'
+        'disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]\n',
+        encoding="utf-8",
+    )
+    for i, form in enumerate(DATE_FORMS):
+        quoted = json.dumps(form)  # a JSON string is a valid YAML and TOML basic string
+        (content / f"y{i}.md").write_text(f"---\ntitle: y\ndate: {quoted}\n---\n")
+        (content / f"t{i}.md").write_text(f"+++\ntitle = 't'\ndate = {quoted}\n+++\n")
+
+    result = load_posts(site_config(root / "content"))
+    hugo = hugo_list(root)
+
+    assert not result.errors
+    ours = {p.rel_path: p for p in result.posts}
+    assert sorted(ours) == sorted(hugo)
+    problems = [
+        f"{DATE_FORMS[int(path[3:-3])]!r}: ours={post.date} hugo={hugo[path]['date']}"
+        for path, post in sorted(ours.items())
+        if not same_instant(post.date, hugo[path]["date"])
+    ]
+    assert problems == []
+    accepted = sum(1 for post in ours.values() if post.date is not None)
+    assert 0 < accepted < len(ours)
