@@ -391,6 +391,40 @@ def test_load_posts_finds_pages_and_bundles_but_not_lists_or_resources(tmp_path:
     assert not result.errors
 
 
+def test_underscore_files_and_folders_are_pages_as_in_hugo(tmp_path: Path) -> None:
+    # hugo list all (0.111): only _index.* is special; '.', '#' and a trailing '~' hide a file
+    # or a whole folder.
+    content = tmp_path / "content"
+    post = YAML_POST.format(date="2017-11-10")
+    for rel in (
+        "tipps/_private.md",
+        "tipps/_p.markdown",
+        "tipps/_index.markdown",
+        "tipps/_entwuerfe/a.md",
+        "tipps/_buendel/index.md",
+        "tipps/#notiz.md",
+        "tipps/n#otiz.md",
+        "tipps/~tilde.md",
+        "tipps/#ordner/a.md",
+        "tipps/ordner~/a.md",
+        "tipps/.ordner/a.md",
+        "_oben/a.md",
+    ):
+        write(content, rel, post)
+
+    result = load_posts(site_config(content))
+
+    assert [p.rel_path for p in result.posts] == [
+        "_oben/a.md",
+        "tipps/_buendel/index.md",
+        "tipps/_entwuerfe/a.md",
+        "tipps/_p.markdown",
+        "tipps/_private.md",
+        "tipps/n#otiz.md",
+        "tipps/~tilde.md",
+    ]
+
+
 def test_missing_content_dir_is_one_error_naming_it(tmp_path: Path) -> None:
     result = load_posts(site_config(tmp_path / "nirgends"))
     assert result.posts == ()

@@ -211,6 +211,8 @@ def test_cli_posts_json_agrees_with_hugo_list_all(site: Path) -> None:
     assert reasons["ohne-titel.md"] == "incomplete"
     assert reasons["veranstaltungstipp/leerzeichen-datum.md"] == "incomplete"
     assert "veranstaltungstipp/zonenname.md" in selected  # date from publishDate
+    assert "veranstaltungstipp/_private.md" in selected  # only _index.md is a list
+    assert "veranstaltungstipp/#notiz.md" not in reasons  # Hugo ignores '#' files
     assert reasons["nachricht/json-form.md"] == "category"
 
 

@@ -209,7 +209,20 @@ def read_post(path: Path, *, site: SiteConfig) -> Post:
 
 
 def _ignored(name: str) -> bool:
-    return name.startswith((".", "#", "_")) or name.endswith("~")
+    """Hugo's ``IgnoreFile`` for files and directories alike: ``.x``, ``#x`` and ``x~``.
+
+    A leading '_' means nothing to Hugo except in ``_index.md``: ``_private.md`` and the
+    files in ``_drafts/`` are published, so they are read here too.
+    """
+    return name.startswith((".", "#")) or name.endswith("~")
+
+
+def _is_page(name: str) -> bool:
+    return (
+        name.endswith(CONTENT_SUFFIXES)
+        and not _ignored(name)
+        and name.rsplit(".", 1)[0] != "_index"  # a section's list page, not a post
+    )
 
 
 def iter_content_files(content_dir: Path) -> Iterator[Path]:
@@ -219,8 +232,8 @@ def iter_content_files(content_dir: Path) -> Iterator[Path]:
     leaf bundle, because Hugo treats those as the bundle's resources, not pages.
     """
     for root, dirs, files in os.walk(content_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        pages = [f for f in files if f.endswith(CONTENT_SUFFIXES) and not _ignored(f)]
+        dirs[:] = sorted(d for d in dirs if not _ignored(d))
+        pages = [f for f in files if _is_page(f)]
         index = next((f for f in pages if f.rsplit(".", 1)[0] == "index"), None)
         if index is not None and Path(root) != content_dir:
             dirs[:] = []  # a leaf bundle: everything below it is a resource
