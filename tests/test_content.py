@@ -211,6 +211,26 @@ def test_a_date_hugo_ignores_takes_the_fallback_as_in_hugo(
     assert any("Hugo ignores it" in w for w in post.warnings)
 
 
+@pytest.mark.parametrize(
+    ("text", "draft"),
+    [
+        ('---\ndraft: "yes"\n---\n', False),  # strconv.ParseBool cannot parse it: false
+        ('---\ndraft: "on"\n---\n', False),
+        ('---\ndraft: "t"\n---\n', True),
+        ('---\ndraft: "True"\n---\n', True),
+        ('---\ndraft: " true"\n---\n', False),
+        ("---\ndraft: yes\n---\n", True),  # a YAML 1.1 boolean, not text
+        ("---\ndraft: 2\n---\n", True),  # a Go int
+        ("---\ndraft: 1.0\n---\n", False),  # a float: cast.ToBool gives up
+        ("+++\ndraft = 1\n+++\n", False),  # TOML's int64: cast.ToBool gives up
+        ('{"draft": 1}\n', False),  # JSON's float64
+        ('+++\ndraft = "true"\n+++\n', True),
+    ],
+)
+def test_draft_is_read_like_hugos_cast_to_bool(tmp_path: Path, text: str, draft: bool) -> None:
+    assert post_from(tmp_path, text).draft is draft
+
+
 def test_front_matter_keys_are_case_insensitive_with_hugo_aliases(tmp_path: Path) -> None:
     post = post_from(
         tmp_path,

@@ -212,6 +212,7 @@ def test_cli_posts_json_agrees_with_hugo_list_all(site: Path) -> None:
     assert reasons["veranstaltungstipp/leerzeichen-datum.md"] == "incomplete"
     assert "veranstaltungstipp/zonenname.md" in selected  # date from publishDate
     assert "veranstaltungstipp/_private.md" in selected  # only _index.md is a list
+    assert "veranstaltungstipp/entwurf-als-text.md" in selected  # draft: "yes" is false
     assert "veranstaltungstipp/#notiz.md" not in reasons  # Hugo ignores '#' files
     assert reasons["nachricht/json-form.md"] == "category"
 
@@ -423,3 +424,51 @@ def test_date_forms_agree_with_hugo(tmp_path: Path) -> None:
     assert problems == []
     accepted = sum(1 for post in ours.values() if post.date is not None)
     assert 0 < accepted < len(ours)
+
+
+# draft values as written in each front-matter format; Hugo 0.111 reads them with cast.ToBool.
+DRAFT_FORMS = {
+    "yaml": (
+        *('"yes"', '"true"', '"True"', '"TRUE"', '"tRue"', '"t"', '"T"', '"1"', '"on"', '" true"'),
+        *('"0"', '"f"', '"false"', "yes", "Yes", "on", "no", "true", "True", "TRUE"),
+        *("1", "0", "2", "-1", "0x1", "1.0", "0.0", "[true]", "{a: 1}", "~", ""),
+    ),
+    "toml": ('"true"', '"yes"', '"1"', '"t"', "1", "0", "2", "1.0", "0.5", "true", "[true]"),
+    "json": ('"yes"', "1", "0", "2", "1.5", "true", '"True"', '"1"', "null", '"TRUE"'),
+}
+
+
+def test_draft_values_agree_with_hugo(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    content = root / "content" / "d"
+    content.mkdir(parents=True)
+    (root / "config.toml").write_text(
+        'baseURL = "https://example.org/"\n'
+        'disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]\n',
+        encoding="utf-8",
+    )
+    forms: dict[str, str] = {}
+    for fmt, values in DRAFT_FORMS.items():
+        for i, value in enumerate(values):
+            name = f"{fmt}{i}.md"
+            forms[f"d/{name}"] = f"{fmt} {value}"
+            text = {
+                "yaml": f"---\ntitle: x\ndate: 2020-01-01\ndraft: {value}\n---\n",
+                "toml": f"+++\ntitle = 'x'\ndate = 2020-01-01\ndraft = {value}\n+++\n",
+                "json": f'{{"title": "x", "date": "2020-01-01", "draft": {value}}}\n',
+            }[fmt]
+            (content / name).write_text(text, encoding="utf-8")
+
+    result = load_posts(site_config(root / "content"))
+    hugo = hugo_list(root)
+
+    assert not result.errors
+    ours = {p.rel_path: p.draft for p in result.posts}
+    assert sorted(ours) == sorted(hugo)
+    problems = [
+        f"{forms[path]}: ours={ours[path]} hugo={row['draft']}"
+        for path, row in sorted(hugo.items())
+        if ours[path] != (row["draft"] == "true")
+    ]
+    assert problems == []
+    assert 0 < sum(ours.values()) < len(ours)

@@ -47,7 +47,9 @@ KNOWN_KEYS = frozenset(
     {"title", "slug", "url", "draft", "categories", "tags", "author", "thumbnail"}
     | {alias for aliases in DATE_ALIASES.values() for alias in aliases}
 )
-_TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+# Go's strconv.ParseBool spellings of true; any other string (its false ones, and the ones it
+# cannot parse, such as "yes") is false for Hugo's cast.ToBool.
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +81,20 @@ def _terms(value: Any) -> tuple[str, ...]:
     return tuple(terms)
 
 
-def _flag(value: Any) -> bool:
+def _flag(value: Any, fmt: str) -> bool:
+    """A front-matter flag (``draft``) as Hugo 0.111's ``cast.ToBool`` reads it.
+
+    Quoted text is not YAML's yes/on: ``"yes"`` is false. A number counts only where Go
+    decodes it as an ``int`` (YAML); TOML's int64 and JSON's float64 are false, as are floats,
+    lists and maps. Checked against ``hugo list all``.
+    """
+    if isinstance(value, bool):
+        return value
     if isinstance(value, str):
-        return value.strip().lower() in _TRUE_WORDS
-    return bool(value)
+        return value in _GO_TRUE
+    if isinstance(value, int):
+        return fmt == "yaml" and value != 0
+    return False
 
 
 def _dates(meta: Mapping[str, Any], tz: tzinfo, warnings: list[str]) -> dict[str, datetime | None]:
@@ -172,7 +184,7 @@ def build_post(path: Path, text: str, *, site: SiteConfig) -> Post:
         publish_date=dates["publishdate"],
         expiry_date=dates["expirydate"],
         lastmod=dates["lastmod"],
-        draft=_flag(meta.get("draft", False)),
+        draft=_flag(meta.get("draft", False), doc.format),
         categories=_terms(meta.get("categories")),
         tags=_terms(meta.get("tags")),
         author=_text(meta.get("author")),
