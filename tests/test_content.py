@@ -445,6 +445,24 @@ def test_underscore_files_and_folders_are_pages_as_in_hugo(tmp_path: Path) -> No
     ]
 
 
+def test_url_with_protocol_is_a_content_error_naming_file_line_and_key(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    write(
+        content, "a/fremd.md", '---\ntitle: F\ndate: 2017-11-10\nURL: "https://x.example/y"\n---\n'
+    )
+    write(content, "a/toml.md", '+++\ntitle = "T"\n\nurl = "http://x.example/"\n+++\n')
+    write(content, "a/gut.md", YAML_POST.format(date="2017-11-10"))
+
+    result = load_posts(site_config(content))
+
+    assert [p.rel_path for p in result.posts] == ["a/gut.md"]
+    errors = {e.path.name: e for e in result.errors}
+    assert sorted(errors) == ["fremd.md", "toml.md"]
+    assert errors["fremd.md"].line == 4 and errors["toml.md"].line == 4
+    assert "fremd.md:4: url 'https://x.example/y'" in str(errors["fremd.md"])
+    assert "protocol" in str(errors["toml.md"])
+
+
 def test_missing_content_dir_is_one_error_naming_it(tmp_path: Path) -> None:
     result = load_posts(site_config(tmp_path / "nirgends"))
     assert result.posts == ()

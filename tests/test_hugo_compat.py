@@ -472,3 +472,48 @@ def test_draft_values_agree_with_hugo(tmp_path: Path) -> None:
     ]
     assert problems == []
     assert 0 < sum(ours.values()) < len(ours)
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("https://other.example/x", True),
+        ("http://other.example/x", True),
+        ("HTTPS://other.example/x", False),  # Hugo's test is case-sensitive: a path to it
+        ("ftp://other.example/x", False),
+        ("//other.example/x", False),
+    ],
+)
+def test_url_with_protocol_is_refused_as_hugo_refuses_it(
+    tmp_path: Path, url: str, refused: bool
+) -> None:
+    root = tmp_path / "site"
+    content = root / "content" / "s"
+    content.mkdir(parents=True)
+    (root / "config.toml").write_text('baseURL = "https://example.org/"\n', encoding="utf-8")
+    (content / "fremd.md").write_text(
+        f'---\ntitle: "Fremd"\ndate: 2020-01-01\nurl: "{url}"\n---\n', encoding="utf-8"
+    )
+    (content / "gut.md").write_text("---\ntitle: Gut\ndate: 2020-01-01\n---\n", encoding="utf-8")
+
+    assert HUGO is not None
+    done = subprocess.run(
+        [HUGO, "list", "all", "--source", str(root)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HUGO_CACHEDIR": str(root / ".hugo-cache")},
+    )
+    result = load_posts(site_config(root / "content"))
+
+    assert (done.returncode != 0) is refused
+    assert ("URLs with protocol (http*) not supported" in done.stderr) is refused
+    assert [p.rel_path for p in result.posts] == (
+        ["s/gut.md"] if refused else ["s/fremd.md", "s/gut.md"]
+    )
+    if refused:
+        (error,) = result.errors
+        assert error.path == content / "fremd.md"
+        assert error.line == 4
+        assert "url" in str(error) and "protocol" in str(error)
+    else:
+        assert result.errors == ()

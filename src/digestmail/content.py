@@ -12,6 +12,7 @@ chain of ``if``s, so adding a key is one line and the Hugo rules stay visible in
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -156,13 +157,43 @@ def _permalink(
     return permalinks.join(site.base_url, path)
 
 
+def _key_line(text: str, key: str) -> int:
+    """The file line where a top-level front-matter ``key`` is set (YAML, TOML or JSON), else 1."""
+    pattern = re.compile(rf"""\s*["']?{re.escape(key)}["']?\s*[:=]""", re.IGNORECASE)
+    for number, line in enumerate(text.split("\n"), start=1):
+        if pattern.match(line):
+            return number
+    return 1
+
+
+def _check_url(path: Path, text: str, meta: Mapping[str, Any]) -> None:
+    """Hugo 0.111 refuses to build a site with ``url: "http(s)://..."``; so do we, per post.
+
+    The test is Hugo's own: the value as written starts with ``http://`` or ``https://``
+    (case-sensitive; other schemes and ``//host`` are taken as paths by Hugo and here).
+    """
+    url = meta.get("url")
+    if isinstance(url, str) and url.startswith(("http://", "https://")):
+        raise ContentError(
+            f"url {url!r}: Hugo does not build a page whose url has a protocol (http*); "
+            "use a path such as /veranstaltung/ (links to other sites belong in the text)",
+            path=path,
+            line=_key_line(text, "url"),
+        )
+
+
 def build_post(path: Path, text: str, *, site: SiteConfig) -> Post:
-    """A Post from a file's text; raises :class:`ContentError` for unreadable front matter."""
+    """A Post from a file's text; raises :class:`ContentError` for unreadable front matter.
+
+    Also for a front matter Hugo refuses to build (``url`` with a protocol), since such a post
+    has no page on the site to link to.
+    """
     try:
         doc = split(text)
     except FrontMatterError as exc:
         raise ContentError(exc.message, path=path, line=exc.line) from exc
     meta = doc.meta
+    _check_url(path, text, meta)
     warnings: list[str] = []
     dates = _dates(meta, site.timezone, warnings)
     rel, directory, filename, bundle = _rel_parts(path, site.content_dir)
