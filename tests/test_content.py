@@ -370,6 +370,33 @@ def test_broken_front_matter_names_file_and_line(
     assert words in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '+++\ntitle = "x"\ndate = 2017-11-10\ncategories = veranstaltungstipp\n+++\n',
+            "f-toml.md:4: TOML front matter: Invalid value (column 14)",
+        ),
+        (
+            '+++\ntitle = "x\n+++\n',
+            "f-toml.md:2: TOML front matter: Illegal character '\\n' (column 11)",
+        ),
+        (
+            '+++\ntitle = "x"\ntags = [1,\n+++\nText\n',
+            "f-toml.md:3: TOML front matter: Invalid value (at the end of the front matter)",
+        ),
+    ],
+)
+def test_toml_errors_read_cleanly_with_the_file_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    content = tmp_path / "content"
+    path = write(content, "f-toml.md", text)
+    with pytest.raises(ContentError) as caught:
+        read_post(path, site=site_config(content))
+    assert str(caught.value) == f"{content}/{message}"
+
+
 def test_load_posts_reports_a_broken_post_and_reads_the_others(tmp_path: Path) -> None:
     content = tmp_path / "content"
     write(content, "a/gut.md", YAML_POST.format(date="2017-11-10"))

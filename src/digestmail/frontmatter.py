@@ -41,7 +41,8 @@ def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
 
 _HugoYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
-_TOML_POSITION = re.compile(r"at line (\d+)")
+# tomllib ends its messages with "(at line 3, column 14)" or "(at end of document)".
+_TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
 
 
 class FrontMatterError(ValueError):
@@ -116,15 +117,26 @@ def _parse_yaml(block: str) -> dict[str, Any]:
     return _as_table(data, "YAML")
 
 
+def _toml_error(message: str, block: str) -> FrontMatterError:
+    """tomllib's message with its position moved into the file: line up front, column kept."""
+    found = _TOML_POSITION.search(message)
+    reason = (message[: found.start()] if found else message).strip() or "invalid TOML"
+    if found is None:
+        return FrontMatterError(f"TOML front matter: {reason}", 1)
+    if found.group(1) is None:  # at the end: the last line of the block is the one to look at
+        last = block.rstrip("\n").count("\n") + 2
+        return FrontMatterError(
+            f"TOML front matter: {reason} (at the end of the front matter)", last
+        )
+    line, column = int(found.group(1)) + 1, found.group(2)
+    return FrontMatterError(f"TOML front matter: {reason} (column {column})", line)
+
+
 def _parse_toml(block: str) -> dict[str, Any]:
     try:
         data = tomllib.loads(block)
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        found = _TOML_POSITION.search(message)
-        line = int(found.group(1)) + 1 if found else 1
-        reason = _TOML_POSITION.sub("", message).rstrip(" ()") or "invalid TOML"
-        raise FrontMatterError(f"TOML front matter: {reason}", line) from exc
+        raise _toml_error(str(exc), block) from exc
     return _as_table(data, "TOML")
 
 
