@@ -397,6 +397,44 @@ def test_toml_errors_read_cleanly_with_the_file_line(
     assert str(caught.value) == f"{content}/{message}"
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        # (PyYAML's pure-Python and libyaml loaders agree on lines, not always on words.)
+        # The culprit is where the quote, the key or the bracket opens, not where PyYAML gives up.
+        (
+            '---\ntitle: "Broken\ndate: 2017-11-10\ncategories: x\n---\nText\n',
+            2,
+            "end of stream (line 5) while scanning a quoted scalar that starts here",
+        ),
+        ("---\ntitle: ok\nx: 'it\ndate: 2017-11-10\n---\n", 3, "quoted scalar that starts here"),
+        (
+            "---\ntitle: ok\ndate: 2017-11-10\ntags: [a, b\nauthor: x\n---\nText\n",
+            4,
+            "(line 5) while parsing a flow sequence that starts here",
+        ),
+        ("---\ntitle: ok\nx: {a: 1\ndate: 2017-11-10\n---\n", 3, "flow mapping that starts here"),
+        ("---\ntitle: ok\nthis is wrong\ndate: x\n---\n", 3, "simple key that starts here"),
+        # Noticed where they are: the problem mark is right.
+        ('---\ntitle: "ok"\n  bad: indent\n---\n', 3, "expected"),
+        ("---\ntitle: ok\n\tx: 1\n---\n", 3, "t"),  # libyaml and PyYAML word it differently
+        ('---\ntitle: ok\nx: "a\\qb"\n---\n', 3, "unknown escape character"),
+    ],
+)
+def test_yaml_errors_point_at_the_line_to_fix(
+    tmp_path: Path, text: str, line: int, words: str
+) -> None:
+    content = tmp_path / "content"
+    path = content / "kaputt.md"
+    path.parent.mkdir(parents=True)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        read_post(path, site=site_config(content))
+    assert caught.value.line == line
+    assert str(caught.value).startswith(f"{path}:{line}: YAML front matter: ")
+    assert words in str(caught.value)
+
+
 def test_load_posts_reports_a_broken_post_and_reads_the_others(tmp_path: Path) -> None:
     content = tmp_path / "content"
     write(content, "a/gut.md", YAML_POST.format(date="2017-11-10"))

@@ -98,20 +98,50 @@ def _as_table(data: Any, fmt: str) -> dict[str, Any]:
     return lowered
 
 
+def _culprit_is_context(exc: yaml.MarkedYAMLError) -> bool:
+    """Whether the error's *context* mark is the line to fix, not the problem mark.
+
+    An unclosed quote, a key without ':' and an unclosed ``[``/``{`` are noticed lines later
+    (often at the end of the block), so the parser's problem mark points past the culprit; its
+    context mark points at the opening quote, the key or the bracket. Everything else (bad
+    indentation, a tab, a bad escape, a duplicate anchor) is noticed where it is.
+    """
+    context = exc.context or ""
+    problem = exc.problem or ""
+    if exc.context_mark is None:
+        return False
+    if context.startswith("while scanning a quoted scalar"):
+        return "end of stream" in problem or "document separator" in problem
+    return context.startswith(("while scanning a simple key", "while parsing a flow"))
+
+
+def _yaml_error(exc: yaml.MarkedYAMLError, block: str) -> FrontMatterError:
+    """The error at the file line the editor must change; the other position in the text."""
+    # File line = block line + 2 (0-based mark, plus the opening '---'). A problem noticed at
+    # the closing delimiter is reported on the block's last line, the last one to edit.
+    last = block.count("\n") + 1 if block.endswith("\n") else block.count("\n") + 2
+    problem = exc.problem or exc.context or "invalid YAML"
+    if _culprit_is_context(exc) and exc.context_mark is not None:
+        line = min(exc.context_mark.line + 2, last)
+        if exc.problem_mark is not None:
+            noticed = min(exc.problem_mark.line + 2, last + 1)
+            problem = f"{problem} (line {noticed})"
+        return FrontMatterError(
+            f"YAML front matter: {problem} {exc.context} that starts here", line
+        )
+    mark = exc.problem_mark or exc.context_mark
+    line = min(mark.line + 2, last) if mark is not None else 1
+    return FrontMatterError(f"YAML front matter: {problem}", line)
+
+
 def _parse_yaml(block: str) -> dict[str, Any]:
-    simple = simpleyaml.load(block)
+    simple = simpleyaml.load(block)  # never fails: it declines what it cannot read for sure
     if simple is not None:
         return simple  # keys already lower-cased
     try:
         data = _YAML.load(block, Loader=_HugoYamlLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        # The parser may notice a missing ']' only at the end of the block; the closing
-        # delimiter is not what the editor must fix, so point at the block's last line.
-        last = block.count("\n") + 1 if block.endswith("\n") else block.count("\n") + 2
-        line = min(mark.line + 2, last) if mark is not None else 1
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise FrontMatterError(f"YAML front matter: {problem}", line) from exc
+        raise _yaml_error(exc, block) from exc
     except yaml.YAMLError as exc:
         raise FrontMatterError(f"YAML front matter: {exc}", 1) from exc
     return _as_table(data, "YAML")
