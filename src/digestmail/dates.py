@@ -27,6 +27,7 @@ year 0, so such a value is reported as no date (Hugo would date the page before 
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from enum import Enum
@@ -111,7 +112,12 @@ def _layout_regex(layout: str) -> re.Pattern[str]:
     return re.compile("".join(out), re.ASCII)
 
 
-_COMPILED = tuple((_layout_regex(layout), zone) for layout, zone in _LAYOUTS)
+_NAMED_GROUPS = ("mon", "wd", "weekday", "zone")
+_COMPILED = tuple(
+    (regex, zone, any(g in regex.groupindex for g in _NAMED_GROUPS))
+    for regex, zone in ((_layout_regex(layout), zone) for layout, zone in _LAYOUTS)
+)
+"""Each layout's regex, its zone handling, and whether it has names to check."""
 
 
 class DateValueError(ValueError):
@@ -144,6 +150,7 @@ def _zone_name_ok(name: str) -> bool:
     return upper == 3 or (upper in (4, 5) and name[-1] == "T")
 
 
+@functools.lru_cache(maxsize=256)
 def _offset(text: str) -> tzinfo:
     if text == "Z":
         return UTC
@@ -196,17 +203,47 @@ def _build(groups: dict[str, str | None], zone: _Zone, site_tz: tzinfo) -> datet
     return naive.replace(tzinfo=site_tz if off is None else _offset(off))
 
 
+_COMMON = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(Z|[+-]\d{2}:\d{2})?)?", re.ASCII
+)
+"""The forms nearly every post uses; each is what the first layout to parse it gives (RFC 3339,
+``2006-01-02T15:04:05``, ``2006-01-02``: no earlier layout fits them), read without the loop."""
+
+
+def _parse_common(text: str, site_tz: tzinfo) -> datetime | None:
+    found = _COMMON.fullmatch(text)
+    if found is None:
+        return None
+    year, month, day, hour, minute, second, off = found.groups()
+    try:
+        naive = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+        )
+    except ValueError:
+        return None  # an impossible date: the loop words the error
+    return naive.replace(tzinfo=site_tz if off is None else _offset(off))
+
+
 def _parse(text: str, site_tz: tzinfo) -> datetime | str | None:
     """The first layout that parses, as ``cast`` tries them; else the calendar error, or None."""
+    if (common := _parse_common(text, site_tz)) is not None:
+        return common
+    return _parse_layouts(text, site_tz)
+
+
+def _parse_layouts(text: str, site_tz: tzinfo) -> datetime | str | None:
     calendar_error: str | None = None
-    for regex, zone in _COMPILED:
+    for regex, zone, named in _COMPILED:
         found = regex.fullmatch(text)
-        if found is None or not _names_ok(found.groupdict()):
+        if found is None:
+            continue
+        groups = found.groupdict()
+        if named and not _names_ok(groups):
             continue
         if zone is _Zone.TIME_ONLY:
             return "a time without a date (Hugo puts it in year 0)"
         try:
-            return _build(found.groupdict(), zone, site_tz)
+            return _build(groups, zone, site_tz)
         except (ValueError, OverflowError) as exc:  # 2017-02-30: Go tries the next layout
             calendar_error = calendar_error or f"not a valid date: {exc}"
     return calendar_error
