@@ -136,6 +136,16 @@ def test_a_file_without_one_usable_address_never_swallows_the_issue(project: Pat
     assert len(list(mailbox.Maildir(project / "outbox", create=False))) == len(subscribers(project))
 
 
+def test_a_finished_issue_sent_again_to_an_emptied_file_is_just_done(project: Path) -> None:
+    args = ("send", "--list", "monthly", "--period", PERIOD, "--now", NOW, "--yes")
+    assert digestmail(project, *args).returncode == 0
+    (project / "config" / "subscribers" / "monthly.csv").write_text("email,name\n")
+    for extra in ((), ("--dry-run",)):
+        again = digestmail(project, *args, *extra)
+        assert again.returncode == 0, again.stderr
+        assert "no address to mail" not in again.stderr
+
+
 def test_a_header_only_file_is_refused_by_send_and_check(project: Path) -> None:
     (project / "config" / "subscribers" / "monthly.csv").write_text("email,name\n")
     args = ("send", "--list", "monthly", "--period", PERIOD, "--now", NOW, "--yes")

@@ -75,6 +75,22 @@ def test_base_url_gains_trailing_slash(make_project: MakeProject) -> None:
             "smtp.give_up_after_days",
             "more than 0",
         ),
+        (
+            ("[site]", "[smtp]\ngive_up_after_days = 999999\n[site]"),
+            "smtp.give_up_after_days",
+            "at most 36500",
+        ),
+        (
+            ("[site]", "[smtp]\ngive_up_after_days = nan\n[site]"),
+            "smtp.give_up_after_days",
+            "more than 0",
+        ),
+        (("[site]", "[smtp]\ntimeout = nan\n[site]"), "smtp.timeout", "not negative"),
+        (
+            ("[site]", "[smtp]\ngive_up_after_days = inf\n[site]"),
+            "smtp.give_up_after_days",
+            "at most 36500",
+        ),
         (("[site]", "[tracking]\non = true\n[site]"), "tracking", "unknown section"),
         (('language = "de"', 'language = "xx_YY"'), "site.language", "unknown language"),
     ],

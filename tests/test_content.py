@@ -485,6 +485,8 @@ def test_underscore_files_and_folders_are_pages_as_in_hugo(tmp_path: Path) -> No
         "tipps/_private.md",
         "tipps/_p.markdown",
         "tipps/_index.markdown",
+        "tipps/_index.de.md",  # a section page of a multilingual site
+        "tipps/_index.en.markdown",
         "tipps/_entwuerfe/a.md",
         "tipps/_buendel/index.md",
         "tipps/#notiz.md",

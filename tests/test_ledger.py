@@ -6,6 +6,7 @@ processes, because that is where a ledger earns its keep.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sqlite3
 import subprocess
@@ -220,6 +221,28 @@ def test_opening_a_new_ledger_waits_while_another_process_is_still_writing_it(
         other.close()
     with sqlite3.connect(path) as check:
         assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_old_unicode_suppression_matches_the_ascii_form_addresses_now_take(
+    tmp_path: Path,
+) -> None:
+    # A ledger written before addresses were kept in IDNA form: schema 1, Unicode domains.
+    path = tmp_path / "ledger.sqlite"
+    with contextlib.closing(sqlite3.connect(path)) as old, old:
+        ledger_schema.MIGRATIONS[0](old)
+        old.execute("PRAGMA user_version = 1")
+        for email, list_key in (("Anna@Bücher.example", ""), ("jürgen@example.org", "monthly")):
+            old.execute(
+                "INSERT INTO suppressions VALUES (?, ?, ?, 'unsubscribed', '2026-11-01')",
+                (email.casefold(), list_key, email),
+            )
+    with Ledger.open(path) as ledger:
+        assert ledger.suppressed(["anna@xn--bcher-kva.example"], list_key="monthly") == {
+            "anna@xn--bcher-kva.example"
+        }
+        assert ledger.suppressed(["jürgen@example.org"], list_key="monthly") == {
+            "jürgen@example.org"
+        }
 
 
 # --- issues -----------------------------------------------------------------------------------

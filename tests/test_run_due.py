@@ -339,3 +339,23 @@ def test_a_weekly_issue_left_open_longer_than_the_look_back_is_still_finished(
         (f"monthly-2026-W{w}", rcpt) for w in (10, 45) for rcpt in FLAKY_ADDRESSES
     }
     assert set(copies.values()) == {1}
+
+
+def test_a_broken_subscriber_file_of_one_list_does_not_hold_back_the_others(
+    make_project: MakeProject, smtp_server: SmtpTestServer
+) -> None:
+    project = make_project(
+        posts=POSTS,
+        subscribers="email,name\n",  # monthly: a header and no one
+        extra_config='\n[transport]\nkind = "smtp"\n\n'
+        + smtp_server.smtp_config()
+        + '\n[lists.zweite]\nfrom = "Tipps <tipps@example.org>"\n'
+        'subscribers = "config/subscribers/zweite.csv"\ncategories = ["veranstaltungstipp"]\n',
+    )
+    (project.parent / "subscribers" / "zweite.csv").write_text(SUBSCRIBERS, encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["--config", str(project), "run-due", "--now", "2026-05-01T09:00"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "monthly.csv: no address to mail" in result.output
+    assert mailed(smtp_server) == Counter({("zweite-2026-04", a): 1 for a in ADDRESSES})

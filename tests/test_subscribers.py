@@ -92,7 +92,7 @@ def test_a_file_that_is_not_utf8_fails_before_any_row_naming_file_and_line() -> 
 def test_a_file_without_an_email_column_is_refused() -> None:
     with pytest.raises(SubscriberError, match="no 'email' column") as caught:
         read_subscribers(FIXTURES / "no_email_column.csv")
-    assert "mail, name" in str(caught.value)
+    assert "cells: mail | name" in str(caught.value)
 
 
 def test_a_missing_file_is_refused_naming_it(tmp_path: Path) -> None:
@@ -237,6 +237,31 @@ def test_a_tab_separated_file_reads_and_extra_fields_name_the_separator(tmp_path
     (problem,) = problems(path)
     assert problem.line == 3
     assert "3 fields but the header has 2 (put values that contain a tab in" in problem.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "fields"),
+    [
+        (
+            'email,"Name; Vorname"\na@example.org,"Schmidt; Anna"\n',
+            {"name; vorname": "Schmidt; Anna"},
+        ),
+        (
+            'E-Mail;"Name, Vorname"\na@example.org;"Schmidt, Anna"\n',
+            {"name, vorname": "Schmidt, Anna"},
+        ),
+    ],
+)
+def test_separators_inside_quoted_header_cells_do_not_decide(
+    tmp_path: Path, text: str, fields: dict[str, str]
+) -> None:
+    (anna,) = recipients(write(tmp_path, text))
+    assert (anna.email, anna.fields) == ("a@example.org", fields)
+
+
+def test_header_names_are_lower_cased_not_case_folded(tmp_path: Path) -> None:
+    (anna,) = recipients(write(tmp_path, "email,Straße\na@example.org,Hauptstraße 1\n"))
+    assert anna.fields == {"straße": "Hauptstraße 1"}
 
 
 def test_two_address_columns_are_refused(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ starts; nothing downstream ever sees an untyped dict.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -332,10 +333,14 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
         if smtp[key] < 1:
             raise ConfigError("must be at least 1", path=path, key=f"smtp.{key}")
     for key in ("rate_per_second", "timeout", "retry_max_delay"):
-        if smtp[key] < 0:
-            raise ConfigError("must not be negative", path=path, key=f"smtp.{key}")
-    if smtp["give_up_after_days"] <= 0:
-        raise ConfigError("must be more than 0", path=path, key="smtp.give_up_after_days")
+        if not math.isfinite(smtp[key]) or smtp[key] < 0:
+            raise ConfigError("must be a number, not negative", path=path, key=f"smtp.{key}")
+    if not 0 < smtp["give_up_after_days"] <= 36500:  # also refuses nan and inf
+        raise ConfigError(
+            "must be more than 0 and at most 36500 (100 years)",
+            path=path,
+            key="smtp.give_up_after_days",
+        )
 
     lists: dict[str, ListConfig] = {}
     for name, table in _table(raw, "lists", path).items():

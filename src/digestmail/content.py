@@ -264,7 +264,7 @@ def _is_page(name: str) -> bool:
     return (
         name.endswith(CONTENT_SUFFIXES)
         and not _ignored(name)
-        and name.rsplit(".", 1)[0] != "_index"  # a section's list page, not a post
+        and name.split(".", 1)[0] != "_index"  # a list page (also _index.de.md), not a post
     )
 
 

@@ -219,9 +219,9 @@ def _parse_common(text: str, site_tz: tzinfo) -> datetime | None:
         naive = datetime(
             int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
         )
+        return naive.replace(tzinfo=site_tz if off is None else _offset(off))
     except ValueError:
-        return None  # an impossible date: the loop words the error
-    return naive.replace(tzinfo=site_tz if off is None else _offset(off))
+        return None  # an impossible date or offset (+24:00): the loop words the error
 
 
 def _parse(text: str, site_tz: tzinfo) -> datetime | str | None:

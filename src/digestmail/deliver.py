@@ -188,7 +188,8 @@ async def send_issue(
         found = ledger.get_issue(issue.id)
         run = new_run(found.issue if found else issue)
         await drive(run, recipients)
-        _refuse_an_empty_list(run.tally, list_cfg, stop)
+        if found is None or found.status != "finished":
+            _refuse_an_empty_list(run.tally, list_cfg, stop)
         return DeliveryReport.from_tally(
             run.tally,
             issue_id=issue.id,
@@ -212,7 +213,8 @@ async def send_issue(
                 await keeper
         if run.error is not None:
             raise run.error
-        _refuse_an_empty_list(run.tally, list_cfg, stop)
+        if stored.status != "finished":  # a finished issue has nothing left to lose
+            _refuse_an_empty_list(run.tally, list_cfg, stop)
         report = DeliveryReport.from_tally(
             run.tally,
             issue_id=issue.id,

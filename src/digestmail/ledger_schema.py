@@ -109,9 +109,37 @@ def _v1(db: sqlite3.Connection) -> None:
     )
 
 
+def _v2(db: sqlite3.Connection) -> None:
+    """Suppressions of umlaut-domain addresses, stored in Unicode before addresses were kept in
+    their IDNA form, are rewritten to it; else an unsubscribed reader would be mailed again.
+
+    An address that has no ASCII form (non-ASCII before the ``@``) is left as it is: it is
+    refused as a subscriber anyway.
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    rows = db.execute(
+        "SELECT email_key, list_key, email, reason, created_at FROM suppressions"
+    ).fetchall()
+    for key, list_key, email, reason, created in rows:
+        if str(email).isascii():
+            continue
+        try:
+            checked = validate_email(email, check_deliverability=False, allow_smtputf8=False)
+        except EmailNotValidError:
+            continue
+        ascii_email = checked.ascii_email or email
+        db.execute("DELETE FROM suppressions WHERE email_key = ? AND list_key = ?", (key, list_key))
+        db.execute(
+            "INSERT OR IGNORE INTO suppressions (email_key, list_key, email, reason, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (ascii_email.casefold(), list_key, ascii_email, reason, created),
+        )
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_v1,)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
 """Applied in order; ``user_version`` counts how many ran. Append only."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

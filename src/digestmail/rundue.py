@@ -19,7 +19,13 @@ from digestmail.config import Config
 from digestmail.content import ContentResult
 from digestmail.deliver import DeliveryReport
 from digestmail.engine import ProgressEvent
-from digestmail.errors import LockHeldError
+from digestmail.errors import (
+    ConfigError,
+    HeaderInjectionError,
+    LockHeldError,
+    SubscriberError,
+    TemplateError,
+)
 from digestmail.ledger import Ledger
 from digestmail.logs import EventLog
 from digestmail.render import render_issue
@@ -149,15 +155,15 @@ async def _one(
                 reason=reason,
             )
         return Outcome(item.issue_id, EXIT_OK, f"skipped, {reason}")
-    issue = (
-        stored.issue
-        if stored is not None and not selection.posts
-        else render_issue(selection, config=config, list_cfg=list_cfg)
-    )
-    log.info("sending", **fields, tips=len(issue.posts), dry_run=dry_run)
-    if ledger is None:
-        return Outcome(item.issue_id, EXIT_OK, f"would be sent ({len(issue.posts)} tips)")
     try:
+        issue = (
+            stored.issue
+            if stored is not None and not selection.posts
+            else render_issue(selection, config=config, list_cfg=list_cfg)
+        )
+        log.info("sending", **fields, tips=len(issue.posts), dry_run=dry_run)
+        if ledger is None:
+            return Outcome(item.issue_id, EXIT_OK, f"would be sent ({len(issue.posts)} tips)")
         with progress() as sink:
             report = await pipeline.send_issue_to_list(
                 config,
@@ -171,4 +177,13 @@ async def _one(
     except LockHeldError as exc:
         log.warning("not sent: another run holds it", **fields)
         return Outcome(item.issue_id, exc.exit_code, str(exc))
+    except _LIST_ERRORS as exc:
+        # This list's own input (its subscriber file, theme, from address): the other lists
+        # still go out; the exit code still reports the failure.
+        log.error("not sent", **fields, error=str(exc))
+        return Outcome(item.issue_id, exc.exit_code, f"not sent: {exc}")
     return Outcome(item.issue_id, report.exit_code, "sent", report=report)
+
+
+_LIST_ERRORS = (SubscriberError, TemplateError, ConfigError, HeaderInjectionError)
+"""Errors that belong to one list; a relay or ledger failure still ends the whole run."""

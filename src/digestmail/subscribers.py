@@ -209,28 +209,45 @@ mail programs and German spreadsheets call it (``E-Mail``, ``E-Mail-Adresse``)."
 _DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
+_QUOTED_CELL = re.compile(r'"(?:[^"]|"")*"')
+
+
+def _is_email_header(cell: str) -> bool:
+    return re.sub(r"[\s_-]", "", cell.strip().casefold()) in _EMAIL_HEADERS
+
+
 def _delimiter(path: Path) -> str:
     """The separator the header row uses: spreadsheets in German (and other) locales save
-    "CSV" with ``;``, and a tab-separated export is common too. Commas win a tie."""
+    "CSV" with ``;``, and a tab-separated export is common too.
+
+    The separator that yields an address column wins (so ``email,"Name; Vorname"`` stays a
+    comma file); failing that, the one used most outside quotes, commas winning a tie.
+    """
     with _open(path) as stream:
         first = stream.readline()
-    counts = {d: first.count(d) for d in _DELIMITERS}
+    for candidate in _DELIMITERS:
+        cells = next(csv.reader([first], delimiter=candidate), [])
+        if any(_is_email_header(cell) for cell in cells):
+            return candidate
+    bare = _QUOTED_CELL.sub("", first)
+    counts = {d: bare.count(d) for d in _DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > counts[","] else ","
 
 
 def _columns(header: list[str], path: Path) -> tuple[int, int | None, list[tuple[int, str]]]:
     """Positions of ``email`` and ``name`` and the other named columns, from the header row."""
-    names = [h.strip().casefold() for h in header]
+    names = [h.strip().lower() for h in header]
     repeated = sorted(n for n, k in Counter(n for n in names if n).items() if k > 1)
     if repeated:
         raise SubscriberError(
             f"the header names the column {repeated[0]!r} twice", path=path, line=1
         )
-    email_cols = [i for i, n in enumerate(names) if re.sub(r"[\s_-]", "", n) in _EMAIL_HEADERS]
+    email_cols = [i for i, n in enumerate(names) if _is_email_header(n)]
     if not email_cols:
+        cells = " | ".join(h.strip() for h in header)
         raise SubscriberError(
-            f"has no 'email' column (the header row is {', '.join(header) or 'empty'})",
+            f"has no 'email' column (the header row's cells: {cells or 'none'})",
             path=path,
             line=1,
         )
@@ -361,7 +378,7 @@ def require_columns(path: Path, used: Iterable[str]) -> None:
     delimiter = _delimiter(path)
     with _open(path) as stream:
         header = _header(csv.reader(stream, strict=True, delimiter=delimiter), path)
-    have = {h.strip().casefold() for h in header}
+    have = {h.strip().lower() for h in header}
     missing = sorted(set(used) - have)
     if missing:
         names = ", ".join(f"subscriber.{c}" for c in missing)
