@@ -122,6 +122,9 @@ def test_bad_period_and_unknown_list_exit_2_with_a_clear_message(
     done = run(cfg, "posts", "--list", "weekly")
     assert done.returncode == 2
     assert "weekly" in done.stderr and "monthly" in done.stderr
+    done = run(cfg, "posts", "--period", "2017-11")  # a period without a list selects nothing
+    assert done.returncode == 2
+    assert "give --list too" in done.stderr
 
 
 def test_table_goes_to_stderr_and_stdout_stays_clean(make_project: MakeProject) -> None:

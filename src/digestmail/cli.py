@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -185,6 +186,8 @@ def posts(ctx: click.Context, list_key: str | None, period: str, now: str | None
     """
     from digestmail import pipeline
 
+    if list_key is None and ctx.get_parameter_source("period") is ParameterSource.COMMANDLINE:
+        raise UsageError("--period chooses a list's issue: give --list too")
     config = config_of(ctx)
     moment = resolve_now(config, now)
     result = pipeline.load_content(config)
