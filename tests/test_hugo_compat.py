@@ -261,6 +261,11 @@ AWKWARD_TITLES = (
     "a+b:c",
     "a+b.html",
     "Tag der offenen Tür",
+    "C# & F#",  # Go's URL type: after the first '#' (the fragment) a '#' becomes %23
+    "#Klimastreik: Demo #FFF",
+    "x # y # z",
+    "Öl#Ä#ß",
+    "a#b?c#d",
 )
 AWKWARD_FILE_NAMES = ("C++ Kurs", "Klima+Stadt", "+a", "a%2Bb", "x+#y", "Grün+Blau")
 AWKWARD_PERMALINKS = {

@@ -9,6 +9,9 @@ A ``[permalinks]`` pattern takes one more step in Hugo: the expanded path goes t
 ``url.QueryUnescape`` and is sanitized again as a whole. So a '+' that ``urlize`` kept in a
 title, slug or file name becomes a space and then a hyphen (``C++ Kurs`` -> ``c-kurs``,
 ``Klima+Stadt`` -> ``klima-stadt``), ``%2B`` becomes '+', and the pattern is lower-cased.
+
+Go's URL type also reads everything after a path's first '#' as a fragment and prints a later
+'#' as ``%23``, with or without a pattern (``C# & F#`` -> ``c#-f%23``).
 """
 
 from __future__ import annotations
@@ -192,11 +195,18 @@ def expand(
     expanded = _query_unescape(_TOKEN.sub(lambda m: _EXPANDERS[m.group(1)](parts), pattern))
     if expanded is None:
         return None
-    return urlize(_SLASHES.sub("/", "/" + expanded))
+    return _fragment_hashes(urlize(_SLASHES.sub("/", "/" + expanded)))
+
+
+def _fragment_hashes(path: str) -> str:
+    """Go's URL type reads everything after the first '#' as a fragment and prints a '#' in it
+    as ``%23``: Hugo links ``C# & F#`` as ``c#-f%23``."""
+    head, mark, fragment = path.partition("#")
+    return head + mark + fragment.replace("#", "%23")
 
 
 def default_path(*, directory: str, slug: str, filename: str) -> str:
     """Hugo's path for a regular page with no pattern: its directory, then slug or file name."""
     parts = [urlize(directory)] if directory else []
     parts.append(urlize(slug) if slug else urlize(filename))
-    return "/" + "/".join(p.strip("/") for p in parts if p.strip("/")) + "/"
+    return _fragment_hashes("/" + "/".join(p.strip("/") for p in parts if p.strip("/")) + "/")
