@@ -58,6 +58,9 @@ def test_build_writes_preview_files_and_records_nothing(project: Path) -> None:
     raw = (project / "out" / f"{ISSUE}.eml").read_bytes()
     assert "<html" in html and 'lang="de"' in html
     assert "Oktober 2026" in text
+    for preview in ("html", "txt"):  # read_text() would hide a CR: look at the bytes
+        assert b"\r" not in (project / "out" / f"{ISSUE}.{preview}").read_bytes()
+    assert b"\r\n" in raw
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
     assert parsed["To"].addresses[0].addr_spec == subscribers(project)[0]

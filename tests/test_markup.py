@@ -75,7 +75,7 @@ def test_absolute_and_mailto_links_are_kept() -> None:
 def test_javascript_links_lose_their_target() -> None:
     html = str(render_markdown("[klick](javascript:alert(1))", base=SITE).html)
     assert "javascript" not in html
-    assert ">klick</a>" in html
+    assert "<a" not in html and "klick" in html  # the words stay, no dead link
 
 
 def test_images_get_alt_width_and_cannot_overflow() -> None:
@@ -129,3 +129,33 @@ def test_wrap_text_never_breaks_urls() -> None:
     wrapped = wrap_text(f"Mehr dazu unter {url} und anderswo " + "wort " * 30)
     assert url in wrapped.split("\n")
     assert all(len(line) <= 76 for line in wrapped.split("\n") if line != url)
+
+
+def test_the_text_part_reads_like_the_html_code_nested_lists_and_links() -> None:
+    source = (
+        "Nutzen Sie `<br>` und `a && b`.\n\n"
+        "- eins\n    - zwei\n        - drei\n- vier\n\n"
+        "[Über uns](https://example.org/über uns/) und [Rathaus](https://bücher.example/a?q=ä)"
+    )
+    rendered = render_markdown(source, base=SITE)
+    text = rendered.text
+    assert "Nutzen Sie <br> und a && b." in text
+    assert "- eins\n  - zwei\n    - drei\n- vier" in text
+    assert "[1] https://example.org/%C3%BCber%20uns/" in text
+    assert "[2] https://xn--bcher-kva.example/a?q=%C3%A4" in text
+    assert 'href="https://example.org/%C3%BCber%20uns/"' in str(rendered.html)
+
+
+def test_style_and_script_blocks_vanish_with_their_contents() -> None:
+    source = (
+        "Vorher.\n\n<style>\nbody{display:none}\n</style>\n\n<SCRIPT>alert(1)</SCRIPT> Nachher."
+    )
+    rendered = render_markdown(source, base=SITE)
+    for part in (str(rendered.html), rendered.text):
+        assert "display" not in part and "alert" not in part
+        assert "Vorher." in part and "Nachher." in part
+
+
+def test_an_unsafe_image_leaves_no_empty_frame() -> None:
+    html = str(render_markdown("![bild](javascript:x)", base=SITE).html)
+    assert "<img" not in html and "javascript" not in html

@@ -160,6 +160,13 @@ def test_tokens_from_content_are_defused(tmp_path: Path) -> None:
     assert issue.html.count(slots.PERSONAL_END) == 1
 
 
+def test_a_token_rebuilt_by_removing_one_inside_it_is_defused_too(tmp_path: Path) -> None:
+    nested = "DM7SLOT_NA" + slots.Slot.EMAIL.value + "ME_7DM"  # DM7SLOT_NAME_7DM once cut
+    issue = render(tmp_path, make_post(title=f"Hallo {nested}", summary=nested))
+    assert slots.Slot.NAME.value not in issue.html + issue.text
+    assert issue.text.count(slots.Slot.EMAIL.value) == 1  # the theme's own, in the footer
+
+
 def test_plain_text_is_wrapped_and_complete(tmp_path: Path) -> None:
     posts = [seed(), make_post(title="Zweiter Tipp", summary="Kurz.", slug="zwei")]
     issue = render(tmp_path, *posts, site={"archive_url": "https://example.org/archiv/"})
@@ -276,6 +283,21 @@ def test_css_syntax_error_names_the_stylesheet_instead_of_dropping_styles(tmp_pa
     (tmp_path / "templates" / "digest.css").write_text(".tip { color: ", encoding="utf-8")
     with pytest.raises(TemplateError, match=r"digest\.css: CSS syntax error"):
         render(tmp_path, make_post())
+
+
+def test_a_css_error_names_line_and_column_in_one_short_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "templates").mkdir()
+    rules = "".join(f".r{i} {{ color: #{i:06d}; }}\n" for i in range(200))
+    css = ".a { color: red; }\n.kaputt { color: red;\n" + rules
+    (tmp_path / "templates" / "digest.css").write_text(css, encoding="utf-8")
+    with pytest.raises(TemplateError) as caught:
+        render(tmp_path, make_post())
+    message = str(caught.value)
+    assert re.search(r"digest\.css:\d+:\d+: CSS syntax error: ", message), message
+    assert len(message) < 400, "no quote of the whole stylesheet"
+    assert "ERROR" not in capfd.readouterr().err, "cssutils printed nothing of its own"
 
 
 def test_outlook_properties_are_not_css_errors(tmp_path: Path) -> None:

@@ -301,8 +301,9 @@ def build(
     out.mkdir(parents=True, exist_ok=True)
     html_path, text_path, eml_path = (out / f"{issue.id}.{ext}" for ext in ("html", "txt", "eml"))
     html, text = cli_views.message_parts(message.data)
-    html_path.write_text(html, encoding="utf-8")
-    text_path.write_text(text, encoding="utf-8")
+    # The wire's CRLF is for the .eml; the previews get the line ends of the machine.
+    html_path.write_text(html.replace("\r\n", "\n"), encoding="utf-8")
+    text_path.write_text(text.replace("\r\n", "\n"), encoding="utf-8")
     eml_path.write_bytes(message.data)
 
     html_size = len(html.encode("utf-8"))

@@ -2,18 +2,20 @@
 
 Email needs what a web page does not: headings shifted below the digest's own ``h1``/``h2``,
 absolute URLs (a mail client has no base URL), images that cannot overflow a phone screen, and a
-plain-text twin with the same words. Raw HTML in a post is dropped (tags removed, text kept), as
-Hugo's default renderer omits it too, so a post can never smuggle markup into the mail.
+plain-text twin with the same words. Raw HTML in a post is dropped (tags removed, text kept;
+a ``<script>`` or ``<style>`` with its contents), as Hugo's default renderer omits it too, so a
+post can never smuggle markup into the mail.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import textwrap
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import markdown
 from markdown.extensions import Extension
@@ -28,11 +30,17 @@ IMAGE_WIDTH = 552
 """Pixel width given to images: the 600px column minus its padding."""
 
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel", ""})
+_URL_SAFE = "/%:@!$&'()*+,;=~"
+"""RFC 3986 reserved and sub-delimiter characters a path keeps; quote() adds ``-._`` and
+alphanumerics. '%' stays so an existing escape is not escaped twice."""
 _STASH = re.compile("\x02wzxhzdk:(\\d+)\x03")
 _TAGS = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 _REF_LINE = re.compile(r"\[\d+\] \S+")
 _BR = "\x00"
+_BLOCK_TAGS = frozenset(
+    {"p", "ul", "ol", "blockquote", "pre", "table", "hr", "h1", "h2", "h3", "h4", "h5", "h6"}
+)
 
 
 class _GenderStar(InlineProcessor):
@@ -101,10 +109,15 @@ class _EmailTree(Treeprocessor):
                 href = absolute_url(el.get("href", ""), opts.base)
                 if href:
                     el.set("href", href)
-                else:
-                    el.attrib.pop("href", None)
+                else:  # a javascript: or data: link is no link at all, just its words
+                    el.tag = "span"
+                    el.attrib.clear()
             elif tag == "img":
                 src = absolute_url(el.get("src", ""), opts.base)
+                if not src:  # nothing safe to show: no empty frame either
+                    el.tag = "span"
+                    el.attrib.clear()
+                    continue
                 el.set("src", src)
                 if not el.get("alt"):
                     el.set("alt", el.get("title") or opts.alt)
@@ -126,19 +139,51 @@ class _EmailExtension(Extension):
             "drop_html",
             90,
         )
+        # Contents of elements that are not text (a style sheet, a script) go with their tags.
+        md.inlinePatterns.register(
+            _DropHtml(r"(?i:<(script|style|template|noscript)\b[^>]*>.*?</\1\s*>)", md),
+            "drop_html_element",
+            95,
+        )
         md.inlinePatterns.register(_PlainMail(r"<([^<> !]+@[^@<> ]+)>", md), "automail", 110)
         md.inlinePatterns.register(_GenderStar(r"(?<=\w)\*(?=\w)", md), "gender_star", 65)
         md.treeprocessors.register(_EmailTree(md, self.options), "email_tree", -10)
 
 
 def absolute_url(url: str, base: str) -> str:
-    """``url`` made absolute against ``base``; ``""`` for schemes a mail must not carry."""
+    """``url`` made absolute against ``base`` and percent-encoded; ``""`` for schemes a mail
+    must not carry.
+
+    Encoded here, not left to the HTML serializer, so the plain-text part lists the same URL
+    as the link: a space or an umlaut in a bare URL would end the link in a mail client.
+    """
     url = url.strip()
     if not url:
         return ""
     joined = urljoin(base, url)
     scheme = urlsplit(joined).scheme.lower()
-    return joined if scheme in _SAFE_SCHEMES else ""
+    return encode_url(joined) if scheme in _SAFE_SCHEMES else ""
+
+
+def encode_url(url: str) -> str:
+    """Percent-encode what a URL may not carry as is (spaces, umlauts); an internationalised
+    host becomes IDNA. Existing ``%XX`` escapes and reserved characters are kept."""
+    if url.isascii() and " " not in url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if not netloc.isascii():
+        with contextlib.suppress(UnicodeError):
+            netloc = netloc.encode("idna").decode("ascii")
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=_URL_SAFE),
+            quote(parts.query, safe=_URL_SAFE + "?"),
+            quote(parts.fragment, safe=_URL_SAFE + "?"),
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +263,9 @@ class _TextWriter:
         for child in el:
             if child.tag == "br":
                 parts.append(_BR)
+            elif child.tag == "code":
+                # Python-Markdown stores a code span already HTML-escaped.
+                parts.append(html.unescape(self._unstash("".join(child.itertext()))))
             elif child.tag == "img":
                 alt = child.get("alt", "")
                 parts.append(f"[{alt}]" if alt else "")
@@ -248,6 +296,22 @@ class _TextWriter:
                 blocks.append(self._unstash(child.tail.strip()))
         return blocks
 
+    def _item(self, li: ET.Element) -> str:
+        """A list item: its own words, then its blocks (a nested list keeps its indent)."""
+        children = list(li)
+        block_at = next((i for i, c in enumerate(children) if c.tag in _BLOCK_TAGS), None)
+        if block_at is None:
+            return self._flow(li)
+        head = ET.Element("li")
+        head.text = li.text
+        head.extend(children[:block_at])
+        texts = [self._flow(head)]
+        for child in children[block_at:]:
+            texts.extend(self._block(child))
+            if child.tail and child.tail.strip():
+                texts.append(self._unstash(child.tail.strip()))
+        return "\n".join(t for t in texts if t.strip())
+
     def _block(self, el: ET.Element) -> list[str]:
         tag = el.tag
         stashed = _STASH.fullmatch((el.text or "").strip())
@@ -260,8 +324,7 @@ class _TextWriter:
             items = []
             for n, li in enumerate(el.findall("li"), 1):
                 marker = f"{n}. " if tag == "ol" else "- "
-                inner = "\n".join(self._blocks(li)) if len(li) and li[0].tag == "p" else None
-                body = inner if inner is not None else self._flow(li)
+                body = self._item(li)
                 pad = " " * len(marker)
                 items.append(marker + body.replace("\n", "\n" + pad))
             return ["\n".join(items)]

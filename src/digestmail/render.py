@@ -7,6 +7,7 @@ tokens (:mod:`digestmail.slots`) for :mod:`digestmail.message` to splice in chea
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -155,18 +156,32 @@ def _check_css(source: str, filename: str) -> None:
 
     logger = logging.getLogger("CSSUTILS")
     collect = _Collect()
-    level, propagate = logger.level, logger.propagate
-    logger.addHandler(collect)
+    level, propagate, handlers = logger.level, logger.propagate, logger.handlers
+    logger.handlers = [collect]  # cssutils' own handler would print every error to stderr
     logger.setLevel(logging.ERROR)
     logger.propagate = False
     try:
         cssutils.CSSParser(validate=False).parseString(source)
     finally:
-        logger.removeHandler(collect)
+        logger.handlers = handlers
         logger.setLevel(level)
         logger.propagate = propagate
     if collect.messages:
-        raise TemplateError(f"{filename}: CSS syntax error: {collect.messages[0].strip()}")
+        raise TemplateError(_css_error(filename, collect.messages[0]))
+
+
+_CSS_POSITION = re.compile(r"\s*\[(\d+):(\d+):[^\]]*\]\s*$")
+
+
+def _css_error(filename: str, message: str) -> str:
+    """``file:line:column: CSS syntax error: what`` from a cssutils message, which ends with
+    ``[line:column: token]`` and may quote the whole rest of the stylesheet."""
+    found = _CSS_POSITION.search(message)
+    where = f"{filename}:{found.group(1)}:{found.group(2)}" if found else filename
+    what = " ".join(message[: found.start()].split()) if found else " ".join(message.split())
+    if len(what) > 160:
+        what = what[:157] + "..."
+    return f"{where}: CSS syntax error: {what}"
 
 
 # --- the data the templates see ---------------------------------------------------------------
@@ -183,10 +198,10 @@ def _tip(post: Post, config: Config) -> dict[str, Any]:
     base = post.permalink if post.bundle else config.site.base_url
     title = slots.defuse(post.title)
     summary = render_markdown(slots.defuse(post.summary), base=base, alt=title)
-    thumbnail = absolute_url(post.thumbnail, base) if post.thumbnail else ""
+    thumbnail = absolute_url(slots.defuse(post.thumbnail), base) if post.thumbnail else ""
     return {
         "title": title,
-        "url": post.permalink,
+        "url": slots.defuse(post.permalink),
         "date": post.date,
         "date_label": _date_label(post.date, config),
         "author": slots.defuse(post.author),

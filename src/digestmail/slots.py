@@ -94,8 +94,16 @@ MARKERS = re.compile(
 
 
 def defuse(text: str) -> str:
-    """Remove tokens and markers that came from content, so a post cannot fill a hole."""
-    return MARKERS.sub("", SLOT_PATTERN.sub("", text))
+    """Remove tokens and markers that came from content, so a post cannot fill a hole.
+
+    Repeated until nothing changes: removing ``DM7SLOT_EMAIL_7DM`` from the middle of
+    ``DM7SLOT_NA…ME_7DM`` would otherwise leave a new, working token behind.
+    """
+    while True:
+        cleaned = MARKERS.sub("", SLOT_PATTERN.sub("", text))
+        if cleaned == text:
+            return cleaned
+        text = cleaned
 
 
 def without_personal(text: str) -> str:
