@@ -278,6 +278,20 @@ def test_template_errors_name_file_and_line(tmp_path: Path) -> None:
         render(tmp_path, make_post(), template="themes/kaputt")
 
 
+def test_a_missing_include_and_a_python_error_say_where_and_what(tmp_path: Path) -> None:
+    folder = tmp_path / "themes" / "kaputt"
+    write_theme(folder, "<p>\n{% include 'fehlt.j2' %}\n</p>")
+    with pytest.raises(TemplateError) as caught:
+        render(tmp_path, make_post(), template="themes/kaputt")
+    assert re.search(r"digest\.html\.j2:2: fehlt\.j2: template not found", str(caught.value))
+    write_theme(folder, "<p>\n{{ {}['period'] }}\n</p>")
+    with pytest.raises(TemplateError, match=r"digest\.html\.j2:2: .*'period'"):
+        render(tmp_path, make_post(), template="themes/kaputt")
+    write_theme(folder, "<p>\n{{ '{x}'.format(y=1) }}\n</p>")
+    with pytest.raises(TemplateError, match=r"digest\.html\.j2:2: KeyError: 'x'"):
+        render(tmp_path, make_post(), template="themes/kaputt")
+
+
 def test_css_syntax_error_names_the_stylesheet_instead_of_dropping_styles(tmp_path: Path) -> None:
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "digest.css").write_text(".tip { color: ", encoding="utf-8")

@@ -109,12 +109,17 @@ def _template_error(exc: Exception, name: str, theme: Theme) -> TemplateError:
     if isinstance(exc, jinja2.TemplateSyntaxError):
         where = f"{exc.filename or exc.name or name}:{exc.lineno}"
         return TemplateError(f"{where}: {exc.message}")
-    if isinstance(exc, jinja2.TemplateNotFound):
-        searched = ", ".join(str(f) for f in theme.folders)
-        return TemplateError(f"{exc.name or name}: template not found (searched {searched})")
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else name
-    return TemplateError(f"{where}: {exc}")
+    if isinstance(exc, jinja2.TemplateNotFound):
+        searched = ", ".join(str(f) for f in theme.folders)
+        missing = f"{exc.name or name}: template not found (searched {searched})"
+        # An {% include %} or {% extends %} of a missing file: say where it was asked for.
+        return TemplateError(f"{where}: {missing}" if frames else missing)
+    if isinstance(exc, jinja2.TemplateError):
+        return TemplateError(f"{where}: {exc}")
+    # A Python error inside an expression ("'period'" alone says nothing): name its kind.
+    return TemplateError(f"{where}: {type(exc).__name__}: {exc}")
 
 
 def _render(env: jinja2.Environment, theme: Theme, pattern: str, context: Mapping[str, Any]) -> str:
