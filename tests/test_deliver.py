@@ -755,6 +755,42 @@ def test_a_stop_does_not_wait_for_the_rate_limit_to_hand_out_more_messages(
     assert (second.sent, second.already_sent, second.exit_code) == (14, 1, 0)
 
 
+def test_the_last_progress_event_counts_an_address_left_for_the_next_run(
+    make_project: MakeProject,
+) -> None:
+    from digestmail.engine import ProgressEvent
+    from digestmail.errors import DeliveryError
+    from digestmail.transport import MemoryTransport
+
+    config = load_config(
+        make_project(subscribers=csv_of(people(3)), extra_config="[smtp]\nmax_attempts = 1\n")
+    )
+
+    def defer_one(message: OutgoingMessage, tries: int) -> DeliveryError | None:
+        if message.email == people(3)[1]:
+            return DeliveryError("later", recipient=message.email, code=451, reply="try later")
+        return None
+
+    events: list[ProgressEvent] = []
+    list_cfg = config.get_list("monthly")
+    with Ledger.open(config.state.path) as ledger:
+        report = asyncio.run(
+            send_issue(
+                config=config,
+                list_cfg=list_cfg,
+                issue=make_issue(),
+                ledger=ledger,
+                transport=MemoryTransport(connections=2, fault=defer_one),
+                make_factory=TinyFactory,
+                recipients=read_subscribers(list_cfg.subscribers),
+                on_progress=events.append,
+            )
+        )
+    assert (report.sent, report.left_to_retry) == (2, 1)
+    last = events[-1]
+    assert (last.done, last.sent, last.retrying, last.processed) == (True, 2, 1, 3)
+
+
 class LedgerHoggingTransport:
     """Delivers one message while another connection keeps the ledger locked for a while.
 

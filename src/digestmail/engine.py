@@ -71,6 +71,7 @@ class ProgressEvent:
     sent: int
     failed: int
     retrying: int
+    """Waiting for another try: a backoff timer in this run, or left for the next run."""
     skipped: int
     processed: int
     total: int | None
@@ -392,7 +393,7 @@ class SendRun:
             issue_id=self.ledger_id,
             sent=t.sent,
             failed=t.failed_permanent,
-            retrying=t.retrying,
+            retrying=t.retrying + t.left_to_retry,  # in this run or the next
             skipped=t.skipped,
             processed=t.sent + t.failed_permanent + t.left_to_retry + t.skipped,
             total=self.total,
