@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from digestmail.markup import render_markdown, wrap_text
 from tests.render_helpers import post_from_fixture
 
@@ -159,3 +161,25 @@ def test_style_and_script_blocks_vanish_with_their_contents() -> None:
 def test_an_unsafe_image_leaves_no_empty_frame() -> None:
     html = str(render_markdown("![bild](javascript:x)", base=SITE).html)
     assert "<img" not in html and "javascript" not in html
+
+
+@pytest.mark.parametrize(
+    ("source", "nested"),
+    [
+        ("- a\n  - b\n    - c\n- d", "<li>a<ul>\n<li>b<ul>\n<li>c</li>"),  # 2 spaces, as Hugo
+        ("- a\n    - b\n        - c\n- d", "<li>a<ul>\n<li>b<ul>\n<li>c</li>"),  # 4 spaces
+        ("1. eins\n2. zwei\n   1. unter\n3. drei", "<li>zwei<ol>\n<li>unter</li>\n</ol>"),
+        ("* a\n  * b\n* c", "<li>a<ul>\n<li>b</li>\n</ul>\n</li>\n<li>c</li>"),
+    ],
+)
+def test_nested_lists_nest_as_hugo_nests_them(source: str, nested: str) -> None:
+    assert nested in str(render_markdown(source, base=SITE).html)
+
+
+def test_an_item_with_two_paragraphs_and_code_inside_stays_one_item() -> None:
+    html = str(render_markdown("- a\n\n  weiter\n\n      code\n- b", base=SITE).html)
+    assert "<p>weiter</p>" in html and "<pre><code>code" in html
+    assert html.count("<li>") == 2
+    assert "<p>Text</p>\n<pre><code>code" in str(
+        render_markdown("Text\n\n    code\n", base=SITE).html
+    ), "an indented code block outside a list is still code"

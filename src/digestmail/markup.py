@@ -20,6 +20,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 import markdown
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
+from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 from markupsafe import Markup
@@ -126,12 +127,67 @@ class _EmailTree(Treeprocessor):
         opts.result.text = _TextWriter(self.md).render(root)
 
 
+_LIST_ITEM = re.compile(r"( *)([-*+]|\d{1,9}[.)])( +)(.*)")
+_FENCE = re.compile(r" *(```|~~~)")
+
+
+class _ListIndent(Preprocessor):
+    """Re-indent nested lists from CommonMark's rule to Python-Markdown's four spaces.
+
+    Hugo (Goldmark) nests an item, or continues one, when it is indented to the text of the item
+    above: two spaces under ``- a``, three under ``1. a``. Python-Markdown needs four, and ran
+    ``- a`` / ``  - b`` together into one flat list. Each nested line is moved to four spaces per
+    level (plus whatever it has beyond the item's text column, so code inside an item stays
+    code); four-space lists come out as they went in. Fenced code is left alone.
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        stack: list[tuple[int, int]] = []  # (text column, new indent of the item's text)
+        out: list[str] = []
+        fenced = False
+        previous_blank = False
+        continued = False  # the item goes on with a paragraph of its own (after a blank line)
+        for line in lines:
+            if _FENCE.match(line):
+                fenced = not fenced
+            if fenced or not line.strip():
+                out.append(line)
+                previous_blank = not line.strip()
+                continue
+            indent = len(line) - len(line.lstrip(" "))
+            item = _LIST_ITEM.fullmatch(line)
+            while stack and indent < stack[-1][0]:
+                if item is None and not previous_blank:
+                    break  # a lazy continuation line of the item's paragraph
+                stack.pop()
+            if item is not None:
+                marker, gap = item.group(2), item.group(3)
+                new = stack[-1][1] if stack else min(indent, 3)
+                stack.append((indent + len(marker) + len(gap), new + 4))
+                if continued:  # Python-Markdown would read the item as more of that text
+                    out.append("")
+                out.append(" " * new + marker + " " + item.group(4))
+                continued = False
+            elif stack and indent >= stack[-1][0]:
+                column, new = stack[-1]
+                out.append(" " * (new + indent - column) + line.lstrip(" "))
+                continued = continued or previous_blank  # a paragraph of its own in the item
+            else:
+                if previous_blank:
+                    stack.clear()
+                out.append(line)
+                continued = False
+            previous_blank = False
+        return out
+
+
 class _EmailExtension(Extension):
     def __init__(self, options: _Options) -> None:
         super().__init__()
         self.options = options
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.preprocessors.register(_ListIndent(md), "list_indent", 28)
         md.preprocessors.deregister("html_block")
         md.inlinePatterns.deregister("html")
         md.inlinePatterns.register(
