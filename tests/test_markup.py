@@ -183,3 +183,20 @@ def test_an_item_with_two_paragraphs_and_code_inside_stays_one_item() -> None:
     assert "<p>Text</p>\n<pre><code>code" in str(
         render_markdown("Text\n\n    code\n", base=SITE).html
     ), "an indented code block outside a list is still code"
+
+
+def test_strikethrough_and_bare_links_render_as_hugo_renders_them() -> None:
+    source = (
+        "Termin ~~12.10.~~ 19.10., Anmeldung: https://example.org/anmeldung?x=1 "
+        "oder info@example.org. H~2~O bleibt Text."
+    )
+    rendered = render_markdown(source, base=SITE)
+    html = str(rendered.html)
+    assert "<del>12.10.</del> 19.10." in html
+    assert '<a href="https://example.org/anmeldung?x=1">' in html
+    assert '<a href="mailto:info@example.org">info@example.org</a>' in html  # no entities
+    assert "H~2~O" in html
+    assert "Termin ~~12.10.~~ 19.10." in rendered.text
+    words = rendered.text.split()  # links whose text is the URL stay inline, no [n] refs
+    assert "https://example.org/anmeldung?x=1" in words and "info@example.org." in words
+    assert "[1]" not in rendered.text

@@ -181,6 +181,15 @@ class _ListIndent(Preprocessor):
         return out
 
 
+def _hugo_extensions() -> list[Extension]:
+    """What Hugo's Goldmark does by default beyond Python-Markdown: ``~~strike~~`` and bare
+    URLs and addresses as links (``linkify``). Subscript ``~x~`` is not Hugo's: kept as text."""
+    from pymdownx.magiclink import MagiclinkExtension
+    from pymdownx.tilde import DeleteSubExtension
+
+    return [DeleteSubExtension(subscript=False), MagiclinkExtension()]
+
+
 class _EmailExtension(Extension):
     def __init__(self, options: _Options) -> None:
         super().__init__()
@@ -202,6 +211,13 @@ class _EmailExtension(Extension):
             95,
         )
         md.inlinePatterns.register(_PlainMail(r"<([^<> !]+@[^@<> ]+)>", md), "automail", 110)
+        if "magic-mail" in md.inlinePatterns:  # it hides the address in entities: not in mail
+            md.inlinePatterns.deregister("magic-mail")
+            md.inlinePatterns.register(
+                _PlainMail(r"(?<![\w.+@/-])([\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,})\b", md),
+                "bare_mail",
+                84.9,
+            )
         md.inlinePatterns.register(_GenderStar(r"(?<=\w)\*(?=\w)", md), "gender_star", 65)
         md.treeprocessors.register(_EmailTree(md, self.options), "email_tree", -10)
 
@@ -264,7 +280,10 @@ def render_markdown(
     ``base_url`` otherwise. ``alt`` is the fallback alt text for images without one.
     """
     options = _Options(base=base, alt=alt, heading_shift=heading_shift, width=IMAGE_WIDTH)
-    md = markdown.Markdown(extensions=[*EXTENSIONS, _EmailExtension(options)], output_format="html")
+    md = markdown.Markdown(
+        extensions=[*EXTENSIONS, *_hugo_extensions(), _EmailExtension(options)],
+        output_format="html",
+    )
     body = md.convert(source)
     text = _TextWriter.wrap_all(options.result.text, width) if width else options.result.text
     return RenderedMarkdown(html=Markup(body), text=text)
@@ -319,6 +338,8 @@ class _TextWriter:
         for child in el:
             if child.tag == "br":
                 parts.append(_BR)
+            elif child.tag == "del":  # struck-through text stays readable as such
+                parts.append(f"~~{self._inline(child)}~~")
             elif child.tag == "code":
                 # Python-Markdown stores a code span already HTML-escaped.
                 parts.append(html.unescape(self._unstash("".join(child.itertext()))))
