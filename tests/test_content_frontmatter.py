@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from digestmail import simpleyaml
-from digestmail.frontmatter import _HugoYamlLoader, lower_keys, split
+from digestmail.frontmatter import _yaml_reader, lower_keys, split
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,7 +70,7 @@ KEYS = ["title", "Date", "draft_2", "my-key", "2zahl", "mit leer", '"quoted"']
 
 def pyyaml(block: str) -> Any:
     try:
-        data = yaml.load(block, Loader=_HugoYamlLoader)
+        data = yaml.load(block, Loader=_yaml_reader()[1])
     except yaml.YAMLError:
         return "ERROR"
     if data is None:

@@ -15,31 +15,38 @@ Hugo's front matter and ``.Params`` are case-insensitive.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tomllib
 from dataclasses import dataclass
-from typing import Any
-
-import yaml
-from frontmatter.default_handlers import YAMLHandler
+from typing import TYPE_CHECKING, Any
 
 from digestmail import simpleyaml
 
-_YAML = YAMLHandler()
-
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _HugoYamlLoader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """Safe YAML (C speed when available) that leaves timestamps as their source text."""
+if TYPE_CHECKING:
+    import yaml
 
 
-def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
-    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+@functools.cache
+def _yaml_reader() -> tuple[Any, type[Any]]:
+    """python-frontmatter's YAMLHandler and a loader for it, built on the first post that the
+    fast path (:mod:`digestmail.simpleyaml`) hands over: a site whose front matter is all
+    plain never imports PyYAML, which saves a tenth of ``digestmail posts``' start-up."""
+    import yaml
+    from frontmatter.default_handlers import YAMLHandler
 
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-_HugoYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+    class HugoYamlLoader(base):  # type: ignore[valid-type,misc]
+        """Safe YAML (C speed when available) that leaves timestamps as their source text."""
+
+    def timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+        return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+    HugoYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", timestamp_as_text)
+    return YAMLHandler(), HugoYamlLoader
+
 
 # tomllib ends its messages with "(at line 3, column 14)" or "(at end of document)".
 _TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
@@ -138,8 +145,11 @@ def _parse_yaml(block: str) -> dict[str, Any]:
     simple = simpleyaml.load(block)  # never fails: it declines what it cannot read for sure
     if simple is not None:
         return simple  # keys already lower-cased
+    import yaml
+
+    handler, loader = _yaml_reader()
     try:
-        data = _YAML.load(block, Loader=_HugoYamlLoader)  # a SafeLoader subclass
+        data = handler.load(block, Loader=loader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(exc, block) from exc
     except yaml.YAMLError as exc:

@@ -7,7 +7,6 @@ CLI stays a thin layer of options and printing.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import datetime
@@ -17,10 +16,11 @@ from digestmail.config import Config, ListConfig
 from digestmail.content import ContentResult, load_posts
 from digestmail.models import Issue, Period, Post, PostRef, Selection
 from digestmail.periods import parse_period
-from digestmail.schedule import late_window
 from digestmail.selection import select
 
 if TYPE_CHECKING:
+    import asyncio
+
     from digestmail.deliver import DeliveryReport
     from digestmail.engine import ProgressEvent
     from digestmail.ledger import Ledger
@@ -47,6 +47,8 @@ def history(
     stored = ledger.get_issue(this_issue)
     if stored is not None:
         sent -= set(stored.issue.posts)
+    from digestmail.schedule import late_window  # croniter: only when the ledger is asked
+
     late_since = late_window(
         ledger.issues(list_cfg.key, with_counts=False),
         list_cfg=list_cfg,
