@@ -113,11 +113,16 @@ def _layout_regex(layout: str) -> re.Pattern[str]:
 
 
 _NAMED_GROUPS = ("mon", "wd", "weekday", "zone")
-_COMPILED = tuple(
-    (regex, zone, any(g in regex.groupindex for g in _NAMED_GROUPS))
-    for regex, zone in ((_layout_regex(layout), zone) for layout, zone in _LAYOUTS)
-)
-"""Each layout's regex, its zone handling, and whether it has names to check."""
+
+
+@functools.cache
+def _compiled() -> tuple[tuple[re.Pattern[str], _Zone, bool], ...]:
+    """Each layout's regex, its zone handling, and whether it has names to check; compiled
+    on first use, since the usual forms never get here (:func:`_parse_common`)."""
+    return tuple(
+        (regex, zone, any(g in regex.groupindex for g in _NAMED_GROUPS))
+        for regex, zone in ((_layout_regex(layout), zone) for layout, zone in _LAYOUTS)
+    )
 
 
 class DateValueError(ValueError):
@@ -233,7 +238,7 @@ def _parse(text: str, site_tz: tzinfo) -> datetime | str | None:
 
 def _parse_layouts(text: str, site_tz: tzinfo) -> datetime | str | None:
     calendar_error: str | None = None
-    for regex, zone, named in _COMPILED:
+    for regex, zone, named in _compiled():
         found = regex.fullmatch(text)
         if found is None:
             continue
