@@ -258,11 +258,12 @@ def test_an_address_that_says_try_later_for_days_is_given_up_so_the_issue_ends(
         assert send(config).exit_code == 75
         assert tries["tempfail451@example.net"] == 2
 
+        # Past the lifetime: one more try, as a mail server's queue would, then failed for good.
         age_delivery(config, "tempfail451@example.net", days=5.1)
         last = send(config)
+        assert tries["tempfail451@example.net"] == 3
         assert (last.failed_permanent, last.already_sent, last.exit_code) == (1, 1, 1)
-        assert tries["tempfail451@example.net"] == 2, "not tried again"
-        assert "gave up after 2 attempts since" in last.failures[0]
+        assert "gave up after 3 attempts since" in last.failures[0]
         assert "451" in last.failures[0]
         with Ledger.open(config.state.path) as ledger:
             stored = ledger.get_issue("monthly-2017-11")
@@ -270,6 +271,21 @@ def test_an_address_that_says_try_later_for_days_is_given_up_so_the_issue_ends(
         assert statuses(config, ["tempfail451@example.net"]) == {
             "tempfail451@example.net": DeliveryStatus.FAILED_PERMANENT
         }
+    finally:
+        server.stop()
+
+
+def test_an_old_deferral_that_goes_through_on_its_last_chance_is_sent(
+    make_project: MakeProject, tmp_path: Path, smtp_password: str
+) -> None:
+    server = SmtpTestServer(tmp_path, faults=Faults(tempfail_times=1)).start()
+    try:
+        config = smtp_project(make_project, server, ["tempfail451@example.net"], max_attempts=1)
+        assert send(config).exit_code == 75
+        age_delivery(config, "tempfail451@example.net", days=30)
+        again = send(config)
+        assert (again.sent, again.failed_permanent, again.exit_code) == (1, 0, 0)
+        assert server.recipients() == ["tempfail451@example.net"]
     finally:
         server.stop()
 

@@ -158,9 +158,15 @@ def test_style_and_script_blocks_vanish_with_their_contents() -> None:
         assert "Vorher." in part and "Nachher." in part
 
 
-def test_an_unsafe_image_leaves_no_empty_frame() -> None:
-    html = str(render_markdown("![bild](javascript:x)", base=SITE).html)
+def test_an_unsafe_image_leaves_no_empty_frame_only_its_alt_text() -> None:
+    html = str(render_markdown("![Plakat zum Fest](javascript:x)", base=SITE).html)
     assert "<img" not in html and "javascript" not in html
+    assert "Plakat zum Fest" in html
+
+
+def test_quotes_and_angle_brackets_in_an_ascii_url_are_encoded() -> None:
+    rendered = render_markdown('[a](https://ex.org/a"b<c>)', base=SITE)
+    assert "[1] https://ex.org/a%22b%3Cc%3E" in rendered.text
 
 
 @pytest.mark.parametrize(
@@ -200,3 +206,16 @@ def test_strikethrough_and_bare_links_render_as_hugo_renders_them() -> None:
     words = rendered.text.split()  # links whose text is the URL stay inline, no [n] refs
     assert "https://example.org/anmeldung?x=1" in words and "info@example.org." in words
     assert "[1]" not in rendered.text
+
+
+@pytest.mark.parametrize(
+    ("source", "code"),
+    [
+        ("Intro:\n\n    - kein Punkt\n    - Code", "<pre><code>- kein Punkt\n- Code\n"),
+        ("    x = 1\n    - y", "<pre><code>x = 1\n- y\n"),
+        ("```\n~~~\n- a\n  - b\n```", "<pre><code>~~~\n- a\n  - b\n"),  # another fence inside
+    ],
+)
+def test_list_like_lines_in_code_stay_code(source: str, code: str) -> None:
+    html = str(render_markdown(source, base=SITE).html)
+    assert code in html and "<li>" not in html

@@ -318,7 +318,7 @@ def test_themes_can_use_subscriber_columns_filled_per_recipient(tmp_path: Path) 
     folder = tmp_path / "themes" / "gruss"
     folder.mkdir(parents=True)
     (folder / "digest.html.j2").write_text(
-        "<html><body><p>Hallo {{ subscriber.name }} aus {{ subscriber.ort }}!</p>"
+        "<html><body><p>Hallo {{ subscriber.Name }} aus {{ subscriber.Ort }}!</p>"
         "<a href='https://example.org/?s={{ subscriber['stadt teil'] }}'>x</a></body></html>"
     )
     (folder / "digest.txt.j2").write_text("Hallo {{ subscriber.name }} aus {{ subscriber.ort }}!\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -165,6 +166,22 @@ def test_a_token_rebuilt_by_removing_one_inside_it_is_defused_too(tmp_path: Path
     issue = render(tmp_path, make_post(title=f"Hallo {nested}", summary=nested))
     assert slots.Slot.NAME.value not in issue.html + issue.text
     assert issue.text.count(slots.Slot.EMAIL.value) == 1  # the theme's own, in the footer
+
+
+def test_tags_categories_and_params_reach_themes_defused(tmp_path: Path) -> None:
+    from digestmail.render import _tip
+    from tests.render_helpers import make_config
+
+    token = slots.Slot.EMAIL.value
+    post = dataclasses.replace(
+        make_post(),
+        tags=(f"a{token}",),
+        categories=(f"k{token}",),
+        params={"ort": token, "liste": [token, {"tief": token}]},
+    )
+    tip = _tip(post, make_config(tmp_path))
+    assert token not in repr((tip["tags"], tip["categories"], tip["params"]))
+    assert tip["params"] == {"ort": "", "liste": ["", {"tief": ""}]}
 
 
 def test_plain_text_is_wrapped_and_complete(tmp_path: Path) -> None:

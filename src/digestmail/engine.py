@@ -306,6 +306,9 @@ class SendRun:
                 DeliveryResult(email, DeliveryStatus.FAILED_PERMANENT, exc.code, reply)
             )
         job.message = None  # rebuilt on retry: no message bytes wait in memory
+        last_chance = self.screen.last_chance.get(email)
+        if last_chance is not None and job.tries >= self.cfg.max_attempts and not self.stopping:
+            return self._give_up(job, exc, *last_chance)
         if job.tries >= self.cfg.max_attempts or self.stopping:
             self.tally.left_to_retry += 1
             self._finish(job)
@@ -315,6 +318,23 @@ class SendRun:
             self.retries[job] = asyncio.get_running_loop().call_later(delay, self._requeue, job)
         return self.journal.add_result(
             DeliveryResult(email, DeliveryStatus.FAILED_TEMPORARY, exc.code, reply)
+        )
+
+    def _give_up(
+        self, job: _Job, exc: DeliveryError, first: datetime, earlier: int
+    ) -> asyncio.Future[None]:
+        """Deferred again after ``smtp.give_up_after_days``: failed for good, so the issue can
+        finish instead of keeping every later run at exit 75 for one address."""
+        email = job.recipient.email
+        reply = (
+            f"gave up after {earlier + job.tries} attempts since {first:%Y-%m-%d %H:%M} UTC; "
+            f"last reply: {exc.code} {exc.reply or exc}"
+        )
+        self.tally.failed_permanent += 1
+        self._note_failure(f"{email}: {reply}")
+        self._finish(job)
+        return self.journal.add_result(
+            DeliveryResult(email, DeliveryStatus.FAILED_PERMANENT, exc.code, reply)
         )
 
     def _requeue(self, job: _Job) -> None:

@@ -114,7 +114,9 @@ def _v2(db: sqlite3.Connection) -> None:
     their IDNA form, are rewritten to it; else an unsubscribed reader would be mailed again.
 
     An address that has no ASCII form (non-ASCII before the ``@``) is left as it is: it is
-    refused as a subscriber anyway.
+    refused as a subscriber anyway. Delivery rows are not rewritten on purpose: a Unicode-domain
+    address could not be sent before (its To header was refused, 553), so its rows say it never
+    got the issue, and under its ASCII form an open issue now reaches it once.
     """
     from email_validator import EmailNotValidError, validate_email
 

@@ -115,9 +115,11 @@ class _EmailTree(Treeprocessor):
                     el.attrib.clear()
             elif tag == "img":
                 src = absolute_url(el.get("src", ""), opts.base)
-                if not src:  # nothing safe to show: no empty frame either
+                if not src:  # nothing safe to show, no empty frame: just the alt text
+                    alt = el.get("alt", "")
                     el.tag = "span"
                     el.attrib.clear()
+                    el.text = alt
                     continue
                 el.set("src", src)
                 if not el.get("alt"):
@@ -128,7 +130,7 @@ class _EmailTree(Treeprocessor):
 
 
 _LIST_ITEM = re.compile(r"( *)([-*+]|\d{1,9}[.)])( +)(.*)")
-_FENCE = re.compile(r" *(```|~~~)")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 
 
 class _ListIndent(Preprocessor):
@@ -138,21 +140,30 @@ class _ListIndent(Preprocessor):
     above: two spaces under ``- a``, three under ``1. a``. Python-Markdown needs four, and ran
     ``- a`` / ``  - b`` together into one flat list. Each nested line is moved to four spaces per
     level (plus whatever it has beyond the item's text column, so code inside an item stays
-    code); four-space lists come out as they went in. Fenced code is left alone.
+    code); four-space lists come out as they went in. Indented code (four spaces more than the
+    text it belongs to) and fenced code pass through untouched.
     """
 
     def run(self, lines: list[str]) -> list[str]:
         stack: list[tuple[int, int]] = []  # (text column, new indent of the item's text)
         out: list[str] = []
-        fenced = False
+        fence = ""  # the fence that opened the code block we are in, if any
         previous_blank = False
         continued = False  # the item goes on with a paragraph of its own (after a blank line)
         for line in lines:
-            if _FENCE.match(line):
-                fenced = not fenced
-            if fenced or not line.strip():
+            found = _FENCE.match(line)
+            if fence:
                 out.append(line)
-                previous_blank = not line.strip()
+                if found and found.group(1)[0] == fence[0] and len(found.group(1)) >= len(fence):
+                    fence = "" if not found.group(2).strip() else fence
+                continue
+            if found and not (found.group(1)[0] == "`" and "`" in found.group(2)):
+                fence = found.group(1)
+                out.append(line)
+                continue
+            if not line.strip():
+                out.append(line)
+                previous_blank = True
                 continue
             indent = len(line) - len(line.lstrip(" "))
             item = _LIST_ITEM.fullmatch(line)
@@ -160,9 +171,10 @@ class _ListIndent(Preprocessor):
                 if item is None and not previous_blank:
                     break  # a lazy continuation line of the item's paragraph
                 stack.pop()
-            if item is not None:
+            code_from = stack[-1][0] + 4 if stack else 4  # this far in, a line is code
+            if item is not None and indent < code_from:
                 marker, gap = item.group(2), item.group(3)
-                new = stack[-1][1] if stack else min(indent, 3)
+                new = stack[-1][1] if stack else indent
                 stack.append((indent + len(marker) + len(gap), new + 4))
                 if continued:  # Python-Markdown would read the item as more of that text
                     out.append("")
@@ -237,10 +249,15 @@ def absolute_url(url: str, base: str) -> str:
     return encode_url(joined) if scheme in _SAFE_SCHEMES else ""
 
 
+_URL_AS_IS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
+"""A URL made only of these (unreserved, reserved, escapes) needs no encoding."""
+
+
 def encode_url(url: str) -> str:
-    """Percent-encode what a URL may not carry as is (spaces, umlauts); an internationalised
-    host becomes IDNA. Existing ``%XX`` escapes and reserved characters are kept."""
-    if url.isascii() and " " not in url:
+    """Percent-encode what a URL may not carry as is (spaces, umlauts, quotes, ``<>``); an
+    internationalised host becomes IDNA. Existing ``%XX`` escapes and reserved characters are
+    kept."""
+    if _URL_AS_IS.fullmatch(url):
         return url
     parts = urlsplit(url)
     netloc = parts.netloc

@@ -135,8 +135,9 @@ async def send_issue_to_list(
             stop=stop,
         )
     # Before the issue is stored: a stored copy is what every later run sends, so a theme
-    # fixed afterwards could never replace it.
-    require_columns(list_cfg.subscribers, used_columns(issue))
+    # fixed afterwards could never replace it. Once stored, make_factory checks that copy.
+    if ledger.get_issue(issue.id) is None:
+        require_columns(list_cfg.subscribers, used_columns(issue))
     report = await send_issue(
         config=config,
         list_cfg=list_cfg,

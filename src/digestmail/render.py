@@ -213,10 +213,22 @@ def _tip(post: Post, config: Config) -> dict[str, Any]:
         "summary_html": Markup(slots.defuse(str(summary.html))),
         "summary_text": slots.defuse(summary.text),
         "thumbnail": thumbnail,
-        "categories": post.categories,
-        "tags": post.tags,
-        "params": post.params,
+        "categories": tuple(slots.defuse(c) for c in post.categories),
+        "tags": tuple(slots.defuse(t) for t in post.tags),
+        "params": _defused(post.params),
     }
+
+
+def _defused(value: Any) -> Any:
+    """Front-matter params for a theme, every string in them defused (nested lists and maps
+    too): a theme may print any of them, and none may fill a reader's hole."""
+    if isinstance(value, str):
+        return slots.defuse(value)
+    if isinstance(value, Mapping):
+        return {key: _defused(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_defused(item) for item in value]
+    return value
 
 
 def web_url(config: Config, list_cfg: ListConfig, issue_id: str) -> str:

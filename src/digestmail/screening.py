@@ -96,6 +96,10 @@ class Screen:
         self.tally = tally
         self.started = started
         self.give_up_before = started - give_up_after if give_up_after is not None else None
+        self.last_chance: dict[str, tuple[datetime, int]] = {}
+        """Addresses deferred since before ``give_up_before``: (first attempt, attempts so far).
+        Like a mail server past its queue lifetime, they get one more run's tries; if those
+        are deferred too, the engine records them as failed for good."""
         self.consult_ledger = consult_ledger
         self.record = record
         # A dry run writes no rows, so repeats across chunks can only be caught in memory.
@@ -148,23 +152,6 @@ class Screen:
             seen.update(fresh)
         return fresh
 
-    def _give_up(self, state: Delivery, first: datetime) -> None:
-        """Like a mail server's queue lifetime: an address that has answered "try later" for
-        days is recorded as failed for good, or the issue (and every cron run) would stay
-        open for it forever. An attempt without an outcome (``queued``) is never given up."""
-        tally = self.tally
-        tally.failed_permanent += 1
-        reply = (
-            f"gave up after {state.attempts} attempts since {first:%Y-%m-%d %H:%M} UTC; "
-            f"last reply: {state.last_reply or 'none'}"
-        )
-        if len(tally.failures) < MAX_LISTED:
-            tally.failures.append(f"{state.email}: {reply}")
-        if self.record is not None:
-            self.record(
-                DeliveryResult(state.email, DeliveryStatus.FAILED_PERMANENT, state.last_code, reply)
-            )
-
     def _record_suppressed(self, email: str, state: Delivery | None) -> None:
         """Show the skip in the issue's counts, without overwriting a final outcome."""
         if self.record is None or (state is not None and state.status in _FINAL):
@@ -191,8 +178,7 @@ class Screen:
             and first is not None
             and first < self.give_up_before
         ):
-            self._give_up(state, first)
-            return False
+            self.last_chance[state.email] = (first, state.attempts)
         # queued / failed_temporary: an earlier run's attempt without a final outcome. A row
         # marked suppressed whose suppression was lifted since is sent as well.
         return True

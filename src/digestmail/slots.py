@@ -71,11 +71,12 @@ class SubscriberFields:
         return self[column]
 
     def __getitem__(self, column: str) -> str:
-        if column == "email":
+        key = column.lower()  # CSV header names are matched without case
+        if key == "email":
             return Slot.EMAIL.value
-        if column == "name":
+        if key == "name":
             return Slot.NAME.value
-        return field_token(column)
+        return field_token(key)
 
 
 PERSONAL_START = "<!--dm:personal-->"
