@@ -345,6 +345,7 @@ def test_urlencode_in_a_theme_percent_encodes_each_recipients_own_values(tmp_pat
     link = (
         "https://example.org/prefs?e={{ recipient.email | urlencode }}"
         "&o={{ subscriber.organisation | urlencode }}&l={{ list.name | urlencode }}"
+        "&m={{ ('an ' ~ recipient.email) | urlencode }}"
     )
     (folder / "digest.html.j2").write_text(
         f"<html><body><a href='{link}'>Einstellungen</a> {{{{ subscriber.organisation }}}}"
@@ -357,7 +358,10 @@ def test_urlencode_in_a_theme_percent_encodes_each_recipients_own_values(tmp_pat
         email="anna+news@example.org", name="", fields={"organisation": "Büro & Co #1"}
     )
     text, html = (p.get_content() for p in parts(parse(factory.build(anna, now=NOW))))
-    query = "e=anna%2Bnews%40example.org&o=B%C3%BCro%20%26%20Co%20%231&l=Veranstaltungstipps"
+    query = (
+        "e=anna%2Bnews%40example.org&o=B%C3%BCro%20%26%20Co%20%231&l=Veranstaltungstipps"
+        "&m=an%20anna%2Bnews%40example.org"
+    )
     assert text.strip() == f"https://example.org/prefs?{query}"
     assert f"https://example.org/prefs?{query.replace('&', '&amp;')}" in html
     assert "</a> Büro &amp; Co #1" in html  # without the filter: HTML-escaped, not encoded

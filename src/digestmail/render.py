@@ -98,9 +98,16 @@ def _urlencode(value: Any) -> str:
 
     ``{{ recipient.email | urlencode }}`` sees a token, not the address: the token's
     URL-encoded variant tells :mod:`digestmail.message` to percent-encode the value it fills.
+    A token inside a longer string (``("?e=" ~ recipient.email) | urlencode``) is handled the
+    same way, the text around it encoded here.
     """
-    if isinstance(value, str) and slots.SLOT_PATTERN.fullmatch(value):
-        return slots.url_encoded(value)
+    if isinstance(value, str) and slots.SLOT_PATTERN.search(value):
+        pieces = slots.SLOT_PATTERN.split(value)
+        out = [str(jinja2.filters.do_urlencode(pieces[0]))]
+        for token, piece in zip(slots.SLOT_PATTERN.findall(value), pieces[1:], strict=True):
+            out.append(slots.url_encoded(token))
+            out.append(str(jinja2.filters.do_urlencode(piece)) if piece else "")
+        return "".join(out)
     return str(jinja2.filters.do_urlencode(value))
 
 
