@@ -275,6 +275,29 @@ def test_an_address_that_says_try_later_for_days_is_given_up_so_the_issue_ends(
         server.stop()
 
 
+def test_giving_up_after_dropped_connections_quotes_the_error_not_a_missing_code(
+    make_project: MakeProject,
+) -> None:
+    from digestmail.errors import DeliveryError
+    from digestmail.transport import MemoryTransport
+
+    config = load_config(
+        make_project(subscribers=csv_of(people(2)), extra_config="[smtp]\nmax_attempts = 1\n")
+    )
+
+    def drop_one(message: OutgoingMessage, tries: int) -> DeliveryError | None:
+        if message.email == people(2)[0]:
+            return DeliveryError("connection lost", recipient=message.email)
+        return None
+
+    assert send(config, transport=MemoryTransport(connections=1, fault=drop_one)).exit_code == 75
+    age_delivery(config, people(2)[0], days=6)
+    last = send(config, transport=MemoryTransport(connections=1, fault=drop_one))
+    assert last.exit_code == 1
+    assert "gave up after 2 attempts since" in last.failures[0]
+    assert last.failures[0].endswith("last: connection lost"), last.failures[0]
+
+
 def test_an_old_deferral_that_goes_through_on_its_last_chance_is_sent(
     make_project: MakeProject, tmp_path: Path, smtp_password: str
 ) -> None:
@@ -345,6 +368,8 @@ def test_user_unknown_is_suppressed_for_later_issues(
     assert send(config).failed_permanent == 1
     with Ledger.open(config.state.path) as ledger:
         assert ledger.is_suppressed("user-unknown@example.net", list_key="monthly")
+    again = send(config)  # the same issue: the refusal is what it counts, not the suppression
+    assert (again.already_failed, again.suppressed, again.already_sent) == (1, 0, 2)
 
     later = send(config, issue=make_issue("monthly-2017-12"))
     assert (later.sent, later.suppressed, later.exit_code) == (2, 1, 0)

@@ -245,6 +245,36 @@ def test_an_old_unicode_suppression_matches_the_ascii_form_addresses_now_take(
         }
 
 
+def test_delivery_rows_of_unicode_domains_the_old_version_refused_are_dropped(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with contextlib.closing(sqlite3.connect(path)) as old, old:
+        ledger_schema.MIGRATIONS[0](old)
+        old.execute("PRAGMA user_version = 1")
+        for email, status in (
+            ("anna@bücher.example", "failed_permanent"),  # the 553 of the old version
+            ("bernd@example.org", "failed_permanent"),
+            ("anna@bücher.example", "sent"),  # cannot happen, but must never be lost
+        ):
+            issue = "monthly-2026-10" if status != "sent" else "monthly-2026-09"
+            old.execute(
+                "INSERT INTO deliveries (issue_id, email, status, created_at, updated_at)"
+                " VALUES (?, ?, ?, '2026-11-01', '2026-11-01')",
+                (issue, email, status),
+            )
+    with Ledger.open(path):
+        pass
+    with contextlib.closing(sqlite3.connect(path)) as raw:
+        rows = raw.execute(
+            "SELECT issue_id, email, status FROM deliveries ORDER BY 1, 2"
+        ).fetchall()
+    assert rows == [
+        ("monthly-2026-09", "anna@bücher.example", "sent"),
+        ("monthly-2026-10", "bernd@example.org", "failed_permanent"),
+    ]
+
+
 # --- issues -----------------------------------------------------------------------------------
 
 

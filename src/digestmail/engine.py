@@ -326,9 +326,10 @@ class SendRun:
         """Deferred again after ``smtp.give_up_after_days``: failed for good, so the issue can
         finish instead of keeping every later run at exit 75 for one address."""
         email = job.recipient.email
+        last = f"{exc.code} {exc.reply or exc}" if exc.code else str(exc)  # no code: no reply
         reply = (
             f"gave up after {earlier + job.tries} attempts since {first:%Y-%m-%d %H:%M} UTC; "
-            f"last reply: {exc.code} {exc.reply or exc}"
+            f"last: {last}"
         )
         self.tally.failed_permanent += 1
         self._note_failure(f"{email}: {reply}")

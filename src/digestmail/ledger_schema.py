@@ -114,9 +114,10 @@ def _v2(db: sqlite3.Connection) -> None:
     their IDNA form, are rewritten to it; else an unsubscribed reader would be mailed again.
 
     An address that has no ASCII form (non-ASCII before the ``@``) is left as it is: it is
-    refused as a subscriber anyway. Delivery rows are not rewritten on purpose: a Unicode-domain
-    address could not be sent before (its To header was refused, 553), so its rows say it never
-    got the issue, and under its ASCII form an open issue now reaches it once.
+    refused as a subscriber anyway. A Unicode-domain address could not be sent before (its To
+    header was refused, 553), so its delivery rows only record that refusal: they are removed,
+    not rewritten. Under its ASCII form an open issue now reaches the reader once, and
+    ``status`` does not count one reader twice.
     """
     from email_validator import EmailNotValidError, validate_email
 
@@ -137,6 +138,15 @@ def _v2(db: sqlite3.Connection) -> None:
             " VALUES (?, ?, ?, ?, ?)",
             (ascii_email.casefold(), list_key, ascii_email, reason, created),
         )
+    unsent = db.execute("SELECT DISTINCT email FROM deliveries WHERE status != 'sent'").fetchall()
+    for (email,) in unsent:
+        if str(email).isascii():
+            continue
+        try:
+            validate_email(email, check_deliverability=False, allow_smtputf8=False)
+        except EmailNotValidError:
+            continue  # no ASCII form: such an address is refused as a subscriber now
+        db.execute("DELETE FROM deliveries WHERE email = ? AND status != 'sent'", (email,))
 
 
 Migration = Callable[[sqlite3.Connection], None]

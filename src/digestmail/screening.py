@@ -21,6 +21,8 @@ LOOKUP_CHUNK = 500
 """Rows screened per pair of ledger queries: large enough to amortise, small enough to stream."""
 
 _FINAL = (DeliveryStatus.SENT, DeliveryStatus.FAILED_PERMANENT, DeliveryStatus.SUPPRESSED)
+_DONE = (DeliveryStatus.SENT, DeliveryStatus.FAILED_PERMANENT)
+"""Outcomes of a delivery that a later suppression does not change: _worth_sending skips them."""
 
 Row = Recipient | SubscriberProblem
 
@@ -118,7 +120,8 @@ class Screen:
         for recipient in fresh.values():
             email = recipient.email
             state = states.get(email)
-            if email in suppressed:
+            done = state is not None and state.status in _DONE
+            if email in suppressed and not done:  # sent or refused before: counted as that
                 tally.suppressed += 1
                 self._record_suppressed(email, state)
             elif email in in_flight:
