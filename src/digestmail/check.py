@@ -19,7 +19,7 @@ from typing import Any
 
 from digestmail import content, message, periods, render, subscribers
 from digestmail.config import Config, ListConfig, find_config, load_config, parse_config
-from digestmail.errors import ConfigError, DigestmailError, SubscriberError
+from digestmail.errors import ConfigError, DigestmailError
 from digestmail.models import CategoryGroup, Post, Recipient, Selection
 from digestmail.schedule import first_fire_after
 
@@ -95,8 +95,11 @@ def run_checks(
         )
     seen_files: set[Path] = set()
     for list_cfg in config.lists.values():
-        problems.extend(_check_templates(config, list_cfg, loaded.posts, moment))
-        count, found = _check_subscribers(list_cfg)
+        template_problems, columns = _check_templates(config, list_cfg, loaded.posts, moment)
+        problems.extend(template_problems)
+        count, found, readable = _check_subscribers(list_cfg)
+        if readable:  # an unreadable file is reported once, as the subscribers' problem
+            problems.extend(_check_columns(list_cfg, columns))
         checked.append(f"list {list_cfg.key}: {_count(count, 'subscriber')}")
         if list_cfg.subscribers not in seen_files:  # lists may share a file: report it once
             seen_files.add(list_cfg.subscribers)
@@ -171,8 +174,11 @@ def _sample_selection(
 
 def _check_templates(
     config: Config, list_cfg: ListConfig, posts: tuple[Post, ...], now: datetime
-) -> Iterator[Problem]:
-    """Render the list's issue and one message, as ``build`` would; report what fails."""
+) -> tuple[list[Problem], tuple[str, ...]]:
+    """Render the list's issue and one message, as ``build`` would; report what fails.
+
+    Also returns the subscriber columns the theme uses, for :func:`_check_columns`.
+    """
     try:
         selection = _sample_selection(list_cfg, posts, now, config)
         issue = render.render_issue(selection, config=config, list_cfg=list_cfg)
@@ -180,15 +186,25 @@ def _check_templates(
             issue, config=config, list_cfg=list_cfg, secret=message.secret_from_env()
         )
         factory.build(_SAMPLE_RECIPIENT, now=now)
-        if list_cfg.subscribers.exists():  # a missing file is reported with the subscribers
-            subscribers.require_columns(list_cfg.subscribers, factory.columns)
-    except SubscriberError:
-        pass  # the file's own fault, reported by _check_subscribers
     except DigestmailError as exc:
-        where = f"lists.{list_cfg.key}"
-        text = str(exc)
-        area = "config" if isinstance(exc, ConfigError) else "template"  # e.g. no secret set
-        yield Problem(area, text if where in text else f"{where}: {text}")
+        return [_list_problem(list_cfg, exc)], ()
+    return [], factory.columns
+
+
+def _check_columns(list_cfg: ListConfig, columns: tuple[str, ...]) -> list[Problem]:
+    """The theme's ``subscriber.<column>`` against the file's header (a readable file)."""
+    try:
+        subscribers.require_columns(list_cfg.subscribers, columns)
+    except DigestmailError as exc:
+        return [_list_problem(list_cfg, exc)]
+    return []
+
+
+def _list_problem(list_cfg: ListConfig, exc: DigestmailError) -> Problem:
+    where = f"lists.{list_cfg.key}"
+    text = str(exc)
+    area = "config" if isinstance(exc, ConfigError) else "template"  # e.g. no secret set
+    return Problem(area, text if where in text else f"{where}: {text}")
 
 
 def _count(number: int, noun: str) -> str:
@@ -198,12 +214,15 @@ def _count(number: int, noun: str) -> str:
 # --- subscribers --------------------------------------------------------------------------------
 
 
-def _check_subscribers(list_cfg: ListConfig) -> tuple[int, list[Problem]]:
-    """Invalid rows are errors (they would be skipped silently); duplicates are warnings."""
+def _check_subscribers(list_cfg: ListConfig) -> tuple[int, list[Problem], bool]:
+    """Invalid rows are errors (they would be skipped silently); duplicates are warnings.
+
+    Returns the count of addresses, the problems, and whether the file could be read at all.
+    """
     try:
         report = subscribers.check_subscribers(list_cfg.subscribers)
     except DigestmailError as exc:
-        return 0, [Problem("subscribers", str(exc))]
+        return 0, [Problem("subscribers", str(exc))], False
     found: list[Problem] = []
     for problem in report.problems:
         what = problem.reason
@@ -219,4 +238,4 @@ def _check_subscribers(list_cfg: ListConfig) -> tuple[int, list[Problem]]:
                 "subscribers", f"{list_cfg.subscribers}: no address to mail ({report.rows} rows)"
             )
         )
-    return report.valid, found
+    return report.valid, found, True

@@ -424,6 +424,7 @@ def send(
                 test_addresses=test_addresses,
                 on_progress=view,
                 stop=stop,
+                total=total,
             )
         )
     if err_console.is_terminal:

@@ -238,15 +238,7 @@ def _refuse_an_empty_list(tally: Tally, list_cfg: ListConfig, stop: asyncio.Even
     ``;`` between the fields, or a header without rows, would silently swallow a month. Left
     open, the issue goes out once the file is fixed (``run-due`` retries open issues first).
     """
-    addresses = (
-        tally.sent
-        + tally.already_sent
-        + tally.already_failed
-        + tally.suppressed
-        + tally.failed_permanent
-        + tally.left_to_retry
-    )
-    if addresses or stop.is_set():
+    if tally.addresses or stop.is_set():
         return
     rows = f"{tally.invalid} invalid row(s)" if tally.invalid else "no rows"
     raise SubscriberError(

@@ -297,14 +297,9 @@ class SendRun:
         email = job.recipient.email
         reply = exc.reply or str(exc)
         if not exc.temporary:
-            self.tally.failed_permanent += 1
-            self._note_failure(f"{email}: {exc.code} {reply}")
             if is_user_unknown(exc.code, reply):
                 self.ledger.suppress(email, list_key=self.list_key, reason=f"{exc.code} {reply}")
-            self._finish(job)
-            return self.journal.add_result(
-                DeliveryResult(email, DeliveryStatus.FAILED_PERMANENT, exc.code, reply)
-            )
+            return self._failed_for_good(job, exc.code, reply, shown=f"{exc.code} {reply}")
         job.message = None  # rebuilt on retry: no message bytes wait in memory
         last_chance = self.screen.last_chance.get(email)
         if last_chance is not None and job.tries >= self.cfg.max_attempts and not self.stopping:
@@ -325,17 +320,23 @@ class SendRun:
     ) -> asyncio.Future[None]:
         """Deferred again after ``smtp.give_up_after_days``: failed for good, so the issue can
         finish instead of keeping every later run at exit 75 for one address."""
-        email = job.recipient.email
         last = f"{exc.code} {exc.reply or exc}" if exc.code else str(exc)  # no code: no reply
         reply = (
             f"gave up after {earlier + job.tries} attempts since {first:%Y-%m-%d %H:%M} UTC; "
             f"last: {last}"
         )
+        return self._failed_for_good(job, exc.code, reply, shown=reply)
+
+    def _failed_for_good(
+        self, job: _Job, code: int | None, reply: str, *, shown: str
+    ) -> asyncio.Future[None]:
+        """Record a permanent failure; ``shown`` is how the summary lists it."""
+        email = job.recipient.email
         self.tally.failed_permanent += 1
-        self._note_failure(f"{email}: {reply}")
+        self._note_failure(f"{email}: {shown}")
         self._finish(job)
         return self.journal.add_result(
-            DeliveryResult(email, DeliveryStatus.FAILED_PERMANENT, exc.code, reply)
+            DeliveryResult(email, DeliveryStatus.FAILED_PERMANENT, code, reply)
         )
 
     def _requeue(self, job: _Job) -> None:

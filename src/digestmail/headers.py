@@ -115,13 +115,14 @@ def ascii_address(what: str, addr: str) -> str:
     """
     if addr.isascii():
         return addr
-    from email_validator import EmailNotValidError, validate_email
+    from email_validator import EmailNotValidError
+
+    from digestmail.subscribers import ascii_email
 
     try:
-        checked = validate_email(addr, check_deliverability=False, allow_smtputf8=False)
+        return ascii_email(addr)
     except EmailNotValidError as exc:
         raise HeaderInjectionError(f"{what}: {addr!r} cannot be sent: {exc}") from exc
-    return checked.ascii_email or addr
 
 
 def format_address(display_name: str, addr: str) -> str:

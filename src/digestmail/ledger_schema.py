@@ -119,7 +119,9 @@ def _v2(db: sqlite3.Connection) -> None:
     not rewritten. Under its ASCII form an open issue now reaches the reader once, and
     ``status`` does not count one reader twice.
     """
-    from email_validator import EmailNotValidError, validate_email
+    from email_validator import EmailNotValidError
+
+    from digestmail.subscribers import ascii_email
 
     rows = db.execute(
         "SELECT email_key, list_key, email, reason, created_at FROM suppressions"
@@ -128,22 +130,21 @@ def _v2(db: sqlite3.Connection) -> None:
         if str(email).isascii():
             continue
         try:
-            checked = validate_email(email, check_deliverability=False, allow_smtputf8=False)
+            converted = ascii_email(email)
         except EmailNotValidError:
             continue
-        ascii_email = checked.ascii_email or email
         db.execute("DELETE FROM suppressions WHERE email_key = ? AND list_key = ?", (key, list_key))
         db.execute(
             "INSERT OR IGNORE INTO suppressions (email_key, list_key, email, reason, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
-            (ascii_email.casefold(), list_key, ascii_email, reason, created),
+            (converted.casefold(), list_key, converted, reason, created),
         )
     unsent = db.execute("SELECT DISTINCT email FROM deliveries WHERE status != 'sent'").fetchall()
     for (email,) in unsent:
         if str(email).isascii():
             continue
         try:
-            validate_email(email, check_deliverability=False, allow_smtputf8=False)
+            ascii_email(email)
         except EmailNotValidError:
             continue  # no ASCII form: such an address is refused as a subscriber now
         db.execute("DELETE FROM deliveries WHERE email = ? AND status != 'sent'", (email,))

@@ -102,8 +102,11 @@ async def send_issue_to_list(
     test_addresses: Sequence[str] = (),
     on_progress: Callable[[ProgressEvent], None] | None = None,
     stop: asyncio.Event | None = None,
+    total: int | None = None,
 ) -> DeliveryReport:
     """Send a rendered issue to the list's subscribers (or test copies), then archive it.
+
+    ``total`` is the file's row count when the caller has it already (the send prompt).
 
     The stored copy wins over ``issue`` when the issue was sent before (``send_issue`` takes
     care of that); the archive is written from the stored copy once the issue is finished.
@@ -149,7 +152,7 @@ async def send_issue_to_list(
         dry_run=dry_run,
         on_progress=on_progress,
         stop=stop,
-        total=count_rows(list_cfg.subscribers),
+        total=total if total is not None else count_rows(list_cfg.subscribers),
     )
     if not dry_run:
         stored = ledger.get_issue(issue.id)

@@ -49,6 +49,18 @@ class Tally:
     """The first invalid rows as ``line N: address: reason``, so a send names them too."""
 
     @property
+    def addresses(self) -> int:
+        """Valid, distinct addresses met so far, whatever became of them."""
+        return (
+            self.sent
+            + self.already_sent
+            + self.already_failed
+            + self.suppressed
+            + self.failed_permanent
+            + self.left_to_retry
+        )
+
+    @property
     def skipped(self) -> int:
         return (
             self.already_sent

@@ -108,6 +108,16 @@ def _normalise(address: str) -> str:
         # A domain the fast path refuses goes through the full validator below, for its message.
         with contextlib.suppress(EmailNotValidError):
             return f"{local}@{_domain(domain.lower())}"
+    return ascii_email(address)
+
+
+def ascii_email(address: str) -> str:
+    """``address`` as digestmail sends it: validated, normalised, the domain in IDNA form.
+
+    Raises EmailNotValidError, also for non-ASCII before the ``@`` (that would need SMTPUTF8).
+    Used for subscribers, for the config's own addresses and by the ledger's migration, so all
+    three agree on one form.
+    """
     checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
     return checked.ascii_email or checked.normalized
 
@@ -269,11 +279,21 @@ def read_subscribers(path: Path, *, dedupe: bool = True) -> Iterator[Recipient |
     (and its memory) for callers that dedupe on their own.
     """
     _check_utf8(path)
-    delimiter = _delimiter(path)
-    with _open(path) as stream:
-        header = _header(csv.reader(stream, strict=True, delimiter=delimiter), path)
+    header, delimiter = _read_header(path)
     seen = _SeenAddresses() if dedupe else None
     return _rows(path, _columns(header, path), len(header), delimiter, seen)
+
+
+def _read_header(path: Path) -> tuple[list[str], str]:
+    """The header row's cells and the separator they use."""
+    try:
+        delimiter = _delimiter(path)
+        with _open(path) as stream:
+            return _header(csv.reader(stream, strict=True, delimiter=delimiter), path), delimiter
+    except UnicodeDecodeError as exc:
+        raise SubscriberError(
+            "is not UTF-8 (save the file as UTF-8 CSV)", path=path, line=1
+        ) from exc
 
 
 def _open(path: Path) -> TextIO:
@@ -374,12 +394,11 @@ def require_columns(path: Path, used: Iterable[str]) -> None:
     ``subscriber.anrede``); Jinja's strict undefined cannot see it, because the values are
     only filled in per message, so it is checked here against the header row.
     """
-    _check_utf8(path)
-    delimiter = _delimiter(path)
-    with _open(path) as stream:
-        header = _header(csv.reader(stream, strict=True, delimiter=delimiter), path)
-    have = {h.strip().lower() for h in header}
-    missing = sorted(set(used) - have)
+    wanted = set(used)
+    if not wanted:
+        return  # most themes use no column: no need to open the file
+    header, _ = _read_header(path)
+    missing = sorted(wanted - {h.strip().lower() for h in header})
     if missing:
         names = ", ".join(f"subscriber.{c}" for c in missing)
         raise TemplateError(
