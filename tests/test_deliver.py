@@ -31,6 +31,7 @@ from digestmail.deliver import (
     send_issue,
     send_test_copies,
 )
+from digestmail.engine import ProgressEvent
 from digestmail.errors import LockHeldError, TransportError, TransportSetupError
 from digestmail.ledger import Ledger
 from digestmail.models import DeliveryStatus, Issue, OutgoingMessage, Recipient
@@ -65,6 +66,7 @@ def send(
     dry_run: bool = False,
     stop: asyncio.Event | None = None,
     make_factory: FactoryMaker = TinyFactory,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
 ) -> DeliveryReport:
     list_cfg = config.get_list("monthly")
     with Ledger.open(config.state.path) as ledger:
@@ -79,6 +81,7 @@ def send(
                 recipients=read_subscribers(list_cfg.subscribers),
                 dry_run=dry_run,
                 stop=stop,
+                on_progress=on_progress,
             )
         )
 
@@ -799,7 +802,6 @@ def test_a_stop_does_not_wait_for_the_rate_limit_to_hand_out_more_messages(
 def test_the_last_progress_event_counts_an_address_left_for_the_next_run(
     make_project: MakeProject,
 ) -> None:
-    from digestmail.engine import ProgressEvent
     from digestmail.errors import DeliveryError
     from digestmail.transport import MemoryTransport
 
@@ -813,20 +815,8 @@ def test_the_last_progress_event_counts_an_address_left_for_the_next_run(
         return None
 
     events: list[ProgressEvent] = []
-    list_cfg = config.get_list("monthly")
-    with Ledger.open(config.state.path) as ledger:
-        report = asyncio.run(
-            send_issue(
-                config=config,
-                list_cfg=list_cfg,
-                issue=make_issue(),
-                ledger=ledger,
-                transport=MemoryTransport(connections=2, fault=defer_one),
-                make_factory=TinyFactory,
-                recipients=read_subscribers(list_cfg.subscribers),
-                on_progress=events.append,
-            )
-        )
+    transport = MemoryTransport(connections=2, fault=defer_one)
+    report = send(config, transport=transport, on_progress=events.append)
     assert (report.sent, report.left_to_retry) == (2, 1)
     last = events[-1]
     assert (last.done, last.sent, last.retrying, last.processed) == (True, 2, 1, 3)

@@ -400,16 +400,23 @@ DATE_FORMS = (
 )
 
 
-def test_date_forms_agree_with_hugo(tmp_path: Path) -> None:
-    """Each form as a quoted YAML string and as a TOML string: same date as Hugo, or none."""
+def bare_site(tmp_path: Path, extra_config: str = "") -> tuple[Path, Path]:
+    """A Hugo site of pages only (section ``d``): its root and the section's folder."""
     root = tmp_path / "site"
     content = root / "content" / "d"
     content.mkdir(parents=True)
     (root / "config.toml").write_text(
-        'baseURL = "https://example.org/"\ntimeZone = "Europe/Berlin"\n'
-        'disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]\n',
+        'baseURL = "https://example.org/"\n'
+        + extra_config
+        + 'disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]\n',
         encoding="utf-8",
     )
+    return root, content
+
+
+def test_date_forms_agree_with_hugo(tmp_path: Path) -> None:
+    """Each form as a quoted YAML string and as a TOML string: same date as Hugo, or none."""
+    root, content = bare_site(tmp_path, 'timeZone = "Europe/Berlin"\n')
     for i, form in enumerate(DATE_FORMS):
         quoted = json.dumps(form)  # a JSON string is a valid YAML and TOML basic string
         (content / f"y{i}.md").write_text(f"---\ntitle: y\ndate: {quoted}\n---\n")
@@ -444,14 +451,7 @@ DRAFT_FORMS = {
 
 
 def test_draft_values_agree_with_hugo(tmp_path: Path) -> None:
-    root = tmp_path / "site"
-    content = root / "content" / "d"
-    content.mkdir(parents=True)
-    (root / "config.toml").write_text(
-        'baseURL = "https://example.org/"\n'
-        'disableKinds = ["taxonomy", "term", "RSS", "sitemap", "robotsTXT", "404"]\n',
-        encoding="utf-8",
-    )
+    root, content = bare_site(tmp_path)
     forms: dict[str, str] = {}
     for fmt, values in DRAFT_FORMS.items():
         for i, value in enumerate(values):

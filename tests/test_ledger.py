@@ -223,14 +223,21 @@ def test_opening_a_new_ledger_waits_while_another_process_is_still_writing_it(
         assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+@contextlib.contextmanager
+def schema_1_ledger(path: Path) -> Iterator[sqlite3.Connection]:
+    """A ledger as the release before IDNA addresses wrote it, to fill and then upgrade."""
+    with contextlib.closing(sqlite3.connect(path)) as old, old:
+        ledger_schema.MIGRATIONS[0](old)
+        old.execute("PRAGMA user_version = 1")
+        yield old
+
+
 def test_an_old_unicode_suppression_matches_the_ascii_form_addresses_now_take(
     tmp_path: Path,
 ) -> None:
     # A ledger written before addresses were kept in IDNA form: schema 1, Unicode domains.
     path = tmp_path / "ledger.sqlite"
-    with contextlib.closing(sqlite3.connect(path)) as old, old:
-        ledger_schema.MIGRATIONS[0](old)
-        old.execute("PRAGMA user_version = 1")
+    with schema_1_ledger(path) as old:
         for email, list_key in (("Anna@Bücher.example", ""), ("jürgen@example.org", "monthly")):
             old.execute(
                 "INSERT INTO suppressions VALUES (?, ?, ?, 'unsubscribed', '2026-11-01')",
@@ -249,9 +256,7 @@ def test_delivery_rows_of_unicode_domains_the_old_version_refused_are_dropped(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "ledger.sqlite"
-    with contextlib.closing(sqlite3.connect(path)) as old, old:
-        ledger_schema.MIGRATIONS[0](old)
-        old.execute("PRAGMA user_version = 1")
+    with schema_1_ledger(path) as old:
         for email, status in (
             ("anna@bücher.example", "failed_permanent"),  # the 553 of the old version
             ("bernd@example.org", "failed_permanent"),
