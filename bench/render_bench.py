@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from digestmail.config import parse_config
-from digestmail.message import MessageFactory
+from digestmail.message.factory import MessageFactory
 from digestmail.models import CategoryGroup, Period, Post, Recipient, Selection
-from digestmail.render import render_issue
+from digestmail.render.theme import render_issue
 
 PARAGRAPH = (
     "Die Werkstatt zeigt, wie Bürger*innen, Verwaltung und Vereine gemeinsam planen können. "

@@ -7,7 +7,7 @@ Run on demand, never in CI (it needs ``/usr/sbin/smtp-sink`` from the Debian pac
     python bench/send_bench.py --million       # also the 1,000,000-recipient memory run (~8 min)
 
 Every scenario runs in its own child process so its peak RSS is its own. The message is one
-30 KB digest built by :class:`digestmail.message.MessageFactory` when that module is present
+30 KB digest built by :class:`digestmail.message.factory.MessageFactory` when that module is present
 (else a splice of pre-built bytes, which the output says). Figures go to stdout as Markdown,
 ready for ``docs/benchmarks.md``.
 """
@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from digestmail.config import Config, load_config
-from digestmail.deliver import send_issue
-from digestmail.ledger import Ledger, StoredIssue
+from digestmail.deliver.send import send_issue
+from digestmail.deliver.transports.smtp import SmtpTransport
+from digestmail.ledger.store import Ledger, StoredIssue
 from digestmail.models import Delivery, Issue, OutgoingMessage, Recipient
-from digestmail.smtp import SmtpTransport
 
 SINK = "/usr/sbin/smtp-sink"
 SOURCE = "/usr/sbin/smtp-source"
@@ -114,7 +114,7 @@ class SpliceFactory:
 
 def factory_maker(config: Config) -> tuple[Any, str]:
     try:
-        from digestmail import message
+        from digestmail.message import factory as message
     except ImportError:
         return SpliceFactory, "SpliceFactory (message.py absent)"
     list_cfg = config.get_list("bench")
@@ -122,7 +122,7 @@ def factory_maker(config: Config) -> tuple[Any, str]:
     def make(issue: Issue) -> Any:
         return message.MessageFactory(issue, config=config, list_cfg=list_cfg, secret="bench")
 
-    return make, "digestmail.message.MessageFactory"
+    return make, "digestmail.message.factory.MessageFactory"
 
 
 # --- the sink ----------------------------------------------------------------------------------
@@ -227,7 +227,7 @@ class NullLedger:
 def run_digestmail(
     port: int, *, recipients: int, connections: int, ledger_on: bool
 ) -> dict[str, Any]:
-    from digestmail.subscribers import read_subscribers
+    from digestmail.subscribers.reader import read_subscribers
 
     with tempfile.TemporaryDirectory(prefix="sendbench-") as tmp:
         config = write_project(Path(tmp), port=port, connections=connections, recipients=recipients)

@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from digestmail.config import SiteConfig
-from digestmail.content import read_post
+from digestmail.content.reader import read_post
 from digestmail.models import Post
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 from digestmail.config import load_config
-from digestmail.deliver import install_signal_handlers, make_transport, send_issue
+from digestmail.deliver.send import install_signal_handlers, make_transport, send_issue
 from digestmail.errors import DigestmailError
-from digestmail.ledger import Ledger
-from digestmail.subscribers import read_subscribers
+from digestmail.ledger.store import Ledger
+from digestmail.subscribers.reader import read_subscribers
 from tests.mail_helpers import TinyFactory, make_issue
 
 

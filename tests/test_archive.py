@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from digestmail import message
-from digestmail.archive import write_archive
+from digestmail.app.archive import write_archive
 from digestmail.config import Config, load_config
 from digestmail.errors import ConfigError
+from digestmail.message import factory as message
 from digestmail.models import Issue, Recipient
 from tests.conftest import MakeProject
 
@@ -60,9 +60,9 @@ def rendered_issue(config: Config, period: str, subject: str) -> Issue:
     """A real rendered issue (with per-recipient placeholders) for ``period``."""
     from datetime import datetime
 
-    from digestmail.periods import parse_period
-    from digestmail.render import render_issue
-    from digestmail.selection import select
+    from digestmail.render.theme import render_issue
+    from digestmail.selection.periods import parse_period
+    from digestmail.selection.select import select
 
     list_cfg = config.lists["monthly"]
     tz = config.site.timezone

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from digestmail.check import run_checks
-from digestmail.render import default_theme_dir
+from digestmail.app.check import run_checks
+from digestmail.render.theme import default_theme_dir
 from tests.conftest import MakeProject
 
 GOOD_TIP = """\

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from digestmail.content import load_posts, read_post
+from digestmail.content.reader import load_posts, read_post
 from digestmail.errors import ContentError
 from tests.content_helpers import BERLIN, FIXTURES, post_from, site_config, write
 

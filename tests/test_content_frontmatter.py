@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from digestmail import simpleyaml
-from digestmail.frontmatter import _yaml_reader, lower_keys, split
+from digestmail.content import fast_yaml
+from digestmail.content.frontmatter import _yaml_reader, lower_keys, split
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +79,7 @@ def pyyaml(block: str) -> Any:
 
 
 def agrees(block: str) -> None:
-    fast = simpleyaml.load(block)
+    fast = fast_yaml.load(block)
     if fast is not None:
         assert fast == pyyaml(block), block
 
@@ -131,8 +131,8 @@ def test_fast_path_takes_the_seed_shape() -> None:
         'categories: "veranstaltungstipp"\ntags: [""]\nthumbnail: ""\n'
         'headline:\n  enabled: false\n  background: ""\n'
     )
-    assert simpleyaml.load(block) == pyyaml(block)
-    assert simpleyaml.load(block) is not None
+    assert fast_yaml.load(block) == pyyaml(block)
+    assert fast_yaml.load(block) is not None
 
 
 def test_every_shipped_and_fixture_post_reads_the_same_both_ways() -> None:
@@ -144,7 +144,7 @@ def test_every_shipped_and_fixture_post_reads_the_same_both_ways() -> None:
         if not text.startswith("---\n"):
             continue
         block = text[4 : text.index("\n---", 3) + 1]
-        fast = simpleyaml.load(block)
+        fast = fast_yaml.load(block)
         if fast is not None:
             taken += 1
             assert fast == pyyaml(block), path

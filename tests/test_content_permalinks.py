@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from digestmail.permalinks import _sanitize_slow, sanitize, urlize
+from digestmail.content.permalinks import _sanitize_slow, sanitize, urlize
 from tests.content_helpers import post_from
 
 PATTERN = {"veranstaltungstipp": "/:section/:year/:month/:slug/", "news": "/:section/:title/"}

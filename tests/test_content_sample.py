@@ -7,10 +7,10 @@ from datetime import datetime
 from pathlib import Path
 
 from digestmail.config import ListConfig
-from digestmail.content import load_posts
+from digestmail.content.reader import load_posts
 from digestmail.models import Post, Reason
-from digestmail.periods import parse_period
-from digestmail.selection import select
+from digestmail.selection.periods import parse_period
+from digestmail.selection.select import select
 from tests.content_helpers import BERLIN, site_config
 
 SAMPLE = Path(__file__).resolve().parent.parent / "content"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from digestmail.summaries import automatic, summarize
+from digestmail.content.summaries import automatic, summarize
 from tests.content_helpers import post_from
 
 FRONT = '---\ntitle: "T"\ndate: 2017-11-10\n---\n'

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from digestmail import dates
+from digestmail.content import dates
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

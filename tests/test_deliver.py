@@ -24,20 +24,26 @@ from typing import cast
 import pytest
 
 from digestmail.config import Config, load_config
-from digestmail.deliver import (
+from digestmail.deliver.recipients import LOOKUP_CHUNK
+from digestmail.deliver.send import (
     DeliveryReport,
     FactoryMaker,
     make_transport,
     send_issue,
     send_test_copies,
 )
-from digestmail.engine import ProgressEvent
+from digestmail.deliver.transports.base import (
+    Connection,
+    Gate,
+    MaildirTransport,
+    SendResult,
+    Transport,
+)
+from digestmail.deliver.workers import ProgressEvent
 from digestmail.errors import LockHeldError, TransportError, TransportSetupError
-from digestmail.ledger import Ledger
+from digestmail.ledger.store import Ledger
 from digestmail.models import DeliveryStatus, Issue, OutgoingMessage, Recipient
-from digestmail.screening import LOOKUP_CHUNK
-from digestmail.subscribers import read_subscribers
-from digestmail.transport import Connection, Gate, MaildirTransport, SendResult, Transport
+from digestmail.subscribers.reader import read_subscribers
 from tests.conftest import BASE_CONFIG, MakeProject
 from tests.mail_helpers import TinyFactory, make_issue
 from tests.smtp_server import Faults, SmtpTestServer, smtp_password, smtp_server
@@ -88,7 +94,7 @@ def send(
 
 def message_factory(config: Config) -> FactoryMaker:
     """The real message factory for the project's list, as the CLI makes it."""
-    from digestmail.message import MessageFactory
+    from digestmail.message.factory import MessageFactory
 
     list_cfg = config.get_list("monthly")
 
@@ -127,7 +133,7 @@ def people(n: int) -> list[str]:
 def test_full_send_delivers_one_message_per_valid_subscriber(
     make_project: MakeProject, smtp_server: SmtpTestServer
 ) -> None:
-    from digestmail.message import MessageFactory
+    from digestmail.message.factory import MessageFactory
 
     emails = people(30)
     rows = [*emails, "not an address", emails[3].upper()]
@@ -281,8 +287,8 @@ def test_an_address_that_says_try_later_for_days_is_given_up_so_the_issue_ends(
 def test_giving_up_after_dropped_connections_quotes_the_error_not_a_missing_code(
     make_project: MakeProject,
 ) -> None:
+    from digestmail.deliver.transports.base import MemoryTransport
     from digestmail.errors import DeliveryError
-    from digestmail.transport import MemoryTransport
 
     config = load_config(
         make_project(subscribers=csv_of(people(2)), extra_config="[smtp]\nmax_attempts = 1\n")
@@ -501,7 +507,7 @@ def test_a_csv_error_part_way_fails_the_send_and_the_fixed_file_resumes(
 
 
 def test_any_error_of_the_producer_fails_the_send(make_project: MakeProject) -> None:
-    from digestmail.transport import MemoryTransport
+    from digestmail.deliver.transports.base import MemoryTransport
 
     config = load_config(make_project(subscribers="email\n"))
     transport = MemoryTransport(connections=2)
@@ -717,9 +723,9 @@ def test_outcomes_are_committed_before_the_connection_sends_again(
 
 
 def test_memory_stays_bounded_by_the_window(make_project: MakeProject) -> None:
-    from digestmail.engine import window
-    from digestmail.screening import LOOKUP_CHUNK
-    from digestmail.transport import MemoryTransport
+    from digestmail.deliver.recipients import LOOKUP_CHUNK
+    from digestmail.deliver.transports.base import MemoryTransport
+    from digestmail.deliver.workers import window
 
     config = load_config(make_project(subscribers="email\n"))
     transport = MemoryTransport(connections=2)
@@ -750,7 +756,7 @@ def test_memory_stays_bounded_by_the_window(make_project: MakeProject) -> None:
 def test_stop_event_ends_the_run_cleanly_and_the_next_run_completes(
     make_project: MakeProject,
 ) -> None:
-    from digestmail.transport import MemoryTransport
+    from digestmail.deliver.transports.base import MemoryTransport
 
     config = load_config(make_project(subscribers=csv_of(people(200))))
     stop = asyncio.Event()
@@ -776,7 +782,7 @@ def test_a_stop_does_not_wait_for_the_rate_limit_to_hand_out_more_messages(
 ) -> None:
     # At 2 messages/s the 8 connections each hold a token reserved up to 3.5 s ahead; a stop
     # right after the first message must not let them send when their turn comes.
-    from digestmail.transport import MemoryTransport
+    from digestmail.deliver.transports.base import MemoryTransport
 
     config = load_config(
         make_project(
@@ -802,8 +808,8 @@ def test_a_stop_does_not_wait_for_the_rate_limit_to_hand_out_more_messages(
 def test_the_last_progress_event_counts_an_address_left_for_the_next_run(
     make_project: MakeProject,
 ) -> None:
+    from digestmail.deliver.transports.base import MemoryTransport
     from digestmail.errors import DeliveryError
-    from digestmail.transport import MemoryTransport
 
     config = load_config(
         make_project(subscribers=csv_of(people(3)), extra_config="[smtp]\nmax_attempts = 1\n")
@@ -874,7 +880,8 @@ class LedgerHoggingTransport:
 def test_a_busy_ledger_at_lease_renewal_neither_loses_the_report_nor_the_lease(
     make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from digestmail import deliver, ledger_schema
+    from digestmail.deliver import send as deliver
+    from digestmail.ledger import schema as ledger_schema
 
     monkeypatch.setattr(deliver, "LEASE_TTL", 0.3)  # a renewal every 0.1 s
     monkeypatch.setattr(ledger_schema, "BUSY_TIMEOUT_MS", 20)

@@ -8,7 +8,7 @@ import email.policy
 import pytest
 
 from digestmail.errors import DigestmailError, HeaderInjectionError
-from digestmail.headers import (
+from digestmail.message.headers import (
     ascii_address,
     check_address,
     check_header_value,

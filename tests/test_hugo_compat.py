@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from digestmail.config import load_config
-from digestmail.content import load_posts
+from digestmail.content.reader import load_posts
 from digestmail.models import Post, Reason
-from digestmail.selection import is_published
+from digestmail.selection.select import is_published
 from tests.content_helpers import site_config
 
 HUGO = shutil.which("hugo")

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from digestmail import ledger_schema
-from digestmail.ledger import (
+from digestmail.ledger import schema as ledger_schema
+from digestmail.ledger.store import (
     MAX_REPLY,
     PENDING_CHUNK,
     DeliveryResult,
@@ -151,7 +151,7 @@ def test_two_processes_write_the_same_ledger_at_once_without_losing_a_row(tmp_pa
     code = """
         import sys
         from pathlib import Path
-        from digestmail.ledger import DeliveryResult, Ledger
+        from digestmail.ledger.store import DeliveryResult, Ledger
         from digestmail.models import DeliveryStatus
         with Ledger.open(Path(sys.argv[1])) as ledger:
             for i in range(150):
@@ -176,7 +176,7 @@ def test_processes_creating_the_same_new_ledger_at_once_all_succeed(tmp_path: Pa
     code = """
         import sys, time
         from pathlib import Path
-        from digestmail.ledger import Ledger
+        from digestmail.ledger.store import Ledger
         while not Path(sys.argv[2]).exists():
             time.sleep(0.002)
         with Ledger.open(Path(sys.argv[1])) as ledger:
@@ -482,7 +482,7 @@ def test_an_attempt_committed_before_a_crash_is_sent_again_after_it(tmp_path: Pa
     code = """
         import os, signal, sys
         from pathlib import Path
-        from digestmail.ledger import DeliveryResult, Ledger
+        from digestmail.ledger.store import DeliveryResult, Ledger
         from digestmail.models import DeliveryStatus
         ledger = Ledger.open(Path(sys.argv[1]))
         emails = [f"user{i}@example.org" for i in range(10)]

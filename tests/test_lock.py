@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from digestmail.errors import LockHeldError
-from digestmail.ledger import Ledger
-from digestmail.lock import process_alive, this_host
+from digestmail.ledger.lease import process_alive, this_host
+from digestmail.ledger.store import Ledger
 
 NAME = "send:monthly-2017-11"
 
@@ -26,7 +26,7 @@ HOLDER = """
     import sys, time
     from pathlib import Path
     from digestmail.errors import LockHeldError
-    from digestmail.ledger import Ledger
+    from digestmail.ledger.store import Ledger
 
     path, name, ttl, start = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3]), sys.argv[4]
     while start and not Path(start).exists():

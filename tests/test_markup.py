@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from digestmail.markup import render_markdown, wrap_text
+from digestmail.render.markdown import render_markdown, wrap_text
 from tests.render_helpers import post_from_fixture
 
 SITE = "https://example.org/"

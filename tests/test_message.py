@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from digestmail import slots
 from digestmail.config import Config
 from digestmail.errors import ConfigError, HeaderInjectionError
-from digestmail.message import (
+from digestmail.message.factory import (
     MessageFactory,
     secret_from_env,
     unsubscribe_token,
@@ -23,7 +22,8 @@ from digestmail.message import (
     web_version,
 )
 from digestmail.models import Issue, OutgoingMessage, Post, Recipient
-from digestmail.render import render_issue
+from digestmail.render import placeholders
+from digestmail.render.theme import render_issue
 from tests.render_helpers import make_config, make_post, make_selection, monthly, post_from_fixture
 from tests.smtp_server import SmtpTestServer
 
@@ -73,9 +73,9 @@ def test_parts_decode_back_to_the_issue_with_the_recipient_filled_in(tmp_path: P
     msg = parse(factory.build(ANNA, now=NOW))
     text, html = (p.get_content().replace("\r\n", "\n") for p in parts(msg))
     url = factory.unsubscribe_url("anna@example.org")
-    expected_text = slots.without_markers(issue.text)
-    expected_text = expected_text.replace(slots.Slot.EMAIL.value, "anna@example.org")
-    expected_text = expected_text.replace(slots.Slot.UNSUBSCRIBE_URL.value, url)
+    expected_text = placeholders.without_markers(issue.text)
+    expected_text = expected_text.replace(placeholders.Slot.EMAIL.value, "anna@example.org")
+    expected_text = expected_text.replace(placeholders.Slot.UNSUBSCRIBE_URL.value, url)
     assert text == expected_text
     assert "Bürger*innen" in text
     assert f'href="{url}"' in html

@@ -9,7 +9,7 @@ import pytest
 
 from digestmail.errors import UsageError
 from digestmail.models import Period
-from digestmail.periods import (
+from digestmail.selection.periods import (
     next_period,
     parse_period,
     period_label,

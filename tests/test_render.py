@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from digestmail import slots
 from digestmail.errors import ConfigError, HeaderInjectionError, TemplateError
 from digestmail.models import Issue, Post
-from digestmail.render import GMAIL_CLIP_BYTES, render_issue
+from digestmail.render import placeholders
+from digestmail.render.theme import GMAIL_CLIP_BYTES, render_issue
 from tests.render_helpers import (
     make_config,
     make_post,
@@ -147,32 +147,32 @@ def test_outlook_ghost_table_survives_inlining(tmp_path: Path) -> None:
 
 def test_recipient_tokens_survive_in_text_and_href(tmp_path: Path) -> None:
     issue = render(tmp_path, make_post())
-    assert f'href="{slots.Slot.UNSUBSCRIBE_URL.value}"' in issue.html
-    assert slots.Slot.EMAIL.value in issue.html
-    assert slots.Slot.UNSUBSCRIBE_URL.value in issue.text
-    assert slots.PERSONAL_START in issue.html
+    assert f'href="{placeholders.Slot.UNSUBSCRIBE_URL.value}"' in issue.html
+    assert placeholders.Slot.EMAIL.value in issue.html
+    assert placeholders.Slot.UNSUBSCRIBE_URL.value in issue.text
+    assert placeholders.PERSONAL_START in issue.html
 
 
 def test_tokens_from_content_are_defused(tmp_path: Path) -> None:
-    sneaky = f"Klick {slots.Slot.UNSUBSCRIBE_URL.value} {slots.PERSONAL_END}"
+    sneaky = f"Klick {placeholders.Slot.UNSUBSCRIBE_URL.value} {placeholders.PERSONAL_END}"
     issue = render(tmp_path, make_post(title=sneaky, summary=sneaky))
-    assert issue.html.count(slots.Slot.UNSUBSCRIBE_URL.value) == 1
-    assert issue.text.count(slots.Slot.UNSUBSCRIBE_URL.value) == 1
-    assert issue.html.count(slots.PERSONAL_END) == 1
+    assert issue.html.count(placeholders.Slot.UNSUBSCRIBE_URL.value) == 1
+    assert issue.text.count(placeholders.Slot.UNSUBSCRIBE_URL.value) == 1
+    assert issue.html.count(placeholders.PERSONAL_END) == 1
 
 
 def test_a_token_rebuilt_by_removing_one_inside_it_is_defused_too(tmp_path: Path) -> None:
-    nested = "DM7SLOT_NA" + slots.Slot.EMAIL.value + "ME_7DM"  # DM7SLOT_NAME_7DM once cut
+    nested = "DM7SLOT_NA" + placeholders.Slot.EMAIL.value + "ME_7DM"  # DM7SLOT_NAME_7DM once cut
     issue = render(tmp_path, make_post(title=f"Hallo {nested}", summary=nested))
-    assert slots.Slot.NAME.value not in issue.html + issue.text
-    assert issue.text.count(slots.Slot.EMAIL.value) == 1  # the theme's own, in the footer
+    assert placeholders.Slot.NAME.value not in issue.html + issue.text
+    assert issue.text.count(placeholders.Slot.EMAIL.value) == 1  # the theme's own, in the footer
 
 
 def test_tags_categories_and_params_reach_themes_defused(tmp_path: Path) -> None:
-    from digestmail.render import _tip
+    from digestmail.render.theme import _tip
     from tests.render_helpers import make_config
 
-    token = slots.Slot.EMAIL.value
+    token = placeholders.Slot.EMAIL.value
     post = dataclasses.replace(
         make_post(),
         tags=(f"a{token}",),

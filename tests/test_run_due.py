@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from digestmail.cli import main
 from digestmail.config import load_config
-from digestmail.ledger import Ledger
+from digestmail.ledger.store import Ledger
 from tests.conftest import MakeProject
 from tests.smtp_server import Faults, SmtpTestServer, smtp_password, smtp_server
 

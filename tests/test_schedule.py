@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from digestmail.app.schedule import DueIssue, due_issues, first_fire_after, late_window
 from digestmail.config import Config, load_config
-from digestmail.periods import parse_period
-from digestmail.schedule import DueIssue, due_issues, first_fire_after, late_window
+from digestmail.selection.periods import parse_period
 from tests.conftest import MakeProject
 
 BERLIN = ZoneInfo("Europe/Berlin")

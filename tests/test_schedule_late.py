@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from digestmail.app.schedule import due_issues, late_window
 from digestmail.config import Config, load_config
-from digestmail.content import load_posts
+from digestmail.content.reader import load_posts
 from digestmail.models import PostRef
-from digestmail.schedule import due_issues, late_window
-from digestmail.selection import select
+from digestmail.selection.select import select
 from tests.conftest import MakeProject
 
 BERLIN = ZoneInfo("Europe/Berlin")

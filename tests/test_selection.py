@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from digestmail.config import Config, load_config
-from digestmail.content import load_posts
+from digestmail.content.reader import load_posts
 from digestmail.models import Post, PostRef, Selection
-from digestmail.periods import parse_period
-from digestmail.selection import select
+from digestmail.selection.periods import parse_period
+from digestmail.selection.select import select
 from tests.conftest import MakeProject
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from digestmail.config import SmtpConfig
+from digestmail.deliver.transports.smtp import SmtpTransport, envelope_sender
 from digestmail.errors import DeliveryError, TransportError, TransportSetupError
-from digestmail.smtp import SmtpTransport, envelope_sender
 from tests.mail_helpers import outgoing
 from tests.smtp_server import USERNAME, Faults, SmtpTestServer, smtp_password, smtp_server
 

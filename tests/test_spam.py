@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from digestmail.message import MessageFactory
+from digestmail.message.factory import MessageFactory
 from digestmail.models import Recipient
-from digestmail.render import render_issue
+from digestmail.render.theme import render_issue
 from tests.render_helpers import make_config, make_post, make_selection, monthly, post_from_fixture
 
 SPAMASSASSIN = shutil.which("spamassassin")

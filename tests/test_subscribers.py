@@ -10,7 +10,7 @@ import pytest
 
 from digestmail.errors import SubscriberError, UsageError
 from digestmail.models import Recipient
-from digestmail.subscribers import (
+from digestmail.subscribers.reader import (
     SubscriberProblem,
     check_subscribers,
     count_rows,

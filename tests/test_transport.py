@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from digestmail.deliver.ratelimit import TokenBucket
+from digestmail.deliver.retry import backoff_delay, is_user_unknown
+from digestmail.deliver.transports.base import MaildirTransport
 from digestmail.errors import TransportError
-from digestmail.ratelimit import TokenBucket
-from digestmail.retry import backoff_delay, is_user_unknown
-from digestmail.transport import MaildirTransport
 from tests.mail_helpers import outgoing
 
 

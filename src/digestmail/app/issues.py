@@ -1,0 +1,161 @@
+"""The steps every command shares: read content, choose an issue's posts with the ledger's memory.
+
+``posts``, ``build``, ``send`` and ``run-due`` must agree on what an issue contains, so the
+choice of period, the posts already sent and the late tips are worked out here once, and the
+CLI stays a thin layer of options and printing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from digestmail.config import Config, ListConfig
+from digestmail.content.reader import ContentResult, load_posts
+from digestmail.models import Issue, Period, Post, PostRef, Selection
+from digestmail.selection.periods import parse_period
+from digestmail.selection.select import select
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from digestmail.deliver.send import DeliveryReport
+    from digestmail.deliver.workers import ProgressEvent
+    from digestmail.ledger.store import Ledger
+
+
+def load_content(config: Config) -> ContentResult:
+    return load_posts(config.site)
+
+
+def resolve_period(config: Config, list_cfg: ListConfig, text: str, now: datetime) -> Period:
+    return parse_period(text, cadence=list_cfg.cadence, now=now, tz=config.site.timezone)
+
+
+def issue_id(list_cfg: ListConfig, period: Period) -> str:
+    return f"{list_cfg.key}-{period.key}"
+
+
+def history(
+    config: Config, list_cfg: ListConfig, period: Period, ledger: Ledger, *, now: datetime
+) -> tuple[set[PostRef], datetime | None]:
+    """Posts already mailed to the list (other than by this issue) and where late tips start."""
+    this_issue = issue_id(list_cfg, period)
+    sent = ledger.sent_posts(list_cfg.key)
+    stored = ledger.get_issue(this_issue)
+    if stored is not None:
+        sent -= set(stored.issue.posts)
+    from digestmail.app.schedule import late_window  # croniter: only when the ledger is asked
+
+    late_since = late_window(
+        ledger.issues(list_cfg.key, with_counts=False),
+        list_cfg=list_cfg,
+        tz=config.site.timezone,
+        period=period,
+        now=now,
+    )
+    return sent, late_since
+
+
+def select_issue(
+    config: Config,
+    list_cfg: ListConfig,
+    *,
+    now: datetime,
+    posts: Sequence[Post],
+    period_text: str | None = None,
+    period: Period | None = None,
+    ledger: Ledger | None = None,
+) -> Selection:
+    """The issue of ``list_cfg`` for a period, as of ``now``, knowing what was mailed before.
+
+    Without a ledger object the state file is read when it exists; a missing one simply means
+    nothing was ever sent, and reading never creates it.
+    """
+    if period is None:
+        period = resolve_period(
+            config, list_cfg, "previous" if period_text is None else period_text, now
+        )
+    sent: set[PostRef] = set()
+    late_since: datetime | None = None
+    with ExitStack() as stack:
+        if ledger is None and config.state.path.exists():
+            from digestmail.ledger.store import Ledger
+
+            ledger = stack.enter_context(Ledger.open(config.state.path))
+        if ledger is not None:
+            sent, late_since = history(config, list_cfg, period, ledger, now=now)
+    return select(
+        posts, list_cfg=list_cfg, period=period, cutoff=now, sent=sent, late_since=late_since
+    )
+
+
+async def send_issue_to_list(
+    config: Config,
+    list_cfg: ListConfig,
+    *,
+    issue: Issue,
+    ledger: Ledger,
+    dry_run: bool = False,
+    test_addresses: Sequence[str] = (),
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+    stop: asyncio.Event | None = None,
+    total: int | None = None,
+) -> DeliveryReport:
+    """Send a rendered issue to the list's subscribers (or test copies), then archive it.
+
+    ``total`` is the file's row count when the caller has it already (the send prompt).
+
+    The stored copy wins over ``issue`` when the issue was sent before (``send_issue`` takes
+    care of that); the archive is written from the stored copy once the issue is finished.
+    """
+    from digestmail.app.archive import write_archive
+    from digestmail.deliver.send import make_transport, send_issue, send_test_copies
+    from digestmail.message.factory import MessageFactory, secret_from_env, used_columns
+    from digestmail.subscribers.reader import count_rows, read_subscribers, require_columns
+
+    secret = secret_from_env()
+
+    def make_factory(sent: Issue) -> MessageFactory:
+        factory = MessageFactory(sent, config=config, list_cfg=list_cfg, secret=secret)
+        if not test_addresses:  # test copies have no CSV row: their columns are empty anyway
+            require_columns(list_cfg.subscribers, factory.columns)
+        return factory
+
+    transport = make_transport(config)
+    if test_addresses:
+        return await send_test_copies(
+            config=config,
+            list_cfg=list_cfg,
+            issue=issue,
+            ledger=ledger,
+            transport=transport,
+            make_factory=make_factory,
+            addresses=test_addresses,
+            on_progress=on_progress,
+            stop=stop,
+        )
+    # Before the issue is stored: a stored copy is what every later run sends, so a theme
+    # fixed afterwards could never replace it. Once stored, make_factory checks that copy.
+    if ledger.get_issue(issue.id) is None:
+        require_columns(list_cfg.subscribers, used_columns(issue))
+    report = await send_issue(
+        config=config,
+        list_cfg=list_cfg,
+        issue=issue,
+        ledger=ledger,
+        transport=transport,
+        make_factory=make_factory,
+        recipients=read_subscribers(list_cfg.subscribers),
+        dry_run=dry_run,
+        on_progress=on_progress,
+        stop=stop,
+        total=total if total is not None else count_rows(list_cfg.subscribers),
+    )
+    if not dry_run:
+        stored = ledger.get_issue(issue.id)
+        if stored is not None and stored.status == "finished":
+            write_archive(stored.issue, config=config, list_cfg=list_cfg)
+    return report

@@ -1,0 +1,189 @@
+"""``run-due``: every issue whose schedule has come, built, sent and recorded, one after another.
+
+Separate from the CLI so the rules of an unattended run live in one place: an empty period is
+recorded as skipped instead of mailed, broken content stops the issue (a silently missing tip is
+a lost tip), an issue another run holds is left to it while the others go on, and a stop request
+ends the run between issues. The CLI only prints the outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+from digestmail.app import issues
+from digestmail.app.schedule import DueIssue, due_issues
+from digestmail.cli.logs import EventLog
+from digestmail.config import Config
+from digestmail.content.reader import ContentResult
+from digestmail.deliver.send import DeliveryReport
+from digestmail.deliver.workers import ProgressEvent
+from digestmail.errors import (
+    ConfigError,
+    HeaderInjectionError,
+    LockHeldError,
+    SubscriberError,
+    TemplateError,
+)
+from digestmail.ledger.store import Ledger
+from digestmail.render.theme import render_issue
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TEMPFAIL = 0, 1, 2, 75
+
+#: How bad an exit code is, for a run that handles several issues: the worst one wins.
+_SEVERITY = {EXIT_OK: 0, EXIT_FAILED: 1, EXIT_TEMPFAIL: 2, EXIT_USAGE: 3}
+
+ProgressSink = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one due issue."""
+
+    issue_id: str
+    code: int
+    note: str
+    """One line for people: skipped and why, would be sent, held by another run, sent."""
+    report: DeliveryReport | None = None
+    content: ContentResult | None = None
+    """Set when broken posts stopped the issue, so the CLI can name every file and line."""
+
+
+def worst(codes: list[int]) -> int:
+    return max(codes, key=lambda code: _SEVERITY.get(code, 3), default=EXIT_OK)
+
+
+def find_due(
+    config: Config, *, ledger: Ledger | None, now: datetime, include_old: bool
+) -> list[DueIssue]:
+    def status_of(issue_id: str) -> str | None:
+        stored = ledger.get_issue(issue_id) if ledger is not None else None
+        return stored.status if stored is not None else None
+
+    # An issue left open (half sent) is always finished first, however old: one query finds
+    # those the schedule's look-back cannot see.
+    open_issues = (
+        [s.id for s in ledger.issues(with_counts=False) if s.status == "open"]
+        if ledger is not None
+        else []
+    )
+    return due_issues(
+        config, now=now, status_of=status_of, include_old=include_old, open_issues=open_issues
+    )
+
+
+async def run_due(
+    config: Config,
+    due: list[DueIssue],
+    *,
+    ledger: Ledger | None,
+    now: datetime,
+    dry_run: bool,
+    log: EventLog,
+    progress: Callable[[], AbstractContextManager[ProgressSink]],
+    on_outcome: Callable[[Outcome], None],
+    stop: asyncio.Event,
+) -> list[Outcome]:
+    """Handle each due issue in turn; ``ledger`` is None only for a dry run with no state yet."""
+    content = issues.load_content(config)
+    outcomes: list[Outcome] = []
+    for item in due:
+        if stop.is_set():
+            outcomes.append(Outcome(item.issue_id, EXIT_TEMPFAIL, "not started: interrupted"))
+            break
+        outcome = await _one(
+            config,
+            item,
+            content,
+            ledger=ledger,
+            now=now,
+            dry_run=dry_run,
+            log=log,
+            progress=progress,
+            stop=stop,
+        )
+        on_outcome(outcome)
+        outcomes.append(outcome)
+    return outcomes
+
+
+async def _one(
+    config: Config,
+    item: DueIssue,
+    content: ContentResult,
+    *,
+    ledger: Ledger | None,
+    now: datetime,
+    dry_run: bool,
+    log: EventLog,
+    progress: Callable[[], AbstractContextManager[ProgressSink]],
+    stop: asyncio.Event,
+) -> Outcome:
+    fields = {"issue": item.issue_id, "due_at": item.due_at.isoformat()}
+    if item.too_old:
+        log.warning("not sent: older than catch_up; use --include-old", **fields)
+        return Outcome(
+            item.issue_id,
+            EXIT_OK,
+            f"due since {item.due_at:%Y-%m-%d %H:%M}, older than the list's catch_up window: "
+            "not sent (use --include-old to send it)",
+        )
+    if content.errors:
+        log.error("not sent: posts cannot be read", **fields, errors=len(content.errors))
+        return Outcome(
+            item.issue_id,
+            EXIT_USAGE,
+            f"not sent: {len(content.errors)} post(s) cannot be read",
+            content=content,
+        )
+    list_cfg = config.get_list(item.list_key)
+    selection = issues.select_issue(
+        config, list_cfg, now=now, posts=content.posts, period=item.period, ledger=ledger
+    )
+    stored = ledger.get_issue(item.issue_id) if ledger is not None else None
+    if not selection.posts and stored is None:
+        reason = f"no published posts of {', '.join(list_cfg.categories)} in {item.period.key}"
+        log.info("skipped: empty", **fields, reason=reason)
+        if not dry_run and ledger is not None:
+            ledger.skip_issue(
+                issue_id=item.issue_id,
+                list_key=list_cfg.key,
+                period=item.period.key,
+                reason=reason,
+            )
+        return Outcome(item.issue_id, EXIT_OK, f"skipped, {reason}")
+    try:
+        issue = (
+            stored.issue
+            if stored is not None and not selection.posts
+            else render_issue(selection, config=config, list_cfg=list_cfg)
+        )
+        log.info("sending", **fields, tips=len(issue.posts), dry_run=dry_run)
+        if ledger is None:
+            return Outcome(item.issue_id, EXIT_OK, f"would be sent ({len(issue.posts)} tips)")
+        with progress() as sink:
+            report = await issues.send_issue_to_list(
+                config,
+                list_cfg,
+                issue=issue,
+                ledger=ledger,
+                dry_run=dry_run,
+                on_progress=sink,
+                stop=stop,
+            )
+    except LockHeldError as exc:
+        log.warning("not sent: another run holds it", **fields)
+        return Outcome(item.issue_id, exc.exit_code, str(exc))
+    except _LIST_ERRORS as exc:
+        # This list's own input (its subscriber file, theme, from address): the other lists
+        # still go out; the exit code still reports the failure.
+        log.error("not sent", **fields, error=str(exc))
+        return Outcome(item.issue_id, exc.exit_code, f"not sent: {exc}")
+    return Outcome(item.issue_id, report.exit_code, "sent", report=report)
+
+
+_LIST_ERRORS = (SubscriberError, TemplateError, ConfigError, HeaderInjectionError)
+"""Errors that belong to one list; a relay or ledger failure still ends the whole run."""

@@ -1,0 +1,135 @@
+"""Rows for ``digestmail posts``: every post, and whether and why it is in the issue.
+
+Kept apart from the CLI so the same rows feed the JSON, CSV and table outputs, and so the
+JSON shape (a contract scripts and the Hugo comparison test rely on) is defined in one place.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from digestmail.models import Post, Reason, Selection
+from digestmail.selection.select import is_published
+
+JSON_FIELDS = (
+    "path",
+    "section",
+    "slug",
+    "title",
+    "date",
+    "publish_date",
+    "expiry_date",
+    "lastmod",
+    "draft",
+    "categories",
+    "tags",
+    "author",
+    "permalink",
+    "selected",
+    "reason",
+    "warnings",
+)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def post_rows(
+    posts: Iterable[Post], selection: Selection | None, *, now: datetime
+) -> list[dict[str, Any]]:
+    """One dict a post, newest first.
+
+    With a selection, ``selected`` and the reason it is out of that issue; without one, the
+    reason a site built at ``now`` would not show the post (draft, future, expired), if any.
+    """
+    chosen: set[str] = set()
+    reasons: dict[str, Reason] = {}
+    if selection is not None:
+        chosen = {p.rel_path for p in selection.posts}
+        reasons = {e.post.rel_path: e.reason for e in selection.excluded}
+    rows: list[dict[str, Any]] = []
+    # Newest first by the instant, not the text: offsets differ between posts.
+    ordered = sorted(
+        posts,
+        key=lambda p: (p.date.timestamp() if p.date else float("-inf"), p.rel_path),
+        reverse=True,
+    )
+    for post in ordered:
+        row: dict[str, Any] = {
+            "path": post.rel_path,
+            "section": post.section,
+            "slug": post.slug,
+            "title": post.title,
+            "date": _iso(post.date),
+            "publish_date": _iso(post.publish_date),
+            "expiry_date": _iso(post.expiry_date),
+            "lastmod": _iso(post.lastmod),
+            "draft": post.draft,
+            "categories": list(post.categories),
+            "tags": list(post.tags),
+            "author": post.author,
+            "permalink": post.permalink,
+            "warnings": list(post.warnings),
+        }
+        if selection is not None:
+            row["selected"] = post.rel_path in chosen
+            reason = reasons.get(post.rel_path)
+            row["reason"] = reason.value if reason else None
+        else:
+            unpublished = Reason.INCOMPLETE if post.incomplete else is_published(post, now)
+            row["reason"] = unpublished.value if unpublished else None
+        rows.append(row)
+    return rows
+
+
+def to_json(rows: Sequence[dict[str, Any]]) -> str:
+    # One line per post: readable in a terminal, and json.dumps stays on its fast C path.
+    return "[\n" + ",\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n]"
+
+
+def to_csv(rows: Sequence[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    fields = [f for f in JSON_FIELDS if not rows or f in rows[0]]
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        flat = {
+            k: ";".join(v) if isinstance(v, list) else ("" if v is None else v)
+            for k, v in row.items()
+        }
+        writer.writerow(flat)
+    return out.getvalue()
+
+
+def to_table(rows: Sequence[dict[str, Any]], *, title: str) -> Table:
+    with_selection = bool(rows) and "selected" in rows[0]
+    table = Table(title=title, title_justify="left", expand=False)
+    table.add_column("date", no_wrap=True)
+    table.add_column("title")
+    table.add_column("categories")
+    table.add_column("path", style="dim")
+    if with_selection:
+        table.add_column("in?", no_wrap=True)
+    for row in rows:
+        date = (row["date"] or "—")[:10]
+        cells = [
+            date,
+            escape(row["title"]) if row["title"] else "[i](no title)[/i]",
+            escape(", ".join(row["categories"])),
+            escape(row["path"]),
+        ]
+        if with_selection:
+            cells.append("[green]yes[/]" if row["selected"] else f"[dim]{row['reason']}[/]")
+        elif row["reason"]:
+            cells[1] += f" [yellow]({row['reason']})[/]"
+        table.add_row(*cells)
+    return table

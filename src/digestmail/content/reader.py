@@ -1,0 +1,304 @@
+"""Read a Hugo content directory into :class:`~digestmail.models.Post` objects, as Hugo would.
+
+A per-post fault barrier: a file whose front matter cannot be parsed becomes a
+:class:`~digestmail.errors.ContentError` (file and line) and every other post is still read, so
+one typo does not hide the whole month. A post lacking a date or title is a warning, not an
+error: it is listed, and selection leaves it out as ``incomplete``.
+
+Normalisation is a table of front-matter keys (with Hugo's aliases and fallbacks) rather than a
+chain of ``if``s, so adding a key is one line and the Hugo rules stay visible in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from digestmail.config import SiteConfig
+from digestmail.content import permalinks
+from digestmail.content.dates import DateValueError, to_datetime
+from digestmail.content.frontmatter import FrontMatterError, split
+from digestmail.content.summaries import summarize
+from digestmail.errors import ContentError
+from digestmail.models import Post
+
+CONTENT_SUFFIXES = (".md", ".markdown")
+
+# Hugo 0.111's date keys, aliases first-found-wins, and the default fallback chains
+# (``[frontmatter]`` defaults without ``:git``): date <- publishDate <- lastmod, and so on.
+DATE_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "date": ("date",),
+    "publishdate": ("publishdate", "pubdate", "published"),
+    "lastmod": ("lastmod", "modified"),
+    "expirydate": ("expirydate", "unpublishdate"),
+}
+DATE_CHAINS: Mapping[str, tuple[str, ...]] = {
+    "date": ("date", "publishdate", "lastmod"),
+    "publishdate": ("publishdate", "date"),
+    "lastmod": ("lastmod", "date", "publishdate"),
+    "expirydate": ("expirydate",),
+}
+# Keys with a Post field of their own; everything else goes to ``params``.
+KNOWN_KEYS = frozenset(
+    {"title", "slug", "url", "draft", "categories", "tags", "author", "thumbnail"}
+    | {alias for aliases in DATE_ALIASES.values() for alias in aliases}
+)
+# Go's strconv.ParseBool spellings of true; any other string (its false ones, and the ones it
+# cannot parse, such as "yes") is false for Hugo's cast.ToBool.
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+
+
+@dataclass(frozen=True, slots=True)
+class ContentResult:
+    """Every post that could be read, and one error for each that could not."""
+
+    posts: tuple[Post, ...]
+    errors: tuple[ContentError, ...]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value if _text(v))
+    return str(value).strip()
+
+
+def _terms(value: Any) -> tuple[str, ...]:
+    """A taxonomy as a tuple: a string or list, trimmed, empties and case-duplicates dropped."""
+    items = value if isinstance(value, list) else [value]
+    seen: set[str] = set()
+    terms: list[str] = []
+    for item in items:
+        term = _text(item)
+        if term and term.casefold() not in seen:
+            seen.add(term.casefold())
+            terms.append(term)
+    return tuple(terms)
+
+
+def _flag(value: Any, fmt: str) -> bool:
+    """A front-matter flag (``draft``) as Hugo 0.111's ``cast.ToBool`` reads it.
+
+    Quoted text is not YAML's yes/on: ``"yes"`` is false. A number counts only where Go
+    decodes it as an ``int`` (YAML); TOML's int64 and JSON's float64 are false, as are floats,
+    lists and maps. Checked against ``hugo list all``.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value in _GO_TRUE
+    if isinstance(value, int):
+        return fmt == "yaml" and value != 0
+    return False
+
+
+def _dates(meta: Mapping[str, Any], tz: tzinfo, warnings: list[str]) -> dict[str, datetime | None]:
+    """The four Hugo dates: aliases resolved, unreadable values warned about, fallbacks applied."""
+    found: dict[str, datetime] = {}
+    for field, aliases in DATE_ALIASES.items():
+        for alias in aliases:
+            raw = meta.get(alias)
+            if raw is None or raw == "":
+                continue
+            try:
+                found[field] = to_datetime(raw, tz)
+                break
+            except DateValueError as exc:
+                warnings.append(f"{alias}: {exc}; Hugo ignores it")
+    return {
+        field: next((found[key] for key in chain if key in found), None)
+        for field, chain in DATE_CHAINS.items()
+    }
+
+
+def _rel_parts(path: Path, content_dir: Path) -> tuple[str, str, str, bool]:
+    """(rel_path, directory of the page, file name as Hugo uses it, is it a bundle)."""
+    base, full = str(content_dir) + os.sep, str(path)
+    if full.startswith(base):  # the common case, without pathlib's parsing per post
+        rel = full[len(base) :].replace(os.sep, "/")
+    else:
+        rel = path.relative_to(content_dir).as_posix()
+    directory, _, name = rel.rpartition("/")
+    stem = name.rsplit(".", 1)[0]
+    if stem == "index" and directory:
+        parent, _, bundle_name = directory.rpartition("/")
+        return rel, parent, bundle_name, True
+    return rel, directory, stem, False
+
+
+def _permalink(
+    site: SiteConfig,
+    meta: Mapping[str, Any],
+    *,
+    section: str,
+    directory: str,
+    filename: str,
+    title: str,
+    slug: str,
+    date: datetime | None,
+) -> str:
+    url = _text(meta.get("url"))
+    if url:
+        return permalinks.explicit_url(site.base_url, url)
+    pattern = site.permalinks.get(section) if section else None
+    path = None
+    if pattern:
+        path = permalinks.expand(
+            pattern, date=date, section=section, title=title, slug=slug, filename=filename
+        )
+    if path is None:  # no pattern, or one Hugo drops (see permalinks.expand)
+        path = permalinks.default_path(directory=directory, slug=slug, filename=filename)
+    return permalinks.join(site.base_url, path)
+
+
+def _key_line(text: str, key: str) -> int:
+    """The file line where a top-level front-matter ``key`` is set (YAML, TOML or JSON), else 1."""
+    pattern = re.compile(rf"""\s*["']?{re.escape(key)}["']?\s*[:=]""", re.IGNORECASE)
+    for number, line in enumerate(text.split("\n"), start=1):
+        if pattern.match(line):
+            return number
+    return 1
+
+
+def _check_url(path: Path, text: str, meta: Mapping[str, Any]) -> None:
+    """Hugo 0.111 refuses to build a site with ``url: "http(s)://..."``; so do we, per post.
+
+    The test is Hugo's own: the value as written starts with ``http://`` or ``https://``
+    (case-sensitive; other schemes and ``//host`` are taken as paths by Hugo and here).
+    """
+    url = meta.get("url")
+    if isinstance(url, str) and url.startswith(("http://", "https://")):
+        raise ContentError(
+            f"url {url!r}: Hugo does not build a page whose url has a protocol (http*); "
+            "use a path such as /veranstaltung/ (links to other sites belong in the text)",
+            path=path,
+            line=_key_line(text, "url"),
+        )
+
+
+def build_post(path: Path, text: str, *, site: SiteConfig) -> Post:
+    """A Post from a file's text; raises :class:`ContentError` for unreadable front matter.
+
+    Also for a front matter Hugo refuses to build (``url`` with a protocol), since such a post
+    has no page on the site to link to.
+    """
+    try:
+        doc = split(text)
+    except FrontMatterError as exc:
+        raise ContentError(exc.message, path=path, line=exc.line) from exc
+    meta = doc.meta
+    _check_url(path, text, meta)
+    warnings: list[str] = []
+    dates = _dates(meta, site.timezone, warnings)
+    rel, directory, filename, bundle = _rel_parts(path, site.content_dir)
+    section = directory.split("/", 1)[0]  # a top-level bundle lives in the root section ""
+    title = _text(meta.get("title"))
+    slug = _text(meta.get("slug"))
+    if dates["date"] is None:
+        warnings.append("no date: set date (or publishDate) in the front matter")
+    if not title:
+        warnings.append("no title: set title in the front matter")
+    parts = summarize(doc.body)
+    return Post(
+        path=path,
+        rel_path=rel,
+        section=section,
+        slug=slug,
+        title=title,
+        date=dates["date"],
+        publish_date=dates["publishdate"],
+        expiry_date=dates["expirydate"],
+        lastmod=dates["lastmod"],
+        draft=_flag(meta.get("draft", False), doc.format),
+        categories=_terms(meta.get("categories")),
+        tags=_terms(meta.get("tags")),
+        author=_text(meta.get("author")),
+        thumbnail=_text(meta.get("thumbnail")),
+        summary=parts.summary,
+        body=parts.body,
+        permalink=_permalink(
+            site,
+            meta,
+            section=section,
+            directory=directory,
+            filename=filename,
+            title=title,
+            slug=slug,
+            date=dates["date"],
+        ),
+        params={k: v for k, v in meta.items() if k not in KNOWN_KEYS},
+        bundle=bundle,
+        truncated=parts.truncated,
+        warnings=tuple(warnings),
+    )
+
+
+def read_post(path: Path, *, site: SiteConfig) -> Post:
+    """Read one content file; raises :class:`ContentError` naming the file (and line)."""
+    try:
+        with path.open("rb") as stream:  # bytes + decode: no text-layer cost per file
+            text = stream.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContentError(f"not UTF-8 text ({exc.reason})", path=path) from exc
+    except OSError as exc:
+        raise ContentError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+    return build_post(path, text, site=site)
+
+
+def _ignored(name: str) -> bool:
+    """Hugo's ``IgnoreFile`` for files and directories alike: ``.x``, ``#x`` and ``x~``.
+
+    A leading '_' means nothing to Hugo except in ``_index.md``: ``_private.md`` and the
+    files in ``_drafts/`` are published, so they are read here too.
+    """
+    return name.startswith((".", "#")) or name.endswith("~")
+
+
+def _is_page(name: str) -> bool:
+    return (
+        name.endswith(CONTENT_SUFFIXES)
+        and not _ignored(name)
+        and name.split(".", 1)[0] != "_index"  # a list page (also _index.de.md), not a post
+    )
+
+
+def iter_content_files(content_dir: Path) -> Iterator[Path]:
+    """Regular pages as Hugo finds them: ``*.md`` and bundles' ``index.md``.
+
+    Section lists (``_index.md``) are skipped, and so is every other Markdown file inside a
+    leaf bundle, because Hugo treats those as the bundle's resources, not pages.
+    """
+    for root, dirs, files in os.walk(content_dir):
+        dirs[:] = sorted(d for d in dirs if not _ignored(d))
+        pages = [f for f in files if _is_page(f)]
+        index = next((f for f in pages if f.rsplit(".", 1)[0] == "index"), None)
+        if index is not None and Path(root) != content_dir:
+            dirs[:] = []  # a leaf bundle: everything below it is a resource
+            yield Path(root, index)
+            continue
+        for name in sorted(pages):
+            yield Path(root, name)
+
+
+def load_posts(site: SiteConfig) -> ContentResult:
+    """Every post under the content dir, sorted by ``rel_path``; errors collected, not raised."""
+    content_dir = site.content_dir
+    if not content_dir.is_dir():
+        error = ContentError("content directory not found (site.content_dir)", path=content_dir)
+        return ContentResult((), (error,))
+    posts: list[Post] = []
+    errors: list[ContentError] = []
+    for path in iter_content_files(content_dir):
+        try:
+            posts.append(read_post(path, site=site))
+        except ContentError as exc:
+            errors.append(exc)
+    posts.sort(key=lambda p: p.rel_path)
+    errors.sort(key=lambda e: str(e.path))
+    return ContentResult(tuple(posts), tuple(errors))

@@ -1,0 +1,199 @@
+"""Who on the subscriber list still needs the issue, decided a chunk of rows at a time.
+
+Asking the ledger about each address would cost a query per subscriber; asking once per chunk
+(:data:`LOOKUP_CHUNK` rows, two queries: suppressions and delivery rows) keeps a million-row
+list cheap while never holding more than one chunk in memory. Every skipped row is counted in
+the run's :class:`Tally` under the reason the summary reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+
+from digestmail.ledger.store import DeliveryResult, Ledger
+from digestmail.models import Delivery, DeliveryStatus, Recipient
+from digestmail.subscribers.reader import DUPLICATE, SUPPRESSED, SubscriberProblem
+
+LOOKUP_CHUNK = 500
+"""Rows screened per pair of ledger queries: large enough to amortise, small enough to stream."""
+
+_FINAL = (DeliveryStatus.SENT, DeliveryStatus.FAILED_PERMANENT, DeliveryStatus.SUPPRESSED)
+_DONE = (DeliveryStatus.SENT, DeliveryStatus.FAILED_PERMANENT)
+"""Outcomes of a delivery that a later suppression does not change: _worth_sending skips them."""
+
+Row = Recipient | SubscriberProblem
+
+
+MAX_LISTED = 20
+"""Permanent failures and invalid rows named in a run's summary; the counts cover the rest."""
+
+
+@dataclass
+class Tally:
+    """What a run did so far, one counter per line of the summary."""
+
+    sent: int = 0
+    already_sent: int = 0
+    already_failed: int = 0
+    suppressed: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    failed_permanent: int = 0
+    left_to_retry: int = 0
+    retrying: int = 0
+    failures: list[str] = field(default_factory=list)
+    invalid_rows: list[str] = field(default_factory=list)
+    """The first invalid rows as ``line N: address: reason``, so a send names them too."""
+
+    @property
+    def addresses(self) -> int:
+        """Valid, distinct addresses met so far, whatever became of them."""
+        return (
+            self.sent
+            + self.already_sent
+            + self.already_failed
+            + self.suppressed
+            + self.failed_permanent
+            + self.left_to_retry
+        )
+
+    @property
+    def skipped(self) -> int:
+        return (
+            self.already_sent
+            + self.already_failed
+            + self.suppressed
+            + self.invalid
+            + self.duplicates
+        )
+
+
+def chunks(rows: Iterable[Row], size: int = LOOKUP_CHUNK) -> Iterator[list[Row]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+class Screen:
+    """Filters chunks of rows down to the recipients to send to, counting the rest.
+
+    ``consult_ledger`` false (test copies) skips the ledger entirely. ``record`` receives a
+    ``suppressed`` outcome for skipped suppressed addresses, so ``status`` counts them; it is
+    None in a dry run, which writes nothing.
+    """
+
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        ledger_id: str,
+        list_key: str,
+        tally: Tally,
+        started: datetime,
+        give_up_after: timedelta | None = None,
+        consult_ledger: bool = True,
+        record: Callable[[DeliveryResult], object] | None = None,
+        remember_all: bool = False,
+    ) -> None:
+        self.ledger = ledger
+        self.ledger_id = ledger_id
+        self.list_key = list_key
+        self.tally = tally
+        self.started = started
+        self.give_up_before = started - give_up_after if give_up_after is not None else None
+        self.last_chance: dict[str, tuple[datetime, int]] = {}
+        """Addresses deferred since before ``give_up_before``: (first attempt, attempts so far).
+        Like a mail server past its queue lifetime, they get one more run's tries; if those
+        are deferred too, the engine records them as failed for good."""
+        self.consult_ledger = consult_ledger
+        self.record = record
+        # A dry run writes no rows, so repeats across chunks can only be caught in memory.
+        self.seen: set[str] | None = set() if remember_all else None
+
+    def __call__(self, chunk: list[Row], in_flight: Container[str]) -> list[Recipient]:
+        """The recipients of ``chunk`` to send to, in file order."""
+        fresh = self._distinct(chunk)
+        if not self.consult_ledger:
+            return list(fresh.values())
+        emails = [r.email for r in fresh.values()]
+        suppressed = self.ledger.suppressed(emails, list_key=self.list_key)
+        states = self.ledger.delivery_states(self.ledger_id, emails)
+        tally = self.tally
+        out: list[Recipient] = []
+        for recipient in fresh.values():
+            email = recipient.email
+            state = states.get(email)
+            done = state is not None and state.status in _DONE
+            if email in suppressed and not done:  # sent or refused before: counted as that
+                tally.suppressed += 1
+                self._record_suppressed(email, state)
+            elif email in in_flight:
+                tally.duplicates += 1
+            elif state is None or self._worth_sending(state):
+                out.append(recipient)
+        return out
+
+    def _distinct(self, chunk: list[Row]) -> dict[str, Recipient]:
+        """Valid rows, first occurrence per address (case-insensitive); problems counted."""
+        tally = self.tally
+        fresh: dict[str, Recipient] = {}
+        seen = self.seen
+        for item in chunk:
+            if isinstance(item, Recipient):
+                key = item.email.casefold()
+                if key in fresh or (seen is not None and key in seen):
+                    tally.duplicates += 1
+                else:
+                    fresh[key] = item
+            elif item.kind == DUPLICATE:
+                tally.duplicates += 1
+            elif item.kind == SUPPRESSED:
+                tally.suppressed += 1
+            else:
+                tally.invalid += 1
+                if len(tally.invalid_rows) < MAX_LISTED:
+                    shown = f"{item.email}: " if item.email else ""
+                    tally.invalid_rows.append(f"line {item.line}: {shown}{item.reason}")
+        if seen is not None:
+            seen.update(fresh)
+        return fresh
+
+    def _record_suppressed(self, email: str, state: Delivery | None) -> None:
+        """Show the skip in the issue's counts, without overwriting a final outcome."""
+        if self.record is None or (state is not None and state.status in _FINAL):
+            return
+        self.record(DeliveryResult(email, DeliveryStatus.SUPPRESSED, None, ""))
+
+    def _worth_sending(self, state: Delivery) -> bool:
+        """Rows of earlier runs: resend attempts without outcome and temporary failures."""
+        tally = self.tally
+        updated = _utc(state.updated_at)
+        if updated is not None and updated >= self.started:
+            tally.duplicates += 1  # this run already handled the address: a repeated row
+            return False
+        if state.status == DeliveryStatus.SENT:
+            tally.already_sent += 1
+            return False
+        if state.status == DeliveryStatus.FAILED_PERMANENT:
+            tally.already_failed += 1
+            return False
+        first = _utc(state.created_at)
+        if (
+            state.status == DeliveryStatus.FAILED_TEMPORARY
+            and self.give_up_before is not None
+            and first is not None
+            and first < self.give_up_before
+        ):
+            self.last_chance[state.email] = (first, state.attempts)
+        # queued / failed_temporary: an earlier run's attempt without a final outcome. A row
+        # marked suppressed whose suppression was lifted since is sent as well.
+        return True

@@ -1,0 +1,318 @@
+"""Send one issue to a subscriber list exactly once, fast and resumably: the public entry points.
+
+:func:`send_issue` is the one coroutine the CLI runs. The rules it enforces:
+
+- **Same content for everyone.** The first run stores the rendered issue in the ledger; every
+  later run sends the stored copy and only *reports* that the issue now renders differently.
+- **At least once, at most one extra copy per connection.** An attempt is committed before its
+  SMTP transaction starts, a message's outcome before the same connection can complete another
+  message (:mod:`.group_commit`), and a resumed run re-sends every attempt without an
+  outcome. Addresses refused for good (5xx) are not tried again by later runs; 5.1.1 "user
+  unknown" also suppresses the address for the list.
+- **One sender at a time.** The run holds the ledger lease ``send:<issue id>`` (host, PID,
+  expiry) and renews it in the background; a second concurrent send fails at once with
+  :class:`~digestmail.errors.LockHeldError` (exit 75) before touching anything. A crashed
+  run's lease is taken over by the next run at once (same host, dead PID) or after expiry.
+- **Stoppable.** ``stop`` (see :func:`install_signal_handlers`) ends the run cleanly: no new
+  transactions, in-flight ones finish or time out, the ledger is flushed, exit code 75.
+
+The moving parts live in :mod:`.workers`; this module decides what to run with which
+issue and turns the tally into a :class:`DeliveryReport`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import secrets
+import signal
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from digestmail.config import Config, ListConfig
+from digestmail.deliver.recipients import Tally
+from digestmail.deliver.transports.base import MaildirTransport, Transport
+from digestmail.deliver.transports.smtp import SmtpTransport
+from digestmail.deliver.workers import MessageFactoryLike, ProgressEvent, SendRun, drive
+from digestmail.errors import LockHeldError, SubscriberError
+from digestmail.ledger.store import Lease, Ledger, LedgerError
+from digestmail.models import Issue, Recipient
+from digestmail.subscribers.reader import SubscriberProblem, normalise_address
+
+__all__ = [
+    "LEASE_TTL",
+    "TEST_SUFFIX",
+    "DeliveryReport",
+    "FactoryMaker",
+    "MessageFactoryLike",
+    "ProgressEvent",
+    "install_signal_handlers",
+    "issue_hash",
+    "make_transport",
+    "send_issue",
+    "send_test_copies",
+]
+
+LEASE_TTL = 60.0
+"""Seconds a vanished run on another host blocks the issue (same host: until its PID is dead)."""
+TEST_SUFFIX = "#test"
+"""Test copies (``--to``) are recorded under ``<issue id>#test``, apart from the list's rows."""
+
+FactoryMaker = Callable[[Issue], MessageFactoryLike]
+"""Builds the message factory from the issue actually sent (the stored copy when resuming)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What one run did; the CLI prints it and exits with :attr:`exit_code`."""
+
+    issue_id: str
+    sent: int = 0
+    """Messages accepted by the transport (in a dry run: messages that would be sent)."""
+    already_sent: int = 0
+    already_failed: int = 0
+    """Skipped: refused permanently in an earlier run (not tried again, not an error now)."""
+    suppressed: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    failed_permanent: int = 0
+    left_to_retry: int = 0
+    dry_run: bool = False
+    content_changed: bool = False
+    """The issue would render differently now; the stored copy was sent, as promised."""
+    interrupted: bool = False
+    test_copies: bool = False
+    failures: tuple[str, ...] = ()
+    """The first permanent failures as ``address: code reply``, for the summary."""
+    invalid_rows: tuple[str, ...] = ()
+    """The first invalid subscriber rows as ``line N: address: reason``."""
+
+    @property
+    def exit_code(self) -> int:
+        """75 when running again would do more; 1 when some address refused for good; else 0."""
+        if self.left_to_retry or self.interrupted:
+            return 75
+        return 1 if self.failed_permanent else 0
+
+    @classmethod
+    def from_tally(cls, tally: Tally, *, issue_id: str, **flags: bool) -> DeliveryReport:
+        """Freeze the run's counters and lists: every field the report shares with the tally,
+        by name, so a field added to both needs no third edit here."""
+        shared = {f.name for f in fields(cls)} & {f.name for f in fields(tally)}
+        frozen: dict[str, Any] = dict(flags)
+        for name in shared:
+            value = getattr(tally, name)
+            frozen[name] = tuple(value) if isinstance(value, list) else value
+        return cls(issue_id=issue_id, **frozen)
+
+
+def make_transport(config: Config) -> Transport:
+    """The transport ``[transport] kind`` names: the Maildir outbox or the SMTP pool."""
+    if config.transport.kind == "smtp":
+        return SmtpTransport(config.smtp)
+    return MaildirTransport(config.transport.maildir)
+
+
+def issue_hash(issue: Issue) -> str:
+    """Fingerprint of what recipients read, to tell whether a resumed issue would now differ."""
+    digest = hashlib.sha256()
+    for part in (issue.subject, issue.html, issue.text):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    """SIGINT/SIGTERM set ``stop`` (finish in-flight work, flush, exit 75); a second one aborts.
+
+    Call it from inside the coroutine ``asyncio.run`` runs: it needs the running loop.
+    """
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: signal.Signals) -> None:
+        if stop.is_set():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            signal.raise_signal(signum)
+            return
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+
+
+async def send_issue(
+    *,
+    config: Config,
+    list_cfg: ListConfig,
+    issue: Issue,
+    ledger: Ledger,
+    transport: Transport,
+    make_factory: FactoryMaker,
+    recipients: Iterable[Recipient | SubscriberProblem],
+    dry_run: bool = False,
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+    stop: asyncio.Event | None = None,
+    total: int | None = None,
+) -> DeliveryReport:
+    """Send ``issue`` to every recipient not yet served; safe to run again at any time.
+
+    Raises LockHeldError at once when another run holds the issue's lease, and TransportError
+    when no connection could be opened at all (after retries). An error while reading the list
+    (SubscriberError for a CSV row that cannot be parsed) ends the run with that error and leaves
+    the issue open: what was sent stays recorded, and a run on the fixed file resumes. A dry run
+    reads the ledger but writes nothing, takes no lease and opens no connection; ``sent`` then
+    counts what would go.
+    """
+    stop = stop or asyncio.Event()
+    fingerprint = issue_hash(issue)
+
+    def new_run(sent_issue: Issue) -> SendRun:
+        return SendRun(
+            config=config,
+            list_cfg=list_cfg,
+            ledger=ledger,
+            ledger_id=issue.id,
+            transport=transport,
+            factory=make_factory(sent_issue),
+            consult_ledger=True,
+            dry_run=dry_run,
+            stop=stop,
+            on_progress=on_progress,
+            total=total,
+        )
+
+    if dry_run:
+        found = ledger.get_issue(issue.id)
+        run = new_run(found.issue if found else issue)
+        await drive(run, recipients)
+        if found is None or found.status != "finished":
+            _refuse_an_empty_list(run.tally, list_cfg, stop)
+        return DeliveryReport.from_tally(
+            run.tally,
+            issue_id=issue.id,
+            dry_run=True,
+            content_changed=found is not None and found.content_hash != fingerprint,
+            interrupted=stop.is_set(),
+        )
+
+    lease = ledger.acquire_lock(f"send:{issue.id}", ttl=LEASE_TTL)
+    try:
+        stored = ledger.store_issue(issue, content_hash=fingerprint)
+        run = new_run(stored.issue)
+        keeper = asyncio.create_task(_keep_lease(ledger, lease, run))
+        try:
+            await drive(run, recipients)
+        finally:
+            keeper.cancel()
+            # The keeper reports a lost lease through run.error; nothing it raises may take
+            # the place of the send's own outcome.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await keeper
+        if run.error is not None:
+            raise run.error
+        if stored.status != "finished":  # a finished issue has nothing left to lose
+            _refuse_an_empty_list(run.tally, list_cfg, stop)
+        report = DeliveryReport.from_tally(
+            run.tally,
+            issue_id=issue.id,
+            content_changed=stored.content_hash != fingerprint,
+            interrupted=stop.is_set(),
+        )
+        if report.exit_code != 75 and stored.status != "finished":
+            ledger.finish_issue(issue.id)
+        return report
+    finally:
+        # A lease that cannot be released now (taken over, or the ledger busy) simply expires;
+        # it must never replace the outcome of the send.
+        with contextlib.suppress(LockHeldError, LedgerError):
+            ledger.release_lock(lease)
+
+
+def _refuse_an_empty_list(tally: Tally, list_cfg: ListConfig, stop: asyncio.Event) -> None:
+    """A file without one usable address is a broken file, not a list nobody is on.
+
+    Finishing the issue would count its tips as sent, to nobody: a German Excel export with
+    ``;`` between the fields, or a header without rows, would silently swallow a month. Left
+    open, the issue goes out once the file is fixed (``run-due`` retries open issues first).
+    """
+    if tally.addresses or stop.is_set():
+        return
+    rows = f"{tally.invalid} invalid row(s)" if tally.invalid else "no rows"
+    raise SubscriberError(
+        f"no address to mail ({rows}; `digestmail subscribers check --list {list_cfg.key}` "
+        "shows them); the issue stays open, its tips unsent, until the file is fixed",
+        path=list_cfg.subscribers,
+    )
+
+
+async def _keep_lease(ledger: Ledger, lease: Lease, run: SendRun) -> None:
+    """Renew the lease while the run lives; losing it stops the run (another run took over).
+
+    A renewal the ledger refuses for now (busy beyond its timeout, or another ledger error) is
+    tried again on the next tick: the lease is renewed three times per TTL, so one missed
+    renewal does not let it expire. Only a lost lease ends the run; this task never raises.
+    """
+    while True:
+        await asyncio.sleep(LEASE_TTL / 3)
+        try:
+            ledger.renew_lock(lease)
+        except LockHeldError as exc:
+            run.error = run.error or exc
+            run.halt()
+            return
+        except LedgerError:
+            continue
+
+
+async def send_test_copies(
+    *,
+    config: Config,
+    list_cfg: ListConfig,
+    issue: Issue,
+    ledger: Ledger,
+    transport: Transport,
+    make_factory: FactoryMaker,
+    addresses: Sequence[str],
+    on_progress: Callable[[ProgressEvent], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> DeliveryReport:
+    """Send ``--to`` test copies, recorded under ``<issue id>#test`` only.
+
+    Uses the stored copy when the issue has been sent (what subscribers got), else the fresh
+    rendering *without* storing it, so an editor can still fix a typo after a test. Test copies
+    ignore suppressions and earlier test copies: the editor asked for exactly these addresses.
+    Each run's test copies get Message-IDs of their own (scoped by ``<issue id>#test`` and a
+    random nonce): a mail client that saw a test copy would otherwise drop the real issue, or a
+    later test copy, as a duplicate of it.
+    No lease is taken: test copies never touch the list's deliveries. Raises UsageError
+    naming the first invalid address before anything is sent.
+    """
+    recipients = [
+        Recipient(email=email) for email in dict.fromkeys(map(normalise_address, addresses))
+    ]
+    stop = stop or asyncio.Event()
+    found = ledger.get_issue(issue.id)
+    run = SendRun(
+        config=config,
+        list_cfg=list_cfg,
+        ledger=ledger,
+        ledger_id=issue.id + TEST_SUFFIX,
+        transport=transport,
+        factory=make_factory(found.issue if found else issue).with_id_scope(
+            f"{issue.id}{TEST_SUFFIX}.{secrets.token_hex(8)}"
+        ),
+        consult_ledger=False,
+        dry_run=False,
+        stop=stop,
+        on_progress=on_progress,
+        total=len(recipients),
+    )
+    await drive(run, recipients)
+    if run.error is not None:
+        raise run.error
+    return DeliveryReport.from_tally(
+        run.tally, issue_id=issue.id, test_copies=True, interrupted=stop.is_set()
+    )

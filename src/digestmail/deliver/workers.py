@@ -1,0 +1,491 @@
+"""The moving parts of one send: producer, workers, retry timers, and how they stop.
+
+:func:`drive` runs a producer that streams the subscriber file in chunks and screens each chunk
+against the ledger with one query per kind (suppressed, already handled), a bounded queue, one
+worker per transport connection, a token bucket for the rate limit, retry timers for temporary
+failures and the group-committing :class:`~digestmail.deliver.group_commit.Journal`.
+
+Memory stays flat however long the list is: at most :func:`window` recipients are between the
+file and their final outcome, and a message's bytes live only while it is being sent (a retry
+rebuilds them). Stopping (a signal, a lost lease, no connection possible) cancels waiting
+retries and drops queued work; transactions in flight finish or time out on their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from digestmail.config import Config, ListConfig
+from digestmail.deliver.group_commit import Journal
+from digestmail.deliver.ratelimit import TokenBucket
+from digestmail.deliver.recipients import MAX_LISTED, Screen, Tally, chunks
+from digestmail.deliver.retry import backoff_delay, is_user_unknown
+from digestmail.deliver.transports.base import Connection, Gate, Transport
+from digestmail.deliver.transports.smtp import envelope_sender
+from digestmail.errors import (
+    DeliveryError,
+    HeaderInjectionError,
+    TransportError,
+    TransportSetupError,
+)
+from digestmail.ledger.store import DeliveryResult, Ledger
+from digestmail.models import DeliveryStatus, OutgoingMessage, Recipient
+from digestmail.subscribers.reader import SubscriberProblem
+
+MARK_BATCH = 100
+"""Attempts recorded per ledger transaction by the producer."""
+PROGRESS_INTERVAL = 0.25
+
+
+def window(connections: int) -> int:
+    """How many recipients may be between the file and their outcome at once."""
+    return 2 * connections * 100
+
+
+class MessageFactoryLike(Protocol):
+    """What the engine needs from :class:`digestmail.message.factory.MessageFactory`."""
+
+    def build(self, recipient: Recipient) -> OutgoingMessage: ...
+
+    def message_id(self, email: str) -> str:
+        """The Message-ID ``build`` will use for ``email``: the ledger records it up front."""
+        ...
+
+    def with_id_scope(self, scope: str) -> MessageFactoryLike:
+        """A factory of the same messages whose Message-IDs (in ``build`` and ``message_id``
+        alike) also depend on ``scope``, so they differ from this factory's: test copies."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """A snapshot for a progress bar; sent every ~0.25 s and once more at the end."""
+
+    issue_id: str
+    sent: int
+    failed: int
+    retrying: int
+    """Waiting for another try: a backoff timer in this run, or left for the next run."""
+    skipped: int
+    processed: int
+    total: int | None
+    elapsed: float
+    done: bool = False
+
+    @property
+    def rate(self) -> float:
+        """Messages accepted per second so far."""
+        return self.sent / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@dataclass(eq=False)
+class _Job:
+    recipient: Recipient
+    tries: int = 0
+    message: OutgoingMessage | None = None
+    marked: bool = False
+    """An attempt is committed for the next try (so dropping the job leaves a ledger row)."""
+
+
+class SendRun:
+    """One send of one issue: the shared state of producer, workers and timers."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        list_cfg: ListConfig,
+        ledger: Ledger,
+        ledger_id: str,
+        transport: Transport,
+        factory: MessageFactoryLike,
+        consult_ledger: bool,
+        dry_run: bool,
+        stop: asyncio.Event,
+        on_progress: Callable[[ProgressEvent], None] | None,
+        total: int | None,
+    ) -> None:
+        self.cfg = config.smtp
+        self.list_key = list_cfg.key
+        self.sender = envelope_sender(list_cfg.from_addr)
+        self.ledger = ledger
+        self.ledger_id = ledger_id
+        self.transport = transport
+        self.factory = factory
+        self.dry_run = dry_run
+        self.stop = stop
+        self.on_progress = on_progress
+        self.total = total
+        self.tally = Tally()
+        self.journal = Journal(ledger, ledger_id)
+        self.screen = Screen(
+            ledger=ledger,
+            ledger_id=ledger_id,
+            list_key=list_cfg.key,
+            tally=self.tally,
+            started=datetime.now(UTC),
+            give_up_after=timedelta(days=self.cfg.give_up_after_days),
+            consult_ledger=consult_ledger,
+            record=None if dry_run else self.journal.add_result,
+            remember_all=dry_run,
+        )
+        self.workers = max(1, transport.max_connections)
+        self.bucket = TokenBucket(self.cfg.rate_per_second)
+        self.window = asyncio.Semaphore(window(self.workers))
+        self.queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self.active: set[str] = set()
+        self.retries: dict[_Job, asyncio.TimerHandle] = {}
+        self.clock0 = time.monotonic()
+        self.outstanding = 0
+        self.feeding = True
+        self.stopping = False
+        self.halted = asyncio.Event()
+        """Set with ``stopping``, for waits that must end early (the rate limit)."""
+        self.idle = asyncio.Event()
+        self.error: BaseException | None = None
+        self.dead_workers = 0
+
+    # --- the producer ---------------------------------------------------------------------
+
+    async def feed(self, recipients: Iterable[Recipient | SubscriberProblem]) -> None:
+        """Screen and hand out the recipients; any error fails the whole run.
+
+        The list is not done when reading it broke part-way (a malformed CSV row raises
+        SubscriberError mid-stream) or the ledger refused a query: the run must end with that
+        error, not look finished with whatever was sent until then.
+        """
+        try:
+            for chunk in chunks(recipients):
+                if self.stopping:
+                    break
+                fresh = self.screen(chunk, self.active)
+                if self.dry_run:
+                    self.tally.sent += len(fresh)
+                else:
+                    await self._admit(fresh)
+                await asyncio.sleep(0)
+        except Exception as exc:
+            self._fail(exc)
+            raise
+        finally:
+            self.feeding = False
+            self._maybe_idle()
+
+    async def _admit(self, recipients: list[Recipient]) -> None:
+        """Take window slots, record the attempts in batches, then hand the jobs to workers."""
+        batch: list[_Job] = []
+        for recipient in recipients:
+            # Dispatch a full batch; a partial one only when the window is full and the
+            # workers could run dry waiting for it.
+            starving = self.window.locked() and self.queue.qsize() < 2 * self.workers
+            if batch and (len(batch) >= MARK_BATCH or starving):
+                await self._dispatch(batch)
+                batch = []
+            await self.window.acquire()
+            if self.stopping:
+                self.window.release()
+                break
+            self.active.add(recipient.email)
+            self.outstanding += 1
+            batch.append(_Job(recipient))
+        if batch:
+            await self._dispatch(batch)
+
+    async def _dispatch(self, batch: list[_Job]) -> None:
+        message_id = self.factory.message_id
+        await self.journal.attempts(
+            [(j.recipient.email, message_id(j.recipient.email)) for j in batch]
+        )
+        for job in batch:
+            job.marked = True
+            if self.stopping:
+                self._drop(job)
+            else:
+                self.queue.put_nowait(job)
+
+    # --- the workers ------------------------------------------------------------------------
+
+    async def work(self) -> None:
+        connection: Connection | None = None
+        durable: asyncio.Future[None] | None = None
+        try:
+            while (job := await self.queue.get()) is not None:
+                if self.stopping:
+                    self._drop(job)
+                    continue
+                if connection is None or not connection.usable:
+                    if connection is not None:
+                        await _close_quietly(connection)
+                    try:
+                        connection = await self._connect()
+                    except TransportError as exc:
+                        connection = None
+                        self._worker_lost(job, exc)
+                        return
+                durable = await self._transact(connection, job, after=durable)
+        except Exception as exc:
+            self._fail(exc)
+            raise
+        finally:
+            if connection is not None:
+                await _close_quietly(connection)
+
+    async def _connect(self) -> Connection:
+        """Open a connection, retrying with backoff; the last TransportError ends the worker."""
+        for attempt in range(1, self.cfg.max_attempts + 1):
+            try:
+                return await self.transport.connect()
+            except TransportSetupError:
+                raise  # a refused password or certificate stays refused
+            except TransportError:
+                if attempt == self.cfg.max_attempts or self.stopping:
+                    raise
+                await asyncio.sleep(backoff_delay(attempt, cap=self.cfg.retry_max_delay))
+        raise AssertionError("unreachable")
+
+    async def _transact(
+        self, connection: Connection, job: _Job, *, after: asyncio.Future[None] | None
+    ) -> asyncio.Future[None]:
+        """One try; returns the future of the commit of its outcome.
+
+        ``after`` is the commit of the connection's previous outcome: the transport awaits it
+        before it lets this message be delivered (see :mod:`digestmail.deliver.group_commit`).
+        """
+        email = job.recipient.email
+        if not await self.bucket.acquire(self.halted):
+            self._drop(job)  # stopped while waiting for the rate limit: not sent, not tried
+            return after if after is not None else _done()
+        if job.message is None:
+            try:
+                job.message = self.factory.build(job.recipient)
+            except HeaderInjectionError as exc:
+                return self._failed(job, DeliveryError(str(exc), recipient=email, code=553))
+        message = job.message
+        if not job.marked:  # a retry: its attempt is recorded now, alone
+            await self.journal.attempts([(email, message.message_id)])
+        job.marked = False
+        job.tries += 1
+        try:
+            result = await connection.send(self.sender, message, gate=self._gate(after))
+        except DeliveryError as exc:
+            return self._failed(job, exc)
+        except TransportError as exc:
+            return self._failed(job, DeliveryError(str(exc), recipient=email))
+        self.tally.sent += 1
+        self._finish(job)
+        return self.journal.add_result(
+            DeliveryResult(email, DeliveryStatus.SENT, result.code, result.reply)
+        )
+
+    def _gate(self, after: asyncio.Future[None] | None) -> Gate | None:
+        if after is None:
+            return None
+        journal = self.journal
+
+        def gate() -> Awaitable[None] | None:
+            return None if after.done() else journal.durable(after)
+
+        return gate
+
+    def _failed(self, job: _Job, exc: DeliveryError) -> asyncio.Future[None]:
+        email = job.recipient.email
+        reply = exc.reply or str(exc)
+        if not exc.temporary:
+            if is_user_unknown(exc.code, reply):
+                self.ledger.suppress(email, list_key=self.list_key, reason=f"{exc.code} {reply}")
+            return self._failed_for_good(job, exc.code, reply, shown=f"{exc.code} {reply}")
+        job.message = None  # rebuilt on retry: no message bytes wait in memory
+        last_chance = self.screen.last_chance.get(email)
+        if last_chance is not None and job.tries >= self.cfg.max_attempts and not self.stopping:
+            return self._give_up(job, exc, *last_chance)
+        if job.tries >= self.cfg.max_attempts or self.stopping:
+            self.tally.left_to_retry += 1
+            self._finish(job)
+        else:
+            delay = backoff_delay(job.tries, cap=self.cfg.retry_max_delay)
+            self.tally.retrying += 1
+            self.retries[job] = asyncio.get_running_loop().call_later(delay, self._requeue, job)
+        return self.journal.add_result(
+            DeliveryResult(email, DeliveryStatus.FAILED_TEMPORARY, exc.code, reply)
+        )
+
+    def _give_up(
+        self, job: _Job, exc: DeliveryError, first: datetime, earlier: int
+    ) -> asyncio.Future[None]:
+        """Deferred again after ``smtp.give_up_after_days``: failed for good, so the issue can
+        finish instead of keeping every later run at exit 75 for one address."""
+        last = f"{exc.code} {exc.reply or exc}" if exc.code else str(exc)  # no code: no reply
+        reply = (
+            f"gave up after {earlier + job.tries} attempts since {first:%Y-%m-%d %H:%M} UTC; "
+            f"last: {last}"
+        )
+        return self._failed_for_good(job, exc.code, reply, shown=reply)
+
+    def _failed_for_good(
+        self, job: _Job, code: int | None, reply: str, *, shown: str
+    ) -> asyncio.Future[None]:
+        """Record a permanent failure; ``shown`` is how the summary lists it."""
+        email = job.recipient.email
+        self.tally.failed_permanent += 1
+        self._note_failure(f"{email}: {shown}")
+        self._finish(job)
+        return self.journal.add_result(
+            DeliveryResult(email, DeliveryStatus.FAILED_PERMANENT, code, reply)
+        )
+
+    def _requeue(self, job: _Job) -> None:
+        self.retries.pop(job, None)
+        self.tally.retrying -= 1
+        if self.stopping:
+            self.tally.left_to_retry += 1
+            self._finish(job)
+        else:
+            self.queue.put_nowait(job)
+
+    def _drop(self, job: _Job) -> None:
+        """A job left undone by a stop; if its attempt is already recorded, it is pending.
+
+        A retry (``tries``) is pending too: its row holds the temporary failure.
+        """
+        if job.marked or job.tries:
+            self.tally.left_to_retry += 1
+        self._finish(job)
+
+    def _finish(self, job: _Job) -> None:
+        self.active.discard(job.recipient.email)
+        self.outstanding -= 1
+        self.window.release()
+        self._maybe_idle()
+
+    def _note_failure(self, text: str) -> None:
+        if len(self.tally.failures) < MAX_LISTED:
+            self.tally.failures.append(text)
+
+    def _worker_lost(self, job: _Job, exc: TransportError) -> None:
+        """A worker that cannot connect hands its job back; when none is left, the run ends."""
+        self.dead_workers += 1
+        if self.dead_workers >= self.workers:
+            self.error = self.error or exc
+            self._drop(job)
+            self.halt()
+        else:
+            self.queue.put_nowait(job)
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = self.error or exc
+        self.halt()
+
+    # --- ending -------------------------------------------------------------------------------
+
+    def _maybe_idle(self) -> None:
+        if self.stopping or (not self.feeding and self.outstanding == 0):
+            self.idle.set()
+
+    def halt(self) -> None:
+        """Stop taking work: cancel waiting retries, drop queued jobs, release the workers."""
+        if self.stopping:
+            return
+        self.stopping = True
+        self.halted.set()
+        for job, handle in list(self.retries.items()):
+            handle.cancel()
+            self.retries.pop(job)
+            self.tally.retrying -= 1
+            self.tally.left_to_retry += 1
+            self._finish(job)
+        while not self.queue.empty():
+            queued = self.queue.get_nowait()
+            if queued is not None:
+                self._drop(queued)
+        self.idle.set()
+
+    def release_workers(self) -> None:
+        for _ in range(self.workers):
+            self.queue.put_nowait(None)
+
+    def event(self, *, done: bool = False) -> ProgressEvent:
+        t = self.tally
+        return ProgressEvent(
+            issue_id=self.ledger_id,
+            sent=t.sent,
+            failed=t.failed_permanent,
+            retrying=t.retrying + t.left_to_retry,  # in this run or the next
+            skipped=t.skipped,
+            processed=t.sent + t.failed_permanent + t.left_to_retry + t.skipped,
+            total=self.total,
+            elapsed=time.monotonic() - self.clock0,
+            done=done,
+        )
+
+    async def report_progress(self) -> None:
+        if self.on_progress is None:
+            return
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL)
+            self.on_progress(self.event())
+
+    async def watch_stop(self) -> None:
+        await self.stop.wait()
+        self.halt()
+
+
+def _done() -> asyncio.Future[None]:
+    """An already-resolved commit future, for a try that wrote nothing."""
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    future.set_result(None)
+    return future
+
+
+async def _close_quietly(connection: Connection) -> None:
+    with contextlib.suppress(Exception):
+        await connection.close()
+
+
+async def drive(run: SendRun, recipients: Iterable[Recipient | SubscriberProblem]) -> None:
+    """Run producer, workers and helpers until the list is done or the run was stopped."""
+    helpers = [
+        asyncio.create_task(run.watch_stop()),
+        asyncio.create_task(run.report_progress()),
+    ]
+    if run.dry_run:
+        try:
+            await run.feed(recipients)
+        finally:
+            await _cancel(helpers)
+        if run.on_progress is not None:
+            run.on_progress(run.event(done=True))
+        return
+    flusher = asyncio.create_task(run.journal.run())
+    workers = [asyncio.create_task(run.work()) for _ in range(run.workers)]
+    producer = asyncio.create_task(run.feed(recipients))
+    try:
+        await run.idle.wait()
+        run.release_workers()
+        outcomes = await asyncio.gather(producer, *workers, return_exceptions=True)
+        for outcome in outcomes:
+            # feed and work record their own errors; this makes sure none is ever dropped.
+            if isinstance(outcome, Exception):
+                run._fail(outcome)
+    finally:
+        await _cancel([producer, *workers, *helpers])
+        try:
+            await run.journal.close()
+        except Exception as exc:
+            run.error = run.error or exc
+        await _cancel([flusher])
+    if run.on_progress is not None:
+        run.on_progress(run.event(done=True))
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -1,0 +1,283 @@
+"""Opening the ledger's SQLite file and bringing its schema up to date.
+
+The schema is versioned with ``PRAGMA user_version``: it holds how many entries of
+:data:`MIGRATIONS` have been applied. A migration is only ever appended, never edited, so a
+ledger written by any earlier release can be upgraded in place, and a ledger written by a newer
+release is refused instead of being misread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from digestmail.errors import DigestmailError
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long a writer waits for another process's transaction before giving up."""
+
+
+class LedgerError(DigestmailError):
+    """The ledger file cannot be used (corrupt, unreadable, written by a newer version)."""
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")
+
+
+class LedgerBusyError(LedgerError):
+    """Another process kept the ledger locked for longer than the busy timeout; retry later."""
+
+    exit_code = 75
+
+
+def _v1(db: sqlite3.Connection) -> None:
+    # Deliveries and locks are keyed by what they are looked up by; WITHOUT ROWID stores each
+    # row once, inside its primary key's b-tree, so no second index has to be written.
+    db.execute(
+        """CREATE TABLE issues (
+            id TEXT PRIMARY KEY,
+            list_key TEXT NOT NULL,
+            period TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '',
+            html TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            content_hash TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL CHECK (status IN ('open', 'finished', 'skipped')),
+            skip_reason TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            finished_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX issues_by_list ON issues (list_key, period)")
+    db.execute(
+        """CREATE TABLE issue_posts (
+            issue_id TEXT NOT NULL REFERENCES issues (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            rel_path TEXT NOT NULL,
+            permalink TEXT NOT NULL,
+            PRIMARY KEY (issue_id, position)
+        ) WITHOUT ROWID"""
+    )
+    # issue_id is deliberately not a foreign key: test copies live under "<issue id>#test".
+    db.execute(
+        """CREATE TABLE deliveries (
+            issue_id TEXT NOT NULL,
+            email TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_code INTEGER,
+            last_reply TEXT NOT NULL DEFAULT '',
+            message_id TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (issue_id, email)
+        ) WITHOUT ROWID"""
+    )
+    # Only rows that still need work are in this index, so resuming a 1,000,000-row send whose
+    # last 50 messages are open reads 50 index entries, not the whole issue.
+    db.execute(
+        """CREATE INDEX deliveries_open ON deliveries (issue_id, email)
+           WHERE status IN ('queued', 'failed_temporary')"""
+    )
+    # email_key is the case-folded address, so an unsubscribe typed in any case matches; an
+    # empty list_key means every list (NULL would defeat the primary key's uniqueness).
+    db.execute(
+        """CREATE TABLE suppressions (
+            email_key TEXT NOT NULL,
+            list_key TEXT NOT NULL,
+            email TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (email_key, list_key)
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        """CREATE TABLE locks (
+            name TEXT PRIMARY KEY,
+            token TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            acquired_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        ) WITHOUT ROWID"""
+    )
+
+
+def _v2(db: sqlite3.Connection) -> None:
+    """Suppressions of umlaut-domain addresses, stored in Unicode before addresses were kept in
+    their IDNA form, are rewritten to it; else an unsubscribed reader would be mailed again.
+
+    An address that has no ASCII form (non-ASCII before the ``@``) is left as it is: it is
+    refused as a subscriber anyway. A Unicode-domain address could not be sent before (its To
+    header was refused, 553), so its delivery rows only record that refusal: they are removed,
+    not rewritten. Under its ASCII form an open issue now reaches the reader once, and
+    ``status`` does not count one reader twice.
+    """
+    from email_validator import EmailNotValidError
+
+    from digestmail.subscribers.reader import ascii_email
+
+    rows = db.execute(
+        "SELECT email_key, list_key, email, reason, created_at FROM suppressions"
+    ).fetchall()
+    for key, list_key, email, reason, created in rows:
+        if str(email).isascii():
+            continue
+        try:
+            converted = ascii_email(email)
+        except EmailNotValidError:
+            continue
+        db.execute("DELETE FROM suppressions WHERE email_key = ? AND list_key = ?", (key, list_key))
+        db.execute(
+            "INSERT OR IGNORE INTO suppressions (email_key, list_key, email, reason, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (converted.casefold(), list_key, converted, reason, created),
+        )
+    unsent = db.execute("SELECT DISTINCT email FROM deliveries WHERE status != 'sent'").fetchall()
+    for (email,) in unsent:
+        if str(email).isascii():
+            continue
+        try:
+            ascii_email(email)
+        except EmailNotValidError:
+            continue  # no ASCII form: such an address is refused as a subscriber now
+        db.execute("DELETE FROM deliveries WHERE email = ? AND status != 'sent'", (email,))
+
+
+Migration = Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
+"""Applied in order; ``user_version`` counts how many ran. Append only."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """True for the errors that mean "another process holds the file", worth retrying later."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return True
+    text = str(exc)
+    return "database is locked" in text or "database is busy" in text
+
+
+def translate(exc: sqlite3.Error, path: Path) -> LedgerError:
+    """Turn a driver error into one the CLI can show and map to an exit code."""
+    if is_busy(exc):
+        return LedgerBusyError(
+            f"the ledger stayed locked by another process for over {BUSY_TIMEOUT_MS // 1000} s "
+            "(run the command again later)",
+            path=path,
+        )
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+        return LedgerError(
+            "is not a digestmail ledger (not an SQLite database, or damaged); move it away to "
+            "start a new ledger",
+            path=path,
+        )
+    return LedgerError(f"cannot use the ledger: {exc}", path=path)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating when missing) and migrate the ledger at ``path``.
+
+    The connection is in autocommit mode (``isolation_level=None``) so every write transaction
+    is an explicit ``BEGIN IMMEDIATE``: taking the write lock up front means a transaction never
+    has to upgrade a read lock, which SQLite cannot wait for and would fail at once.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LedgerError(f"cannot create the ledger's directory: {exc}", path=path) from exc
+    try:
+        db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as exc:
+        raise translate(exc, path) from exc
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            _prepare(db, path)
+            return db
+        except sqlite3.Error as exc:
+            # A few lock upgrades fail at once instead of waiting in SQLite's busy handler
+            # (switching a new file to WAL while another process does the same, a WAL
+            # recovery in progress): retry those here, with jitter so racers spread out.
+            if is_busy(exc) and time.monotonic() < deadline:
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, 0.2)
+                continue
+            db.close()
+            raise translate(exc, path) from exc
+        except BaseException:
+            db.close()
+            raise
+
+
+def _prepare(db: sqlite3.Connection, path: Path) -> None:
+    """Set the connection up and migrate; safe to repeat after a busy error part-way."""
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # WAL lets `status` read while a send writes; NORMAL syncs at checkpoints only, which
+    # survives a crashed process (every commit is in the WAL) and at worst loses the last
+    # commits on power loss, which resume re-sends: at-least-once still holds. The mode is
+    # stored in the file, so only a new ledger needs the switch (which takes an exclusive lock).
+    mode = str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+    if mode != "wal":
+        mode = str(db.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+        if mode != "wal":
+            raise LedgerError(f"cannot switch the ledger to WAL mode (got {mode})", path=path)
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    migrate(db, path)
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Apply the migrations this file lacks, all in one transaction (so never half-applied)."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise LedgerError(
+            f"was written by a newer digestmail (schema {version}; this version knows up to "
+            f"{SCHEMA_VERSION}); upgrade digestmail",
+            path=path,
+        )
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        # Re-read under the write lock: another process may have migrated in the meantime.
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        for step in MIGRATIONS[version:]:
+            step(db)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection, path: Path) -> Iterator[sqlite3.Connection]:
+    """One write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error.
+
+    Driver errors leave as :class:`LedgerError` naming ``path``, so callers never see
+    ``sqlite3`` exceptions.
+    """
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise translate(exc, path) from exc
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException as exc:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise translate(exc, path) from exc
+        raise
