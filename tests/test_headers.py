@@ -8,10 +8,10 @@ import email.policy
 import pytest
 
 from digestmail.errors import DigestmailError, HeaderInjectionError
+from digestmail.header_values import check_header_value
 from digestmail.message.headers import (
     ascii_address,
     check_address,
-    check_header_value,
     encode_phrase,
     encode_word,
     fold,

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from digestmail.app.schedule import DueIssue, due_issues, first_fire_after, late_window
+from digestmail.app.schedule import DueIssue, due_issues, first_fire_after
 from digestmail.config import Config, load_config
+from digestmail.selection.late import late_window
 from digestmail.selection.periods import parse_period
 from tests.conftest import MakeProject
 

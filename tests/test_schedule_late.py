@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from digestmail.app.schedule import due_issues, late_window
+from digestmail.app.schedule import due_issues
 from digestmail.config import Config, load_config
 from digestmail.content.reader import load_posts
 from digestmail.models import PostRef
+from digestmail.selection.late import late_window
 from digestmail.selection.select import select
 from tests.conftest import MakeProject
 
@@ -56,7 +57,7 @@ def run_due(config: Config, ledger: Ledger, now: datetime) -> dict[str, list[str
     mailed: dict[str, list[str]] = {}
     for due in due_issues(config, now=now, status_of=ledger.status_of):
         since = late_window(
-            ledger.records.values(), list_cfg=list_cfg, tz=BERLIN, period=due.period, now=now
+            ledger.records.values(), list_cfg=list_cfg, tz=BERLIN, period=due.period
         )
         chosen = select(
             posts,

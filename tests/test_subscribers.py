@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from digestmail.addresses import normalise_address
 from digestmail.errors import SubscriberError, UsageError
 from digestmail.models import Recipient
 from digestmail.subscribers.reader import (
     SubscriberProblem,
     check_subscribers,
     count_rows,
-    normalise_address,
     read_subscribers,
 )
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from digestmail.config import Config, ListConfig
 from digestmail.content.reader import ContentResult, load_posts
 from digestmail.models import Issue, Period, Post, PostRef, Selection
+from digestmail.selection.late import late_window
 from digestmail.selection.periods import parse_period
 from digestmail.selection.select import select
 
@@ -39,7 +40,7 @@ def issue_id(list_cfg: ListConfig, period: Period) -> str:
 
 
 def history(
-    config: Config, list_cfg: ListConfig, period: Period, ledger: Ledger, *, now: datetime
+    config: Config, list_cfg: ListConfig, period: Period, ledger: Ledger
 ) -> tuple[set[PostRef], datetime | None]:
     """Posts already mailed to the list (other than by this issue) and where late tips start."""
     this_issue = issue_id(list_cfg, period)
@@ -47,14 +48,11 @@ def history(
     stored = ledger.get_issue(this_issue)
     if stored is not None:
         sent -= set(stored.issue.posts)
-    from digestmail.app.schedule import late_window  # croniter: only when the ledger is asked
-
     late_since = late_window(
         ledger.issues(list_cfg.key, with_counts=False),
         list_cfg=list_cfg,
         tz=config.site.timezone,
         period=period,
-        now=now,
     )
     return sent, late_since
 
@@ -86,7 +84,7 @@ def select_issue(
 
             ledger = stack.enter_context(Ledger.open(config.state.path))
         if ledger is not None:
-            sent, late_since = history(config, list_cfg, period, ledger, now=now)
+            sent, late_since = history(config, list_cfg, period, ledger)
     return select(
         posts, list_cfg=list_cfg, period=period, cutoff=now, sent=sent, late_since=late_since
     )

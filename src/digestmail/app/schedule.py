@@ -20,7 +20,6 @@ import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -28,17 +27,8 @@ from croniter import croniter
 from digestmail.config import Config, ListConfig
 from digestmail.errors import ConfigError, UsageError
 from digestmail.models import Period
+from digestmail.selection.late import HANDLED, LOOKBACK_PERIODS
 from digestmail.selection.periods import parse_period, period_of, previous_period
-
-LOOKBACK_PERIODS = 24
-"""How many due periods of a list ``due_issues`` looks at, newest first.
-
-Bounds the work of every hourly run and the flood a ``--include-old`` run can cause on a fresh
-ledger: at most two years of monthly issues or 24 weekly ones.
-"""
-
-HANDLED = frozenset({"finished", "skipped"})
-"""Ledger statuses of an issue that is done with: it is never due again."""
 
 OPEN = "open"
 """Ledger status of an issue that is stored and not finished: partly delivered, to be resumed."""
@@ -315,55 +305,3 @@ def due_issues(
                 str(exc), path=config.path, key=f"lists.{list_cfg.key}.schedule"
             ) from exc
     return found
-
-
-class IssueRecord(Protocol):
-    """What :func:`late_window` needs of a ledger's issue summary."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def period(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-
-
-def late_window(
-    issues: Iterable[IssueRecord],
-    *,
-    list_cfg: ListConfig,
-    tz: ZoneInfo,
-    period: Period,
-    now: datetime | None = None,
-) -> datetime | None:
-    """Where the late tips of the issue for ``period`` start, or None when there are none.
-
-    A late tip is a post dated in an earlier, already mailed period of the list that was not yet
-    published when that issue went out (a future ``publishDate``, a draft turned live).
-    ``select()`` takes the posts dated between the returned moment and ``period.start`` that are
-    published at the cut-off and not yet sent.
-
-    The window covers the unbroken run of handled (finished or skipped) periods just before
-    ``period``, back to the oldest *finished* one in it, and at most LOOKBACK_PERIODS:
-
-    - nothing before the list's first mailing floods in (no finished issue: None);
-    - a period that was never mailed (downtime beyond ``catch_up``) ends the run, so its posts
-      do not pour into the next issue as "late"; ``run-due --include-old`` still mails them in
-      their own issue.
-
-    ``issues`` are the ledger's summaries of the list (``Ledger.issues(list_key)``); the issue
-    for ``period`` itself is not looked at, so a resumed send computes the same window. ``now``
-    is accepted for callers of the first version and not needed.
-    """
-    del now
-    status = {record.id: record.status for record in issues}
-    step = period_of(period.start - timedelta(microseconds=1), cadence=list_cfg.cadence, tz=tz)
-    oldest: datetime | None = None
-    for _ in range(LOOKBACK_PERIODS):
-        found = status.get(f"{list_cfg.key}-{step.key}")
-        if found not in HANDLED:
-            break
-        if found == "finished":
-            oldest = step.start
-        step = previous_period(step)
-    return oldest

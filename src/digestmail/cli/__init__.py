@@ -538,8 +538,8 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
 @handle_errors
 def unsubscribe(ctx: click.Context, address: str, list_key: str | None, reason: str) -> None:
     """Stop sending to ADDRESS: every later send skips it, even if it stays in the CSV."""
+    from digestmail.addresses import normalise_address
     from digestmail.ledger.store import Ledger
-    from digestmail.subscribers.reader import normalise_address
 
     config = config_of(ctx)
     if list_key is not None:

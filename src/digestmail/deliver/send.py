@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from digestmail.addresses import normalise_address
 from digestmail.config import Config, ListConfig
 from digestmail.deliver.recipients import Tally
 from digestmail.deliver.transports.base import MaildirTransport, Transport
@@ -39,7 +40,7 @@ from digestmail.deliver.workers import MessageFactoryLike, ProgressEvent, SendRu
 from digestmail.errors import LockHeldError, SubscriberError
 from digestmail.ledger.store import Lease, Ledger, LedgerError
 from digestmail.models import Issue, Recipient
-from digestmail.subscribers.reader import SubscriberProblem, normalise_address
+from digestmail.subscribers.reader import SubscriberProblem
 
 __all__ = [
     "LEASE_TTL",

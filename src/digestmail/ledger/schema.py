@@ -121,7 +121,7 @@ def _v2(db: sqlite3.Connection) -> None:
     """
     from email_validator import EmailNotValidError
 
-    from digestmail.subscribers.reader import ascii_email
+    from digestmail.addresses import ascii_email
 
     rows = db.execute(
         "SELECT email_key, list_key, email, reason, created_at FROM suppressions"

@@ -26,10 +26,10 @@ from urllib.parse import quote
 
 from digestmail.config import Config, ListConfig
 from digestmail.errors import ConfigError, HeaderInjectionError
+from digestmail.header_values import check_header_value
 from digestmail.message.headers import (
     ascii_address,
     check_address,
-    check_header_value,
     encode_phrase,
     encode_word,
     fold,

@@ -2,8 +2,9 @@
 
 The ``email`` package is not used to generate headers: before Python 3.11.10 / 3.12.5 it turns an
 encoded word that hides CR/LF into a real line break (CVE-2024-6923). Here every value passes
-:func:`check_header_value` first, and everything that leaves this module is printable ASCII, so a
-line break on the wire can only be one this module put there for folding.
+:func:`~digestmail.header_values.check_header_value` first, and everything that leaves this
+module is printable ASCII, so a line break on the wire can only be one this module put there
+for folding.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import re
 from email.utils import parseaddr
 
 from digestmail.errors import HeaderInjectionError
+from digestmail.header_values import check_header_value
 
 MAX_LINE = 78
 """RFC 5322's recommended line length; the hard limit (998) is never approached."""
 
-_FORBIDDEN = re.compile(r"[\r\n\x00]")
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 _ATOM_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*")
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -29,21 +30,6 @@ _PREFIX = "=?utf-8?q?"
 _MAX_WORD = 68
 """Shorter than RFC 2047's 75, so "Reply-To: " plus one word still fits in 78 columns."""
 _MAX_PAYLOAD = _MAX_WORD - len(_PREFIX) - 2
-
-
-def check_header_value(name: str, value: str) -> str:
-    """Refuse CR, LF and NUL anywhere in a value; return the value so calls can be chained.
-
-    Refusing (rather than stripping) makes a poisoned subscriber row or subject visible to the
-    editor instead of silently sending something other than what was written.
-    """
-    match = _FORBIDDEN.search(value)
-    if match:
-        raise HeaderInjectionError(
-            f"header {name}: value {value!r} contains a line break or NUL at position "
-            f"{match.start()}; refused so it cannot start a new header line"
-        )
-    return value
 
 
 def _q_words(text: str) -> list[str]:
@@ -117,7 +103,7 @@ def ascii_address(what: str, addr: str) -> str:
         return addr
     from email_validator import EmailNotValidError
 
-    from digestmail.subscribers.reader import ascii_email
+    from digestmail.addresses import ascii_email
 
     try:
         return ascii_email(addr)

@@ -24,7 +24,7 @@ from premailer import Premailer
 
 from digestmail.config import Config, ListConfig
 from digestmail.errors import ConfigError, HeaderInjectionError, TemplateError
-from digestmail.message.headers import check_header_value
+from digestmail.header_values import check_header_value
 from digestmail.models import Issue, Post, PostRef, Selection
 from digestmail.render import placeholders
 from digestmail.render.labels import labels_for

@@ -16,22 +16,20 @@ duplicate naming the first one's line, and skipped.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
-import functools
-import hashlib
 import re
-from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 
-from digestmail.errors import SubscriberError, TemplateError, UsageError
+from digestmail.addresses import normalise
+from digestmail.errors import SubscriberError, TemplateError
 from digestmail.models import Recipient
+from digestmail.subscribers.seen import SeenAddresses
 
 INVALID = "invalid"
 DUPLICATE = "duplicate"
@@ -41,10 +39,6 @@ _CHECK_BATCH = 1000
 """Addresses per call of the ``suppressed`` lookup in :func:`check_subscribers`."""
 
 _WHITESPACE = re.compile(r"\s+")
-
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_DOT_ATOM = re.compile(rf"{_ATOM}(?:\.{_ATOM})*\Z")
-"""An unquoted ASCII local part: valid as written, and left as written by email-validator."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,110 +76,6 @@ class SubscriberReport:
         """False when a row is wrong (invalid or duplicate) or no row has an address;
         suppression is fine."""
         return self.invalid == 0 and self.duplicates == 0 and not self.empty
-
-
-def normalise_address(address: str) -> str:
-    """The normalised form of one address typed by a person (``unsubscribe ADDRESS``).
-
-    Raises UsageError naming the address when it is not a valid address.
-    """
-    try:
-        return _normalise(address.strip())
-    except EmailNotValidError as exc:
-        raise UsageError(f"{address!r} is not a valid email address: {exc}") from exc
-
-
-def _normalise(address: str) -> str:
-    """email-validator's normalised form of ``address``, or its EmailNotValidError.
-
-    Validating costs about 20 µs an address, most of it checking the domain character by
-    character; a list has few distinct domains, so for the common shape (plain ASCII local
-    part) the domain's verdict is cached and the local part checked with one regex. Anything
-    else goes through the full validator, which also words the error messages.
-    """
-    local, at, domain = address.rpartition("@")
-    if at and len(local) <= 64 and len(address) <= 254 and _DOT_ATOM.match(local):
-        # A domain the fast path refuses goes through the full validator below, for its message.
-        with contextlib.suppress(EmailNotValidError):
-            return f"{local}@{_domain(domain.lower())}"
-    return ascii_email(address)
-
-
-def ascii_email(address: str) -> str:
-    """``address`` as digestmail sends it: validated, normalised, the domain in IDNA form.
-
-    Raises EmailNotValidError, also for non-ASCII before the ``@`` (that would need SMTPUTF8).
-    Used for subscribers, for the config's own addresses and by the ledger's migration, so all
-    three agree on one form.
-    """
-    checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
-    return checked.ascii_email or checked.normalized
-
-
-@functools.lru_cache(maxsize=4096)
-def _domain(domain: str) -> str:
-    """The normalised domain in its ASCII form, as email-validator judges it (raises when invalid).
-
-    An internationalised domain (``bücher.example``) is sent as IDNA (``xn--bcher-kva.example``):
-    digestmail does not use SMTPUTF8, and every MTA accepts the ASCII form.
-    """
-    return validate_email(
-        f"a@{domain}", check_deliverability=False, allow_smtputf8=False
-    ).ascii_domain
-
-
-class _SeenAddresses:
-    """Remembers addresses (case-insensitively) and the line each was first seen on.
-
-    An open-addressing hash table over two flat arrays: 8-byte blake2b digests and 4-byte line
-    numbers. A million addresses take 2**21 slots * 12 bytes = 24 MB, against well over 100 MB
-    for a set of strings. Two different addresses share a digest with a probability of about
-    n**2 / 2**65 (3e-8 for a million); the later one would then be reported as a duplicate.
-    """
-
-    def __init__(self) -> None:
-        self._digests = array("Q", [0]) * 1024
-        self._lines = array("I", [0]) * 1024
-        self._used = 0
-
-    @staticmethod
-    def _digest(address: str) -> int:
-        raw = hashlib.blake2b(address.casefold().encode("utf-8"), digest_size=8).digest()
-        return int.from_bytes(raw, "little") or 1  # 0 marks an empty slot
-
-    def add(self, address: str, line: int) -> int | None:
-        """Remember ``address``; return the line it was first seen on if it was seen before."""
-        digest = self._digest(address)
-        found = self._find(digest)
-        if self._digests[found] == digest:
-            return self._lines[found]
-        self._digests[found] = digest
-        self._lines[found] = line
-        self._used += 1
-        if self._used * 2 > len(self._digests):
-            self._grow()
-        return None
-
-    def _find(self, digest: int) -> int:
-        digests = self._digests
-        mask = len(digests) - 1
-        slot = digest & mask
-        while True:
-            value = digests[slot]
-            if value == 0 or value == digest:
-                return slot
-            slot = (slot + 1) & mask
-
-    def _grow(self) -> None:
-        old_digests, old_lines = self._digests, self._lines
-        size = len(old_digests) * 2
-        self._digests = array("Q", [0]) * size
-        self._lines = array("I", [0]) * size
-        for digest, line in zip(old_digests, old_lines, strict=True):
-            if digest:
-                slot = self._find(digest)
-                self._digests[slot] = digest
-                self._lines[slot] = line
 
 
 def _check_utf8(path: Path) -> None:
@@ -280,7 +170,7 @@ def read_subscribers(path: Path, *, dedupe: bool = True) -> Iterator[Recipient |
     """
     _check_utf8(path)
     header, delimiter = _read_header(path)
-    seen = _SeenAddresses() if dedupe else None
+    seen = SeenAddresses() if dedupe else None
     return _rows(path, _columns(header, path), len(header), delimiter, seen)
 
 
@@ -324,7 +214,7 @@ def _rows(
     columns: tuple[int, int | None, list[tuple[int, str]]],
     width: int,
     delimiter: str,
-    seen: _SeenAddresses | None,
+    seen: SeenAddresses | None,
 ) -> Iterator[Recipient | SubscriberProblem]:
     email_at, name_at, extra = columns
     with _open(path) as stream:
@@ -353,7 +243,7 @@ def _row(
     extra: list[tuple[int, str]],
     width: int,
     delimiter: str,
-    seen: _SeenAddresses | None,
+    seen: SeenAddresses | None,
 ) -> Recipient | SubscriberProblem:
     raw = row[email_at].strip() if email_at < len(row) else ""
     if len(row) > width:
@@ -368,7 +258,7 @@ def _row(
     if not raw:
         return SubscriberProblem(line, raw, "no email address", INVALID)
     try:
-        email = _normalise(raw)
+        email = normalise(raw)
     except EmailNotValidError as exc:
         return SubscriberProblem(line, raw, f"not a valid address {raw!r}: {exc}", INVALID)
     if seen is not None:
