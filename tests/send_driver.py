@@ -13,8 +13,9 @@ import json
 import sys
 from pathlib import Path
 
+from digestmail.cli.signals import install_signal_handlers
 from digestmail.config import load_config
-from digestmail.deliver.send import install_signal_handlers, make_transport, send_issue
+from digestmail.deliver.send import make_transport, send_issue
 from digestmail.errors import DigestmailError
 from digestmail.ledger.store import Ledger
 from digestmail.subscribers.reader import read_subscribers

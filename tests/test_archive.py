@@ -12,7 +12,8 @@ import pytest
 from digestmail.app.archive import write_archive
 from digestmail.config import Config, load_config
 from digestmail.errors import ConfigError
-from digestmail.message import factory as message
+from digestmail.message.factory import MessageFactory
+from digestmail.message.unsubscribe import unsubscribe_token
 from digestmail.models import Issue, Recipient
 from tests.conftest import MakeProject
 
@@ -86,12 +87,12 @@ def test_the_archived_page_is_the_issue_without_anything_personal(config: Config
     assert page == config.site.archive_dir / "monthly" / "monthly-2026-10.html"
     html = page.read_text(encoding="utf-8")
     # what a recipient's copy would carry for them is not in the web version
-    mail = message.MessageFactory(
+    mail = MessageFactory(
         issue, config=config, list_cfg=config.lists["monthly"], secret="s3cret"
     ).build(Recipient(email="anna@example.org", name="Anna"))
     assert b"anna" in mail.data.lower()
     assert "anna" not in html.lower()
-    assert message.unsubscribe_token("s3cret", "monthly", "anna@example.org") not in html
+    assert unsubscribe_token("s3cret", "monthly", "anna@example.org") not in html
     assert html.startswith(("<!DOCTYPE", "<!doctype", "<html"))
 
 

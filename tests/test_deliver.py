@@ -32,13 +32,8 @@ from digestmail.deliver.send import (
     send_issue,
     send_test_copies,
 )
-from digestmail.deliver.transports.base import (
-    Connection,
-    Gate,
-    MaildirTransport,
-    SendResult,
-    Transport,
-)
+from digestmail.deliver.transports.base import Connection, Gate, SendResult, Transport
+from digestmail.deliver.transports.maildir import MaildirTransport
 from digestmail.deliver.workers import ProgressEvent
 from digestmail.errors import LockHeldError, TransportError, TransportSetupError
 from digestmail.ledger.store import Ledger
@@ -287,7 +282,7 @@ def test_an_address_that_says_try_later_for_days_is_given_up_so_the_issue_ends(
 def test_giving_up_after_dropped_connections_quotes_the_error_not_a_missing_code(
     make_project: MakeProject,
 ) -> None:
-    from digestmail.deliver.transports.base import MemoryTransport
+    from digestmail.deliver.transports.memory import MemoryTransport
     from digestmail.errors import DeliveryError
 
     config = load_config(
@@ -507,7 +502,7 @@ def test_a_csv_error_part_way_fails_the_send_and_the_fixed_file_resumes(
 
 
 def test_any_error_of_the_producer_fails_the_send(make_project: MakeProject) -> None:
-    from digestmail.deliver.transports.base import MemoryTransport
+    from digestmail.deliver.transports.memory import MemoryTransport
 
     config = load_config(make_project(subscribers="email\n"))
     transport = MemoryTransport(connections=2)
@@ -724,7 +719,7 @@ def test_outcomes_are_committed_before_the_connection_sends_again(
 
 def test_memory_stays_bounded_by_the_window(make_project: MakeProject) -> None:
     from digestmail.deliver.recipients import LOOKUP_CHUNK
-    from digestmail.deliver.transports.base import MemoryTransport
+    from digestmail.deliver.transports.memory import MemoryTransport
     from digestmail.deliver.workers import window
 
     config = load_config(make_project(subscribers="email\n"))
@@ -756,7 +751,7 @@ def test_memory_stays_bounded_by_the_window(make_project: MakeProject) -> None:
 def test_stop_event_ends_the_run_cleanly_and_the_next_run_completes(
     make_project: MakeProject,
 ) -> None:
-    from digestmail.deliver.transports.base import MemoryTransport
+    from digestmail.deliver.transports.memory import MemoryTransport
 
     config = load_config(make_project(subscribers=csv_of(people(200))))
     stop = asyncio.Event()
@@ -782,7 +777,7 @@ def test_a_stop_does_not_wait_for_the_rate_limit_to_hand_out_more_messages(
 ) -> None:
     # At 2 messages/s the 8 connections each hold a token reserved up to 3.5 s ahead; a stop
     # right after the first message must not let them send when their turn comes.
-    from digestmail.deliver.transports.base import MemoryTransport
+    from digestmail.deliver.transports.memory import MemoryTransport
 
     config = load_config(
         make_project(
@@ -808,7 +803,7 @@ def test_a_stop_does_not_wait_for_the_rate_limit_to_hand_out_more_messages(
 def test_the_last_progress_event_counts_an_address_left_for_the_next_run(
     make_project: MakeProject,
 ) -> None:
-    from digestmail.deliver.transports.base import MemoryTransport
+    from digestmail.deliver.transports.memory import MemoryTransport
     from digestmail.errors import DeliveryError
 
     config = load_config(

@@ -14,15 +14,15 @@ import pytest
 
 from digestmail.config import Config
 from digestmail.errors import ConfigError, HeaderInjectionError
-from digestmail.message.factory import (
-    MessageFactory,
+from digestmail.message.factory import MessageFactory
+from digestmail.message.unsubscribe import (
     secret_from_env,
     unsubscribe_token,
     verify_unsubscribe_token,
-    web_version,
 )
 from digestmail.models import Issue, OutgoingMessage, Post, Recipient
 from digestmail.render import placeholders
+from digestmail.render.placeholders import web_version
 from digestmail.render.theme import render_issue
 from tests.render_helpers import make_config, make_post, make_selection, monthly, post_from_fixture
 from tests.smtp_server import SmtpTestServer

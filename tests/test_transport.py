@@ -10,7 +10,7 @@ import pytest
 
 from digestmail.deliver.ratelimit import TokenBucket
 from digestmail.deliver.retry import backoff_delay, is_user_unknown
-from digestmail.deliver.transports.base import MaildirTransport
+from digestmail.deliver.transports.maildir import MaildirTransport
 from digestmail.errors import TransportError
 from tests.mail_helpers import outgoing
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from digestmail.config import Config, ListConfig
 from digestmail.errors import ConfigError, UsageError
-from digestmail.message.factory import web_version
 from digestmail.models import Issue
+from digestmail.render.placeholders import web_version
 from digestmail.selection.periods import parse_period, period_label
 
 INDEX = "index.html"

@@ -21,7 +21,8 @@ from digestmail.app.schedule import first_fire_after
 from digestmail.config import Config, ListConfig, find_config, load_config, parse_config
 from digestmail.content.reader import load_posts
 from digestmail.errors import ConfigError, DigestmailError
-from digestmail.message.factory import MessageFactory, secret_from_env
+from digestmail.message.factory import MessageFactory
+from digestmail.message.unsubscribe import secret_from_env
 from digestmail.models import CategoryGroup, Post, Recipient, Selection
 from digestmail.render.theme import render_issue
 from digestmail.selection.periods import period_of

@@ -111,7 +111,9 @@ async def send_issue_to_list(
     """
     from digestmail.app.archive import write_archive
     from digestmail.deliver.send import make_transport, send_issue, send_test_copies
-    from digestmail.message.factory import MessageFactory, secret_from_env, used_columns
+    from digestmail.message.factory import MessageFactory
+    from digestmail.message.unsubscribe import secret_from_env
+    from digestmail.render.placeholders import used_columns
     from digestmail.subscribers.reader import count_rows, read_subscribers, require_columns
 
     secret = secret_from_env()

@@ -13,7 +13,7 @@
   expiry) and renews it in the background; a second concurrent send fails at once with
   :class:`~digestmail.errors.LockHeldError` (exit 75) before touching anything. A crashed
   run's lease is taken over by the next run at once (same host, dead PID) or after expiry.
-- **Stoppable.** ``stop`` (see :func:`install_signal_handlers`) ends the run cleanly: no new
+- **Stoppable.** ``stop`` (see :mod:`digestmail.cli.signals`) ends the run cleanly: no new
   transactions, in-flight ones finish or time out, the ledger is flushed, exit code 75.
 
 The moving parts live in :mod:`.workers`; this module decides what to run with which
@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import hashlib
 import secrets
-import signal
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -34,7 +33,8 @@ from typing import Any
 from digestmail.addresses import normalise_address
 from digestmail.config import Config, ListConfig
 from digestmail.deliver.recipients import Tally
-from digestmail.deliver.transports.base import MaildirTransport, Transport
+from digestmail.deliver.transports.base import Transport
+from digestmail.deliver.transports.maildir import MaildirTransport
 from digestmail.deliver.transports.smtp import SmtpTransport
 from digestmail.deliver.workers import MessageFactoryLike, ProgressEvent, SendRun, drive
 from digestmail.errors import LockHeldError, SubscriberError
@@ -49,7 +49,6 @@ __all__ = [
     "FactoryMaker",
     "MessageFactoryLike",
     "ProgressEvent",
-    "install_signal_handlers",
     "issue_hash",
     "make_transport",
     "send_issue",
@@ -123,25 +122,6 @@ def issue_hash(issue: Issue) -> str:
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
     return digest.hexdigest()
-
-
-def install_signal_handlers(stop: asyncio.Event) -> None:
-    """SIGINT/SIGTERM set ``stop`` (finish in-flight work, flush, exit 75); a second one aborts.
-
-    Call it from inside the coroutine ``asyncio.run`` runs: it needs the running loop.
-    """
-    loop = asyncio.get_running_loop()
-
-    def on_signal(signum: signal.Signals) -> None:
-        if stop.is_set():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
-            signal.raise_signal(signum)
-            return
-        stop.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal, sig)
 
 
 async def send_issue(

@@ -12,12 +12,9 @@ octets, no line starting with ``.`` (quoted-printable writes it as ``=2E``).
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
-import hmac
 import html
-import os
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -37,67 +34,12 @@ from digestmail.message.headers import (
     parse_address,
 )
 from digestmail.message.quoted_printable import encode_qp, encode_qp_value
+from digestmail.message.unsubscribe import SECRET_ENV, unsubscribe_token
 from digestmail.models import Issue, OutgoingMessage, Recipient
 from digestmail.render import placeholders
 
-SECRET_ENV = "DIGESTMAIL_SECRET"
-_TOKEN_BYTES = 16
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
 _URL_UNSAFE = re.compile(r"[^\x21-\x7e]|[<>\"]")
-
-
-def secret_from_env() -> str | None:
-    """``$DIGESTMAIL_SECRET``, or None when unset or empty: secrets live only in the environment."""
-    return os.environ.get(SECRET_ENV) or None
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _mac(secret: str, list_key: str, email: str) -> bytes:
-    msg = f"unsubscribe\0{list_key}\0{email}".encode()
-    return hmac.new(secret.encode("utf-8"), msg, hashlib.sha256).digest()[:_TOKEN_BYTES]
-
-
-def unsubscribe_token(secret: str, list_key: str, email: str) -> str:
-    """A self-contained token: the address and an HMAC over list and address, URL-safe.
-
-    An unsubscribe endpoint needs only the secret to learn *and* trust the address, and a
-    token for one list cannot unsubscribe anyone from another.
-    """
-    return f"{_b64(email.encode('utf-8'))}.{_b64(_mac(secret, list_key, email))}"
-
-
-def verify_unsubscribe_token(secret: str, list_key: str, token: str) -> str | None:
-    """The address a genuine token was made for, or None for a forged or damaged token."""
-    try:
-        addr_part, mac_part = token.split(".", 1)
-        email = _unb64(addr_part).decode("utf-8")
-        mac = _unb64(mac_part)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return email if hmac.compare_digest(mac, _mac(secret, list_key, email)) else None
-
-
-def web_version(issue: Issue) -> str:
-    """The issue's HTML with every per-recipient part removed, for the public web archive.
-
-    Blocks between the personal markers go entirely; a token a theme used outside them (a
-    greeting with ``subscriber.name``) is left empty.
-    """
-    return placeholders.SLOT_PATTERN.sub("", placeholders.without_personal(issue.html))
-
-
-def used_columns(issue: Issue) -> set[str]:
-    """The subscriber CSV columns a rendered issue fills per recipient."""
-    pattern = placeholders.SLOT_PATTERN
-    tokens = pattern.findall(issue.html) + pattern.findall(issue.text)
-    return {c for c in map(placeholders.field_of, tokens) if c is not None}
 
 
 class _Body:

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import enum
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from digestmail.models import Issue
 
 
 class Slot(enum.StrEnum):
@@ -115,3 +119,19 @@ def without_personal(text: str) -> str:
 def without_markers(text: str) -> str:
     """The text with the markers dropped but the blocks kept (what a recipient sees)."""
     return MARKERS.sub("", text)
+
+
+def web_version(issue: Issue) -> str:
+    """The issue's HTML with every per-recipient part removed, for the public web archive.
+
+    Blocks between the personal markers go entirely; a token a theme used outside them (a
+    greeting with ``subscriber.name``) is left empty.
+    """
+    return SLOT_PATTERN.sub("", without_personal(issue.html))
+
+
+def used_columns(issue: Issue) -> set[str]:
+    """The subscriber CSV columns a rendered issue fills per recipient."""
+    pattern = SLOT_PATTERN
+    tokens = pattern.findall(issue.html) + pattern.findall(issue.text)
+    return {c for c in map(field_of, tokens) if c is not None}

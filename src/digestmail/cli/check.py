@@ -1,0 +1,30 @@
+"""``digestmail check``: every problem of a project in one run."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.markup import escape
+
+from digestmail.cli.common import NOW_OPTION, State, err_console, parse_now
+
+
+@click.command()
+@NOW_OPTION
+@click.pass_context
+def check(ctx: click.Context, now: str | None) -> None:
+    """Check config, templates, every post and every subscriber file; report all problems."""
+    from digestmail.app.check import run_checks
+
+    state: State = ctx.find_object(State)  # type: ignore[assignment]
+    moment = parse_now(now)
+    report = run_checks(state.config_path, now=moment)
+    for problem in report.problems:
+        colour = "red" if problem in report.errors else "yellow"
+        err_console.print(f"[{colour}]{escape(str(problem))}[/]", soft_wrap=True)
+    for item in report.checked:
+        err_console.print(f"checked {escape(item)}")
+    verdict = "ok" if report.ok else f"{len(report.errors)} problem(s) to fix"
+    err_console.print(verdict)
+    sys.exit(report.exit_code)

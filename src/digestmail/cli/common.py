@@ -1,0 +1,176 @@
+"""What every command shares: the loaded config, the clock, the options, errors to exit codes."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import wraps
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+
+import click
+from rich.console import Console
+
+from digestmail.cli.logs import EventLog
+from digestmail.config import Config, ListConfig, load_config
+from digestmail.errors import ContentError, DigestmailError, UsageError
+from digestmail.models import Issue, Selection
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from digestmail.content.reader import ContentResult
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_TEMPFAIL = 75
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+err_console = Console(stderr=True, highlight=False)
+
+
+class State:
+    """What the group hands to every command: where the config is, loaded on first use."""
+
+    def __init__(self, config_path: str | None, log_format: str = "text") -> None:
+        self.config_path = config_path
+        self.log_format = log_format
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a :class:`DigestmailError` into one clear line on stderr and its exit code."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except DigestmailError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            err_console.print("interrupted; run the same command again to resume")
+            sys.exit(EXIT_TEMPFAIL)
+
+    return wrapper
+
+
+def parse_now(value: str | None) -> datetime | None:
+    """``--now``: an ISO 8601 datetime standing in for the current time."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 date-time (for example 2017-12-01T08:00)",
+            param_hint="--now",
+        ) from None
+
+
+NOW_OPTION = click.option(
+    "--now",
+    metavar="ISO-DATETIME",
+    help="Pretend it is this moment (ISO 8601; without offset the site's time zone). "
+    "Fixes 'previous'/'current' and the cut-off for drafts, future and expired posts.",
+)
+
+
+PERIOD_OPTION = click.option(
+    "--period",
+    metavar="PERIOD",
+    default="previous",
+    show_default=True,
+    help="2017-11 (month), 2017-W45 (ISO week), 2017-11-01..2017-11-30 (dates, inclusive), "
+    "'previous' (last complete period of the list's cadence) or 'current'.",
+)
+
+
+LIST_OPTION = click.option(
+    "--list", "list_key", required=True, metavar="LIST", help="The list's key in the config."
+)
+
+
+def config_of(ctx: click.Context) -> Config:
+    state: State = ctx.find_object(State)  # type: ignore[assignment]
+    return state.config
+
+
+def log_of(ctx: click.Context) -> EventLog:
+    state: State = ctx.find_object(State)  # type: ignore[assignment]
+    if err_console.is_terminal and state.log_format == "text":
+        return EventLog(fmt="text", stream=io.StringIO())  # people get tables, not log lines
+    return EventLog(fmt=state.log_format)
+
+
+def resolve_now(config: Config, now: str | None) -> datetime:
+    """The moment the command acts at: ``--now`` (naive = site time zone) or the clock."""
+    moment = parse_now(now)
+    tz = config.site.timezone
+    if moment is None:
+        return datetime.now(tz)
+    if not 1900 <= moment.year <= 9000:
+        raise click.BadParameter(f"{now!r} is outside the years 1900-9000", param_hint="--now")
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
+
+
+def report_content_errors(errors: tuple[DigestmailError, ...]) -> None:
+    for error in errors:
+        err_console.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+
+
+def require_clean_content(result: ContentResult) -> None:
+    """Refuse to build or send while a post is broken: a silently missing tip is a lost tip."""
+    if result.errors:
+        report_content_errors(result.errors)
+        raise ContentError(
+            f"{len(result.errors)} post(s) cannot be read; fix them and run again",
+            path=result.errors[0].path,
+        )
+
+
+def make_issue(
+    config: Config, list_cfg: ListConfig, *, period: str, now: datetime, allow_empty: bool
+) -> tuple[Selection, Issue]:
+    from digestmail.app import issues
+    from digestmail.render.theme import render_issue
+
+    content = issues.load_content(config)
+    require_clean_content(content)
+    selection = issues.select_issue(
+        config, list_cfg, now=now, posts=content.posts, period_text=period
+    )
+    if not selection.posts:
+        hint = "" if allow_empty else " (use --allow-empty to go ahead anyway)"
+        message = (
+            f"issue {selection.issue_id} has no tips: no post of {', '.join(list_cfg.categories)}"
+            f" is published and dated {selection.period.key}{hint}"
+        )
+        if not allow_empty:
+            raise UsageError(message)
+        err_console.print(f"[yellow]warning:[/] {message}")
+    return selection, render_issue(selection, config=config, list_cfg=list_cfg)
+
+
+def run_async(coro_fn: Callable[[asyncio.Event], Awaitable[R]]) -> R:
+    """The one ``asyncio.run`` of a command, with SIGINT/SIGTERM asking the work to stop."""
+    import asyncio
+
+    from digestmail.cli.signals import install_signal_handlers
+
+    async def runner() -> R:
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
+        return await coro_fn(stop)
+
+    return asyncio.run(runner())

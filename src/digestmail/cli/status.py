@@ -1,0 +1,102 @@
+"""``digestmail status``: every issue in the ledger with its delivery counts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from digestmail.cli.common import config_of, err_console, handle_errors
+from digestmail.models import DeliveryStatus
+
+
+@click.command()
+@click.option("--list", "list_key", metavar="LIST", help="Only this list's issues.")
+@click.option(
+    "--period", metavar="PERIOD", help="Only the issues of this period (2017-11, previous, ...)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table for people (stderr); json for scripts (stdout).",
+)
+@click.pass_context
+@handle_errors
+def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: str) -> None:
+    """Show every issue in the ledger with its delivery counts.
+
+    --period takes the same forms as elsewhere (2017-11, 2017-W45, previous, ...).
+    """
+    from digestmail.ledger.store import Ledger
+    from digestmail.selection.periods import parse_period
+
+    config = config_of(ctx)
+    if list_key is not None:
+        config.get_list(list_key)
+    if not config.state.path.exists():
+        summaries = []
+    else:
+        with Ledger.open(config.state.path) as ledger:
+            summaries = ledger.issues(list_key)
+    if period is not None:
+        moment = datetime.now(config.site.timezone)
+
+        def key_for(list_name: str) -> str:
+            """The key in that list's cadence: ``previous`` is a week for a weekly list."""
+            cadence = config.lists[list_name].cadence if list_name in config.lists else "month"
+            return parse_period(period, cadence=cadence, now=moment, tz=config.site.timezone).key
+
+        key_for(
+            list_key or next(iter(config.lists), "")
+        )  # a bad value is an error even with no rows
+        summaries = [s for s in summaries if s.period == key_for(s.list_key)]
+    if fmt == "json":
+        rows = [
+            {
+                "id": s.id,
+                "list": s.list_key,
+                "period": s.period,
+                "subject": s.subject,
+                "status": s.status,
+                "created_at": s.created_at.isoformat(),
+                "finished_at": s.finished_at.isoformat() if s.finished_at else None,
+                "skip_reason": s.skip_reason or None,
+                "counts": {k.value: v for k, v in s.counts.items()},
+            }
+            for s in summaries
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"issues in {config.state.path}", title_justify="left")
+    # Ids and times never wrap: piped into a log (80 columns) they must stay greppable.
+    table.add_column("issue", no_wrap=True)
+    table.add_column("status")
+    for column in ("sent", "failed", "retry", "suppressed"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("finished", no_wrap=True)
+    for s in summaries:
+        c = s.counts
+        table.add_row(
+            s.id,
+            s.status + (f" ({escape(s.skip_reason)})" if s.skip_reason else ""),
+            str(c.get(DeliveryStatus.SENT, 0)),
+            str(c.get(DeliveryStatus.FAILED_PERMANENT, 0)),
+            str(c.get(DeliveryStatus.FAILED_TEMPORARY, 0) + c.get(DeliveryStatus.QUEUED, 0)),
+            str(c.get(DeliveryStatus.SUPPRESSED, 0)),
+            f"{s.finished_at.astimezone(config.site.timezone):%Y-%m-%d %H:%M %Z}"
+            if s.finished_at
+            else "",
+        )
+    # Off a terminal rich would squeeze the table into 80 columns; a log or a pager has room.
+    out = (
+        err_console if err_console.is_terminal else Console(stderr=True, highlight=False, width=200)
+    )
+    filtered = list_key is not None or period is not None
+    out.print(table if summaries else "no issue matches" if filtered else "no issues sent yet")
