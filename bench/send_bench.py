@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from digestmail.config import Config, load_config
+from digestmail.deliver.counts import Outcome
 from digestmail.deliver.send import send_issue
 from digestmail.deliver.transports.smtp import SmtpTransport
 from digestmail.ledger.store import Ledger, StoredIssue
@@ -251,11 +252,11 @@ def run_digestmail(
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         if ledger_on:
             ledger.close()
-    assert report.sent == recipients, report
+    assert report.counts[Outcome.SENT] == recipients, report
     return {
-        "sent": report.sent,
+        "sent": report.counts[Outcome.SENT],
         "seconds": seconds,
-        "rate": report.sent / seconds,
+        "rate": report.counts[Outcome.SENT] / seconds,
         "cpu_us": cpu / recipients * 1e6,
         "size": size,
         "factory": factory_name,

@@ -8,7 +8,6 @@ Prints the report as JSON on stdout and exits with the report's exit code (75 on
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -38,7 +37,7 @@ async def main(config_path: Path) -> int:
             recipients=read_subscribers(list_cfg.subscribers),
             stop=stop,
         )
-    print(json.dumps(dataclasses.asdict(report)), flush=True)
+    print(json.dumps(report.as_dict()), flush=True)
     return report.exit_code
 
 

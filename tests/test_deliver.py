@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import dataclasses
 import json
 import os
 import signal
@@ -24,6 +23,7 @@ from typing import cast
 import pytest
 
 from digestmail.config import Config, load_config
+from digestmail.deliver.counts import Counts, Outcome
 from digestmail.deliver.recipients import LOOKUP_CHUNK
 from digestmail.deliver.send import (
     DeliveryReport,
@@ -42,6 +42,15 @@ from digestmail.subscribers.reader import read_subscribers
 from tests.conftest import BASE_CONFIG, MakeProject
 from tests.mail_helpers import TinyFactory, make_issue
 from tests.smtp_server import Faults, SmtpTestServer, smtp_password, smtp_server
+
+ALREADY_FAILED = Outcome.ALREADY_FAILED
+ALREADY_SENT = Outcome.ALREADY_SENT
+DUPLICATE = Outcome.DUPLICATE
+FAILED_PERMANENT = Outcome.FAILED_PERMANENT
+INVALID = Outcome.INVALID
+LEFT_TO_RETRY = Outcome.LEFT_TO_RETRY
+SENT = Outcome.SENT
+SUPPRESSED = Outcome.SUPPRESSED
 
 __all__ = ["smtp_password", "smtp_server"]
 
@@ -141,11 +150,11 @@ def test_full_send_delivers_one_message_per_valid_subscriber(
     report = send(config, make_factory=real_factory)
 
     assert report.exit_code == 0
-    assert report.sent == 30
-    assert report.invalid == 1
+    assert report.counts[SENT] == 30
+    assert report.counts[INVALID] == 1
     (row,) = report.invalid_rows
     assert row.startswith("line 32: not an address: not a valid address")
-    assert report.duplicates == 1
+    assert report.counts[DUPLICATE] == 1
     assert sorted(smtp_server.recipients()) == sorted(emails)
     message_ids = set()
     for received in smtp_server.received:
@@ -178,7 +187,7 @@ def test_internationalised_domains_are_sent_in_their_ascii_form(
 
     report = send(config, make_factory=message_factory(config))
 
-    assert (report.sent, report.invalid, report.exit_code) == (2, 1, 0)
+    assert (report.counts[SENT], report.counts[INVALID], report.exit_code) == (2, 1, 0)
     assert sorted(smtp_server.recipients()) == [
         "Bernd@xn--bcher-kva.example",
         "anna@xn--bcher-kva.example",
@@ -196,11 +205,11 @@ def test_second_send_sends_nothing_and_exits_0(
     make_project: MakeProject, smtp_server: SmtpTestServer
 ) -> None:
     config = smtp_project(make_project, smtp_server, people(10))
-    assert send(config).sent == 10
+    assert send(config).counts[SENT] == 10
 
     again = send(config)
 
-    assert (again.sent, again.already_sent, again.exit_code) == (0, 10, 0)
+    assert (again.counts[SENT], again.counts[ALREADY_SENT], again.exit_code) == (0, 10, 0)
     assert len(smtp_server.received) == 10
 
 
@@ -212,7 +221,11 @@ def test_451_is_retried_until_delivered(
 
     report = send(config)
 
-    assert (report.sent, report.left_to_retry, report.exit_code) == (7, 0, 0)
+    assert (
+        report.counts[SENT],
+        report.counts[LEFT_TO_RETRY],
+        report.exit_code,
+    ) == (7, 0, 0)
     assert sorted(smtp_server.recipients()) == sorted(emails)
     assert smtp_server.handler.tries["tempfail451-a@example.net"] == 3
     with Ledger.open(config.state.path) as ledger:
@@ -227,12 +240,16 @@ def test_failures_beyond_max_attempts_are_left_for_the_next_run(
     try:
         config = smtp_project(make_project, server, ["tempfail451@example.net"], max_attempts=2)
         first = send(config)
-        assert (first.sent, first.left_to_retry, first.exit_code) == (0, 1, 75)
+        assert (
+            first.counts[SENT],
+            first.counts[LEFT_TO_RETRY],
+            first.exit_code,
+        ) == (0, 1, 75)
         assert statuses(config, ["tempfail451@example.net"]) == {
             "tempfail451@example.net": DeliveryStatus.FAILED_TEMPORARY
         }
         second = send(config)
-        assert (second.sent, second.exit_code) == (1, 0)
+        assert (second.counts[SENT], second.exit_code) == (1, 0)
         assert server.recipients() == ["tempfail451@example.net"]
     finally:
         server.stop()
@@ -255,7 +272,11 @@ def test_an_address_that_says_try_later_for_days_is_given_up_so_the_issue_ends(
         emails = ["tempfail451@example.net", "anna@example.net"]
         config = smtp_project(make_project, server, emails, max_attempts=1)
         first = send(config)
-        assert (first.sent, first.left_to_retry, first.exit_code) == (1, 1, 75)
+        assert (
+            first.counts[SENT],
+            first.counts[LEFT_TO_RETRY],
+            first.exit_code,
+        ) == (1, 1, 75)
 
         tries = server.handler.tries
         age_delivery(config, "tempfail451@example.net", days=4.9)  # within the default 5 days
@@ -266,7 +287,11 @@ def test_an_address_that_says_try_later_for_days_is_given_up_so_the_issue_ends(
         age_delivery(config, "tempfail451@example.net", days=5.1)
         last = send(config)
         assert tries["tempfail451@example.net"] == 3
-        assert (last.failed_permanent, last.already_sent, last.exit_code) == (1, 1, 1)
+        assert (
+            last.counts[FAILED_PERMANENT],
+            last.counts[ALREADY_SENT],
+            last.exit_code,
+        ) == (1, 1, 1)
         assert "gave up after 3 attempts since" in last.failures[0]
         assert "451" in last.failures[0]
         with Ledger.open(config.state.path) as ledger:
@@ -311,7 +336,11 @@ def test_an_old_deferral_that_goes_through_on_its_last_chance_is_sent(
         assert send(config).exit_code == 75
         age_delivery(config, "tempfail451@example.net", days=30)
         again = send(config)
-        assert (again.sent, again.failed_permanent, again.exit_code) == (1, 0, 0)
+        assert (
+            again.counts[SENT],
+            again.counts[FAILED_PERMANENT],
+            again.exit_code,
+        ) == (1, 0, 0)
         assert server.recipients() == ["tempfail451@example.net"]
     finally:
         server.stop()
@@ -325,7 +354,7 @@ def test_connection_dropped_mid_transaction_is_retried(
 
     report = send(config)
 
-    assert (report.sent, report.exit_code) == (7, 0)
+    assert (report.counts[SENT], report.exit_code) == (7, 0)
     assert sorted(smtp_server.recipients()) == sorted(emails)
     assert smtp_server.handler.tries["dropdata@example.net"] == 2
 
@@ -338,7 +367,7 @@ def test_421_after_n_messages_reconnects_and_continues(
         emails = people(40)
         config = smtp_project(make_project, server, emails, connections=2)
         report = send(config)
-        assert (report.sent, report.exit_code) == (40, 0)
+        assert (report.counts[SENT], report.exit_code) == (40, 0)
         assert sorted(server.recipients()) == sorted(emails)
         assert server.connections >= 40 // 3
     finally:
@@ -353,14 +382,22 @@ def test_550_is_recorded_and_not_retried(
 
     report = send(config)
 
-    assert (report.sent, report.failed_permanent, report.exit_code) == (3, 1, 1)
+    assert (
+        report.counts[SENT],
+        report.counts[FAILED_PERMANENT],
+        report.exit_code,
+    ) == (3, 1, 1)
     assert report.failures == ("reject550@example.net: 550 5.7.1 rejected by policy",)
     assert smtp_server.handler.tries["reject550@example.net"] == 1
     assert statuses(config, ["reject550@example.net"]) == {
         "reject550@example.net": DeliveryStatus.FAILED_PERMANENT
     }
     again = send(config)
-    assert (again.already_failed, again.failed_permanent, again.exit_code) == (1, 0, 0)
+    assert (
+        again.counts[ALREADY_FAILED],
+        again.counts[FAILED_PERMANENT],
+        again.exit_code,
+    ) == (1, 0, 0)
     assert smtp_server.handler.tries["reject550@example.net"] == 1
 
 
@@ -369,14 +406,18 @@ def test_user_unknown_is_suppressed_for_later_issues(
 ) -> None:
     config = smtp_project(make_project, smtp_server, ["user-unknown@example.net", *people(2)])
 
-    assert send(config).failed_permanent == 1
+    assert send(config).counts[FAILED_PERMANENT] == 1
     with Ledger.open(config.state.path) as ledger:
         assert ledger.is_suppressed("user-unknown@example.net", list_key="monthly")
     again = send(config)  # the same issue: the refusal is what it counts, not the suppression
-    assert (again.already_failed, again.suppressed, again.already_sent) == (1, 0, 2)
+    assert (
+        again.counts[ALREADY_FAILED],
+        again.counts[SUPPRESSED],
+        again.counts[ALREADY_SENT],
+    ) == (1, 0, 2)
 
     later = send(config, issue=make_issue("monthly-2017-12"))
-    assert (later.sent, later.suppressed, later.exit_code) == (2, 1, 0)
+    assert (later.counts[SENT], later.counts[SUPPRESSED], later.exit_code) == (2, 1, 0)
     assert smtp_server.handler.tries["user-unknown@example.net"] == 1
 
 
@@ -391,7 +432,7 @@ def test_suppressed_address_gets_nothing(
 
     report = send(config)
 
-    assert (report.sent, report.suppressed) == (2, 2)
+    assert (report.counts[SENT], report.counts[SUPPRESSED]) == (2, 2)
     assert sorted(smtp_server.recipients()) == sorted([emails[0], emails[3]])
 
 
@@ -403,7 +444,12 @@ def test_dry_run_writes_nothing_anywhere(make_project: MakeProject, tmp_path: Pa
 
     report = send(config, dry_run=True)
 
-    assert (report.dry_run, report.sent, report.suppressed, report.exit_code) == (True, 4, 1, 0)
+    assert (
+        report.dry_run,
+        report.counts[SENT],
+        report.counts[SUPPRESSED],
+        report.exit_code,
+    ) == (True, 4, 1, 0)
     assert not config.transport.maildir.exists()
     with Ledger.open(config.state.path) as ledger:
         assert ledger.get_issue("monthly-2017-11") is None
@@ -419,7 +465,7 @@ def test_maildir_default_transport_writes_one_readable_message_each(
     config = load_config(make_project(subscribers=csv_of(people(3))))
     assert isinstance(make_transport(config), MaildirTransport)
 
-    assert send(config).sent == 3
+    assert send(config).counts[SENT] == 3
 
     box = mailbox.Maildir(config.transport.maildir, create=False)
     assert sorted(str(m["To"]) for m in box) == people(3)
@@ -436,7 +482,7 @@ def test_a_held_lock_stops_a_second_send_before_anything_is_sent(
         assert info.value.exit_code == 75
         other.release_lock(lease)
     assert smtp_server.received == []
-    assert send(config).sent == 3
+    assert send(config).counts[SENT] == 3
 
 
 def test_content_changed_is_reported_and_the_stored_copy_is_sent(
@@ -445,12 +491,12 @@ def test_content_changed_is_reported_and_the_stored_copy_is_sent(
     server = SmtpTestServer(tmp_path, faults=Faults(tempfail_times=1)).start()
     try:
         config = smtp_project(make_project, server, ["tempfail451@example.net"], max_attempts=1)
-        assert send(config, issue=make_issue(text="Erste Fassung\n")).left_to_retry == 1
+        assert send(config, issue=make_issue(text="Erste Fassung\n")).counts[LEFT_TO_RETRY] == 1
 
         resumed = send(config, issue=make_issue(text="Zweite Fassung\n"))
 
         assert resumed.content_changed
-        assert resumed.sent == 1
+        assert resumed.counts[SENT] == 1
         body = server.received[0].parse().get_content()
         assert "Erste Fassung" in body
     finally:
@@ -492,7 +538,7 @@ def test_a_csv_error_part_way_fails_the_send_and_the_fixed_file_resumes(
     subscribers.write_text(csv_of([*emails, "broken@example.net"]), encoding="utf-8")
     again = send(config)
 
-    assert (again.exit_code, again.already_sent) == (0, len(first))
+    assert (again.exit_code, again.counts[ALREADY_SENT]) == (0, len(first))
     counts = collections.Counter(str(m["To"]) for m in box)
     assert sorted(counts) == sorted([*emails, "broken@example.net"])
     assert set(counts.values()) == {1}
@@ -551,10 +597,10 @@ def test_test_copies_are_recorded_apart_and_ignore_suppression(
         assert ledger.get_issue("monthly-2017-11") is None
         assert ledger.delivery_states("monthly-2017-11", ["editor@example.org"]) == {}
         test_rows = ledger.delivery_states("monthly-2017-11#test", ["editor@example.org"])
-    assert (report.sent, report.test_copies, report.exit_code) == (1, True, 0)
+    assert (report.counts[SENT], report.test_copies, report.exit_code) == (1, True, 0)
     assert test_rows["editor@example.org"].status == DeliveryStatus.SENT
     assert smtp_server.recipients() == ["editor@example.org"]
-    assert send(config).sent == 2
+    assert send(config).counts[SENT] == 2
 
 
 def test_a_test_copy_never_shares_its_message_id_with_the_real_delivery(
@@ -565,9 +611,11 @@ def test_a_test_copy_never_shares_its_message_id_with_the_real_delivery(
     editor = "person0@example.net"  # an editor who is also on the list
     config = load_config(make_project(subscribers=csv_of(people(3))))
 
-    assert send_copies(config, [editor]).sent == 1
-    assert send_copies(config, [editor]).sent == 1  # the editor fixed a typo and tests again
-    assert send(config, make_factory=message_factory(config)).sent == 3
+    assert send_copies(config, [editor]).counts[SENT] == 1
+    assert (
+        send_copies(config, [editor]).counts[SENT] == 1
+    )  # the editor fixed a typo and tests again
+    assert send(config, make_factory=message_factory(config)).counts[SENT] == 3
 
     box = mailbox.Maildir(config.transport.maildir, create=False)
     ids = [str(m["Message-ID"]) for m in box if editor in str(m["To"])]
@@ -587,13 +635,13 @@ def test_a_resumed_send_reuses_the_message_id_recorded_by_the_first_run(
         address = "tempfail451@example.net"
         config = smtp_project(make_project, server, [address], max_attempts=1)
         first = send(config, make_factory=message_factory(config))
-        assert (first.sent, first.left_to_retry) == (0, 1)
+        assert (first.counts[SENT], first.counts[LEFT_TO_RETRY]) == (0, 1)
         with Ledger.open(config.state.path) as ledger:
             recorded = ledger.delivery_states("monthly-2017-11", [address])[address].message_id
 
         resumed = send(config, make_factory=message_factory(config))
 
-        assert resumed.sent == 1
+        assert resumed.counts[SENT] == 1
         assert recorded and server.received[0].parse()["Message-ID"] == recorded
     finally:
         server.stop()
@@ -712,7 +760,7 @@ def test_outcomes_are_committed_before_the_connection_sends_again(
 
     report = send(config, transport=transport)
 
-    assert report.sent == 60
+    assert report.counts[SENT] == 60
     assert transport.violations == []
     assert sorted(transport.delivered) == sorted(people(60))
 
@@ -744,7 +792,7 @@ def test_memory_stays_bounded_by_the_window(make_project: MakeProject) -> None:
                 recipients=stream(),
             )
         )
-    assert report.sent == 5000
+    assert report.counts[SENT] == 5000
     assert max(ahead) <= window(2) + LOOKUP_CHUNK
 
 
@@ -763,10 +811,10 @@ def test_stop_event_ends_the_run_cleanly_and_the_next_run_completes(
     transport = MemoryTransport(connections=4, fault=stop_after_50)
     first = send(config, transport=transport, stop=stop)
     assert first.interrupted and first.exit_code == 75
-    assert 50 <= first.sent < 200
+    assert 50 <= first.counts[SENT] < 200
 
     second = send(config, transport=transport)
-    assert (second.exit_code, second.already_sent) == (0, first.sent)
+    assert (second.exit_code, second.counts[ALREADY_SENT]) == (0, first.counts[SENT])
     counts = collections.Counter(c.message.email for c in transport.sent)
     assert sorted(counts) == sorted(people(200))
     assert set(counts.values()) == {1}
@@ -792,12 +840,12 @@ def test_a_stop_does_not_wait_for_the_rate_limit_to_hand_out_more_messages(
 
     transport = MemoryTransport(connections=8, fault=stop_at_once)
     first = send(config, transport=transport, stop=stop)
-    assert (first.sent, first.interrupted, first.exit_code) == (1, True, 75)
-    assert first.left_to_retry == 14
+    assert (first.counts[SENT], first.interrupted, first.exit_code) == (1, True, 75)
+    assert first.counts[LEFT_TO_RETRY] == 14
 
     unlimited = load_config(make_project(subscribers=csv_of(people(15))))  # same ledger
     second = send(unlimited, transport=MemoryTransport(connections=8))
-    assert (second.sent, second.already_sent, second.exit_code) == (14, 1, 0)
+    assert (second.counts[SENT], second.counts[ALREADY_SENT], second.exit_code) == (14, 1, 0)
 
 
 def test_the_last_progress_event_counts_an_address_left_for_the_next_run(
@@ -818,9 +866,9 @@ def test_the_last_progress_event_counts_an_address_left_for_the_next_run(
     events: list[ProgressEvent] = []
     transport = MemoryTransport(connections=2, fault=defer_one)
     report = send(config, transport=transport, on_progress=events.append)
-    assert (report.sent, report.left_to_retry) == (2, 1)
+    assert (report.counts[SENT], report.counts[LEFT_TO_RETRY]) == (2, 1)
     last = events[-1]
-    assert (last.done, last.sent, last.retrying, last.processed) == (True, 2, 1, 3)
+    assert (last.done, last.counts[SENT], last.waiting, last.counts.processed) == (True, 2, 1, 3)
 
 
 class LedgerHoggingTransport:
@@ -885,7 +933,7 @@ def test_a_busy_ledger_at_lease_renewal_neither_loses_the_report_nor_the_lease(
 
     report = send(config, transport=transport)
 
-    assert (report.sent, report.exit_code) == (1, 0)
+    assert (report.counts[SENT], report.exit_code) == (1, 0)
     held_from, held_until, renewed = transport.expiry
     assert held_from == held_until, "no renewal could commit while the ledger was locked"
     assert renewed > held_until, "renewing went on once the ledger was free again"
@@ -990,10 +1038,10 @@ def test_two_concurrent_sends_never_both_send(
 
 
 def test_exit_codes_follow_the_contract() -> None:
-    report = DeliveryReport(issue_id="x", sent=1, left_to_retry=1)
-    assert json.loads(json.dumps(dataclasses.asdict(report)))["left_to_retry"] == 1
+    report = DeliveryReport(issue_id="x", counts=Counts({SENT: 1, LEFT_TO_RETRY: 1}))
+    assert json.loads(json.dumps(report.as_dict()))["left_to_retry"] == 1
     assert report.exit_code == 75
-    assert DeliveryReport(issue_id="x", failed_permanent=1).exit_code == 1
+    assert DeliveryReport(issue_id="x", counts=Counts({FAILED_PERMANENT: 1})).exit_code == 1
     assert DeliveryReport(issue_id="x").exit_code == 0
 
 

@@ -1,21 +1,64 @@
-"""The exception hierarchy.
+"""The exception hierarchy, and the exit codes the CLI turns it into.
 
 Every error a user can cause derives from :class:`DigestmailError`, so the CLI can map the whole
 family to an exit code and a one-line message without catching programming errors by accident.
 Each error carries the place it is about (file, line, key, recipient), because the people who
-read these messages are editors who need to know *where* to look, not tracebacks.
+read these messages are editors who need to know *where* to look, not tracebacks. Where an error
+means what a built-in means, it is that built-in too (as aiosmtplib does), so code that knows
+nothing of digestmail can still catch it::
+
+    DigestmailError                           exit 2 unless said otherwise
+    ├── UsageError                            a command-line value (period, list, address)
+    ├── ConfigError(path, key)                the config file
+    ├── FileLineError(path, line)
+    │   ├── ContentError                      a post
+    │   └── SubscriberError                   a subscriber file
+    ├── TemplateError                         a theme
+    ├── HeaderInjectionError, ValueError      CR/LF/NUL bound for a header
+    ├── DeliveryError(recipient, code, reply) exit 1: one recipient refused
+    ├── TransportError, ConnectionError       exit 75: cannot reach the relay or the Maildir
+    │   └── TransportSetupError               exit 2: credentials or certificate refused
+    ├── LockHeldError                         exit 75: another run holds the issue
+    └── LedgerError(path)                     the SQLite ledger cannot be used
+        └── LedgerBusyError, TimeoutError     exit 75: locked by another process too long
 """
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
+
+
+class ExitCode(enum.IntEnum):
+    """The process exit codes of the contract; scripts and cron rely on each one's meaning."""
+
+    OK = 0
+    """Done."""
+    FAILED = 1
+    """Finished, but some deliveries failed permanently."""
+    USAGE = 2
+    """Bad usage, config, content or subscriber file: nothing was sent."""
+    TEMPFAIL = 75
+    """Temporary (EX_TEMPFAIL): run the same command again to resume."""
+
+    @property
+    def severity(self) -> int:
+        """How bad the code is when a run handles several issues: the worst one wins."""
+        return _SEVERITY[self]
+
+    @classmethod
+    def worst(cls, codes: list[ExitCode]) -> ExitCode:
+        return max(codes, key=lambda code: code.severity, default=cls.OK)
+
+
+_SEVERITY = {ExitCode.OK: 0, ExitCode.FAILED: 1, ExitCode.TEMPFAIL: 2, ExitCode.USAGE: 3}
 
 
 class DigestmailError(Exception):
     """Base of every error digestmail reports to a user."""
 
     #: The process exit code the CLI uses when this error ends a command.
-    exit_code: int = 2
+    exit_code: ExitCode = ExitCode.USAGE
 
 
 class UsageError(DigestmailError):
@@ -71,7 +114,7 @@ class HeaderInjectionError(DigestmailError, ValueError):
 class DeliveryError(DigestmailError):
     """One recipient's delivery failed; carries the SMTP reply as data."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
     def __init__(
         self, message: str, *, recipient: str, code: int | None = None, reply: str = ""
@@ -87,10 +130,10 @@ class DeliveryError(DigestmailError):
         return self.code is None or 400 <= self.code < 500
 
 
-class TransportError(DigestmailError):
+class TransportError(DigestmailError, ConnectionError):
     """The transport as a whole failed (cannot connect, authentication refused)."""
 
-    exit_code = 75
+    exit_code = ExitCode.TEMPFAIL
 
 
 class TransportSetupError(TransportError):
@@ -99,15 +142,30 @@ class TransportSetupError(TransportError):
     Exit code 2, like any other setting to fix, and no retries within the run either.
     """
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class LockHeldError(DigestmailError):
     """Another run holds the issue's lock; running again later resumes."""
 
-    exit_code = 75
+    exit_code = ExitCode.TEMPFAIL
 
     def __init__(self, issue_id: str, owner: str) -> None:
         self.issue_id = issue_id
         self.owner = owner
         super().__init__(f"{issue_id}: another run holds the lock ({owner}); try again later")
+
+
+class LedgerError(DigestmailError):
+    """The ledger file cannot be used (corrupt, unreadable, written by a newer version)."""
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")
+
+
+class LedgerBusyError(LedgerError, TimeoutError):
+    """Another process kept the ledger locked for longer than the busy timeout; retry later."""
+
+    exit_code = ExitCode.TEMPFAIL

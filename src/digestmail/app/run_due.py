@@ -23,6 +23,7 @@ from digestmail.deliver.send import DeliveryReport
 from digestmail.deliver.workers import ProgressEvent
 from digestmail.errors import (
     ConfigError,
+    ExitCode,
     HeaderInjectionError,
     LockHeldError,
     SubscriberError,
@@ -30,11 +31,6 @@ from digestmail.errors import (
 )
 from digestmail.ledger.store import Ledger
 from digestmail.render.theme import render_issue
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TEMPFAIL = 0, 1, 2, 75
-
-#: How bad an exit code is, for a run that handles several issues: the worst one wins.
-_SEVERITY = {EXIT_OK: 0, EXIT_FAILED: 1, EXIT_TEMPFAIL: 2, EXIT_USAGE: 3}
 
 ProgressSink = Callable[[ProgressEvent], None]
 
@@ -44,16 +40,12 @@ class Outcome:
     """What happened to one due issue."""
 
     issue_id: str
-    code: int
+    code: ExitCode
     note: str
     """One line for people: skipped and why, would be sent, held by another run, sent."""
     report: DeliveryReport | None = None
     content: ContentResult | None = None
     """Set when broken posts stopped the issue, so the CLI can name every file and line."""
-
-
-def worst(codes: list[int]) -> int:
-    return max(codes, key=lambda code: _SEVERITY.get(code, 3), default=EXIT_OK)
 
 
 def find_due(
@@ -92,7 +84,7 @@ async def run_due(
     outcomes: list[Outcome] = []
     for item in due:
         if stop.is_set():
-            outcomes.append(Outcome(item.issue_id, EXIT_TEMPFAIL, "not started: interrupted"))
+            outcomes.append(Outcome(item.issue_id, ExitCode.TEMPFAIL, "not started: interrupted"))
             break
         outcome = await _one(
             config,
@@ -127,7 +119,7 @@ async def _one(
         log.warning("not sent: older than catch_up; use --include-old", **fields)
         return Outcome(
             item.issue_id,
-            EXIT_OK,
+            ExitCode.OK,
             f"due since {item.due_at:%Y-%m-%d %H:%M}, older than the list's catch_up window: "
             "not sent (use --include-old to send it)",
         )
@@ -135,7 +127,7 @@ async def _one(
         log.error("not sent: posts cannot be read", **fields, errors=len(content.errors))
         return Outcome(
             item.issue_id,
-            EXIT_USAGE,
+            ExitCode.USAGE,
             f"not sent: {len(content.errors)} post(s) cannot be read",
             content=content,
         )
@@ -154,7 +146,7 @@ async def _one(
                 period=item.period.key,
                 reason=reason,
             )
-        return Outcome(item.issue_id, EXIT_OK, f"skipped, {reason}")
+        return Outcome(item.issue_id, ExitCode.OK, f"skipped, {reason}")
     try:
         issue = (
             stored.issue
@@ -163,7 +155,7 @@ async def _one(
         )
         log.info("sending", **fields, tips=len(issue.posts), dry_run=dry_run)
         if ledger is None:
-            return Outcome(item.issue_id, EXIT_OK, f"would be sent ({len(issue.posts)} tips)")
+            return Outcome(item.issue_id, ExitCode.OK, f"would be sent ({len(issue.posts)} tips)")
         with progress() as sink:
             report = await issues.send_issue_to_list(
                 config,

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from digestmail.cli.logs import EventLog
 from digestmail.config import Config, ListConfig, load_config
-from digestmail.errors import ContentError, DigestmailError, UsageError
+from digestmail.errors import ContentError, DigestmailError, ExitCode, UsageError
 from digestmail.models import Issue, Selection
 
 if TYPE_CHECKING:
@@ -22,10 +22,6 @@ if TYPE_CHECKING:
 
     from digestmail.content.reader import ContentResult
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_TEMPFAIL = 75
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -60,7 +56,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             err_console.print("interrupted; run the same command again to resume")
-            sys.exit(EXIT_TEMPFAIL)
+            sys.exit(ExitCode.TEMPFAIL)
 
     return wrapper
 

@@ -9,7 +9,6 @@ from click.core import ParameterSource
 
 from digestmail.cli import listing
 from digestmail.cli.common import (
-    EXIT_USAGE,
     NOW_OPTION,
     PERIOD_OPTION,
     config_of,
@@ -18,7 +17,7 @@ from digestmail.cli.common import (
     report_content_errors,
     resolve_now,
 )
-from digestmail.errors import UsageError
+from digestmail.errors import ExitCode, UsageError
 
 
 @click.command()
@@ -73,4 +72,4 @@ def posts(ctx: click.Context, list_key: str | None, period: str, now: str | None
         err_console.print(listing.to_table(rows, title=title))
     if result.errors:
         report_content_errors(result.errors)
-        sys.exit(EXIT_USAGE)
+        sys.exit(ExitCode.USAGE)

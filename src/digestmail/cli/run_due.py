@@ -18,6 +18,7 @@ from digestmail.cli.common import (
     resolve_now,
     run_async,
 )
+from digestmail.errors import ExitCode
 
 
 @click.command("run-due")
@@ -84,4 +85,4 @@ def run_due(ctx: click.Context, now: str | None, dry_run: bool, include_old: boo
                 stop=stop,
             )
         )
-    sys.exit(due_runs.worst([o.code for o in outcomes]))
+    sys.exit(ExitCode.worst([o.code for o in outcomes]))

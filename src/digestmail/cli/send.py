@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from digestmail.cli.common import (
-    EXIT_USAGE,
     LIST_OPTION,
     NOW_OPTION,
     PERIOD_OPTION,
@@ -22,6 +21,7 @@ from digestmail.cli.common import (
     resolve_now,
     run_async,
 )
+from digestmail.errors import ExitCode
 
 
 @click.command()
@@ -93,7 +93,7 @@ def send(
             go = False
         if not go:
             err_console.print("nothing was sent")
-            sys.exit(EXIT_USAGE)
+            sys.exit(ExitCode.USAGE)
     log = log_of(ctx)
     log.info("send", issue=issue.id, to=target, transport=transport, dry_run=dry_run)
     with ExitStack() as stack:

@@ -9,7 +9,8 @@ from contextlib import ExitStack
 import click
 from rich.markup import escape
 
-from digestmail.cli.common import EXIT_USAGE, LIST_OPTION, config_of, err_console, handle_errors
+from digestmail.cli.common import LIST_OPTION, config_of, err_console, handle_errors
+from digestmail.errors import ExitCode
 
 
 @click.command()
@@ -80,4 +81,4 @@ def subscribers_check(ctx: click.Context, list_key: str) -> None:
             soft_wrap=True,
         )
     if not report.ok:
-        sys.exit(EXIT_USAGE)
+        sys.exit(ExitCode.USAGE)

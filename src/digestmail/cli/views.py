@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from digestmail.cli.logs import EventLog
+from digestmail.deliver.counts import Outcome
 from digestmail.deliver.send import DeliveryReport
 from digestmail.deliver.workers import ProgressEvent
 
@@ -45,26 +46,19 @@ def print_report(err_console: Console, report: DeliveryReport) -> None:
         title = f"test copies of {report.issue_id}"
     err_console.print(f"[bold]{escape(title)}[/]")
     table = Table(show_header=False, box=None, padding=(0, 2))
-    rows = [
-        ("would send" if report.dry_run else "sent", report.sent),
-        ("skipped: already sent", report.already_sent),
-        ("skipped: failed permanently before", report.already_failed),
-        ("skipped: suppressed", report.suppressed),
-        ("skipped: invalid address", report.invalid),
-        ("skipped: duplicate", report.duplicates),
-        ("failed permanently", report.failed_permanent),
-        ("left to retry", report.left_to_retry),
-    ]
-    for label, value in rows:
-        if value or label in ("sent", "would send"):
-            table.add_row(label, str(value))
+    for outcome in Outcome:
+        value = report.counts[outcome]
+        if outcome is Outcome.SENT:
+            table.add_row("would send" if report.dry_run else outcome.label, str(value))
+        elif value:
+            table.add_row(outcome.label, str(value))
     err_console.print(table)
     for failure in report.failures:
         err_console.print(f"  [red]failed:[/] {escape(failure)}")
     for row in report.invalid_rows:
         err_console.print(f"  [yellow]invalid:[/] {escape(row)}")
-    if report.invalid > len(report.invalid_rows):
-        more = report.invalid - len(report.invalid_rows)
+    if report.counts[Outcome.INVALID] > len(report.invalid_rows):
+        more = report.counts[Outcome.INVALID] - len(report.invalid_rows)
         err_console.print(f"  … and {more} more invalid rows: see `digestmail subscribers check`")
     if report.content_changed:
         err_console.print(
@@ -73,7 +67,7 @@ def print_report(err_console: Console, report: DeliveryReport) -> None:
         )
     if report.interrupted:
         err_console.print("interrupted: run the same command again to resume.")
-    elif report.left_to_retry:
+    elif report.counts[Outcome.LEFT_TO_RETRY]:
         err_console.print("some deliveries failed temporarily: run the same command again later.")
 
 
@@ -109,23 +103,24 @@ class ProgressView:
             self.progress.stop()
 
     def __call__(self, event: ProgressEvent) -> None:
-        detail = f"sent {event.sent} · failed {event.failed} · {event.rate:.0f}/s"
-        if event.retrying:
-            detail += f" · retrying {event.retrying}"
+        sent, failed = event.counts[Outcome.SENT], event.counts[Outcome.FAILED_PERMANENT]
+        detail = f"sent {sent} · failed {failed} · {event.rate:.0f}/s"
+        if event.waiting:
+            detail += f" · retrying {event.waiting}"
         if self.progress is not None:
             if self.task is None:
                 self.task = self.progress.add_task(event.issue_id, total=event.total, detail="")
-            self.progress.update(self.task, completed=event.processed, detail=detail)
+            self.progress.update(self.task, completed=event.counts.processed, detail=detail)
             return
         if event.done or event.elapsed - self.last_log >= self.LOG_EVERY:
             self.last_log = event.elapsed
             self.log.info(
                 "progress",
                 issue=event.issue_id,
-                sent=event.sent,
-                failed=event.failed,
-                retrying=event.retrying,
-                skipped=event.skipped,
+                sent=sent,
+                failed=failed,
+                retrying=event.waiting,
+                skipped=event.counts.skipped,
                 total=event.total if event.total is not None else "?",
             )
 
@@ -137,14 +132,7 @@ def log_report(log: EventLog, report: DeliveryReport) -> None:
         level,
         "test copies done" if report.test_copies else "done",
         issue=report.issue_id,
-        sent=report.sent,
-        already_sent=report.already_sent,
-        already_failed=report.already_failed,
-        suppressed=report.suppressed,
-        invalid=report.invalid,
-        duplicates=report.duplicates,
-        failed_permanent=report.failed_permanent,
-        left_to_retry=report.left_to_retry,
+        **{outcome.value: report.counts[outcome] for outcome in Outcome},
         dry_run=report.dry_run,
         interrupted=report.interrupted,
         exit=report.exit_code,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
+from digestmail.deliver.counts import Counts, Outcome
 from digestmail.ledger.store import DeliveryResult, Ledger
 from digestmail.models import Delivery, DeliveryStatus, Recipient
 from digestmail.subscribers.reader import DUPLICATE, SUPPRESSED, SubscriberProblem
@@ -33,42 +34,15 @@ MAX_LISTED = 20
 
 @dataclass
 class Tally:
-    """What a run did so far, one counter per line of the summary."""
+    """What a run did so far: its counts, and the first failures and bad rows by name."""
 
-    sent: int = 0
-    already_sent: int = 0
-    already_failed: int = 0
-    suppressed: int = 0
-    invalid: int = 0
-    duplicates: int = 0
-    failed_permanent: int = 0
-    left_to_retry: int = 0
+    counts: Counts = field(default_factory=Counts)
     retrying: int = 0
+    """Waiting for a backoff timer in this run (not an outcome yet)."""
     failures: list[str] = field(default_factory=list)
+    """The first permanent failures as ``address: code reply``, for the summary."""
     invalid_rows: list[str] = field(default_factory=list)
     """The first invalid rows as ``line N: address: reason``, so a send names them too."""
-
-    @property
-    def addresses(self) -> int:
-        """Valid, distinct addresses met so far, whatever became of them."""
-        return (
-            self.sent
-            + self.already_sent
-            + self.already_failed
-            + self.suppressed
-            + self.failed_permanent
-            + self.left_to_retry
-        )
-
-    @property
-    def skipped(self) -> int:
-        return (
-            self.already_sent
-            + self.already_failed
-            + self.suppressed
-            + self.invalid
-            + self.duplicates
-        )
 
 
 def chunks(rows: Iterable[Row], size: int = LOOKUP_CHUNK) -> Iterator[list[Row]]:
@@ -134,10 +108,10 @@ class Screen:
             state = states.get(email)
             done = state is not None and state.status in _DONE
             if email in suppressed and not done:  # sent or refused before: counted as that
-                tally.suppressed += 1
+                tally.counts[Outcome.SUPPRESSED] += 1
                 self._record_suppressed(email, state)
             elif email in in_flight:
-                tally.duplicates += 1
+                tally.counts[Outcome.DUPLICATE] += 1
             elif state is None or self._worth_sending(state):
                 out.append(recipient)
         return out
@@ -151,15 +125,15 @@ class Screen:
             if isinstance(item, Recipient):
                 key = item.email.casefold()
                 if key in fresh or (seen is not None and key in seen):
-                    tally.duplicates += 1
+                    tally.counts[Outcome.DUPLICATE] += 1
                 else:
                     fresh[key] = item
             elif item.kind == DUPLICATE:
-                tally.duplicates += 1
+                tally.counts[Outcome.DUPLICATE] += 1
             elif item.kind == SUPPRESSED:
-                tally.suppressed += 1
+                tally.counts[Outcome.SUPPRESSED] += 1
             else:
-                tally.invalid += 1
+                tally.counts[Outcome.INVALID] += 1
                 if len(tally.invalid_rows) < MAX_LISTED:
                     shown = f"{item.email}: " if item.email else ""
                     tally.invalid_rows.append(f"line {item.line}: {shown}{item.reason}")
@@ -178,13 +152,15 @@ class Screen:
         tally = self.tally
         updated = _utc(state.updated_at)
         if updated is not None and updated >= self.started:
-            tally.duplicates += 1  # this run already handled the address: a repeated row
+            tally.counts[Outcome.DUPLICATE] += (
+                1  # this run already handled the address: a repeated row
+            )
             return False
         if state.status == DeliveryStatus.SENT:
-            tally.already_sent += 1
+            tally.counts[Outcome.ALREADY_SENT] += 1
             return False
         if state.status == DeliveryStatus.FAILED_PERMANENT:
-            tally.already_failed += 1
+            tally.counts[Outcome.ALREADY_FAILED] += 1
             return False
         first = _utc(state.created_at)
         if (

@@ -27,18 +27,18 @@ import contextlib
 import hashlib
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass, field
 
 from digestmail.addresses import normalise_address
 from digestmail.config import Config, ListConfig
+from digestmail.deliver.counts import Counts, Outcome
 from digestmail.deliver.recipients import Tally
 from digestmail.deliver.transports.base import Transport
 from digestmail.deliver.transports.maildir import MaildirTransport
 from digestmail.deliver.transports.smtp import SmtpTransport
 from digestmail.deliver.workers import MessageFactoryLike, ProgressEvent, SendRun, drive
-from digestmail.errors import LockHeldError, SubscriberError
-from digestmail.ledger.store import Lease, Ledger, LedgerError
+from digestmail.errors import ExitCode, LedgerError, LockHeldError, SubscriberError
+from digestmail.ledger.store import Lease, Ledger
 from digestmail.models import Issue, Recipient
 from digestmail.subscribers.reader import SubscriberProblem
 
@@ -69,16 +69,7 @@ class DeliveryReport:
     """What one run did; the CLI prints it and exits with :attr:`exit_code`."""
 
     issue_id: str
-    sent: int = 0
-    """Messages accepted by the transport (in a dry run: messages that would be sent)."""
-    already_sent: int = 0
-    already_failed: int = 0
-    """Skipped: refused permanently in an earlier run (not tried again, not an error now)."""
-    suppressed: int = 0
-    invalid: int = 0
-    duplicates: int = 0
-    failed_permanent: int = 0
-    left_to_retry: int = 0
+    counts: Counts = field(default_factory=Counts)
     dry_run: bool = False
     content_changed: bool = False
     """The issue would render differently now; the stored copy was sent, as promised."""
@@ -90,22 +81,31 @@ class DeliveryReport:
     """The first invalid subscriber rows as ``line N: address: reason``."""
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """75 when running again would do more; 1 when some address refused for good; else 0."""
-        if self.left_to_retry or self.interrupted:
-            return 75
-        return 1 if self.failed_permanent else 0
+        if self.counts[Outcome.LEFT_TO_RETRY] or self.interrupted:
+            return ExitCode.TEMPFAIL
+        return ExitCode.FAILED if self.counts[Outcome.FAILED_PERMANENT] else ExitCode.OK
+
+    def as_dict(self) -> dict[str, object]:
+        """One flat JSON object: every outcome's count by its key, then the flags and lists."""
+        flat: dict[str, object] = {"issue_id": self.issue_id}
+        flat.update({outcome.value: self.counts[outcome] for outcome in Outcome})
+        for name in ("dry_run", "content_changed", "interrupted", "test_copies"):
+            flat[name] = getattr(self, name)
+        flat.update(failures=list(self.failures), invalid_rows=list(self.invalid_rows))
+        return flat
 
     @classmethod
     def from_tally(cls, tally: Tally, *, issue_id: str, **flags: bool) -> DeliveryReport:
-        """Freeze the run's counters and lists: every field the report shares with the tally,
-        by name, so a field added to both needs no third edit here."""
-        shared = {f.name for f in fields(cls)} & {f.name for f in fields(tally)}
-        frozen: dict[str, Any] = dict(flags)
-        for name in shared:
-            value = getattr(tally, name)
-            frozen[name] = tuple(value) if isinstance(value, list) else value
-        return cls(issue_id=issue_id, **frozen)
+        """Freeze the run's counts and the rows it names."""
+        return cls(
+            issue_id=issue_id,
+            counts=Counts(tally.counts),
+            failures=tuple(tally.failures),
+            invalid_rows=tuple(tally.invalid_rows),
+            **flags,
+        )
 
 
 def make_transport(config: Config) -> Transport:
@@ -202,7 +202,7 @@ async def send_issue(
             content_changed=stored.content_hash != fingerprint,
             interrupted=stop.is_set(),
         )
-        if report.exit_code != 75 and stored.status != "finished":
+        if report.exit_code != ExitCode.TEMPFAIL and stored.status != "finished":
             ledger.finish_issue(issue.id)
         return report
     finally:
@@ -219,9 +219,10 @@ def _refuse_an_empty_list(tally: Tally, list_cfg: ListConfig, stop: asyncio.Even
     ``;`` between the fields, or a header without rows, would silently swallow a month. Left
     open, the issue goes out once the file is fixed (``run-due`` retries open issues first).
     """
-    if tally.addresses or stop.is_set():
+    if tally.counts.addresses or stop.is_set():
         return
-    rows = f"{tally.invalid} invalid row(s)" if tally.invalid else "no rows"
+    invalid = tally.counts[Outcome.INVALID]
+    rows = f"{invalid} invalid row(s)" if invalid else "no rows"
     raise SubscriberError(
         f"no address to mail ({rows}; `digestmail subscribers check --list {list_cfg.key}` "
         "shows them); the issue stays open, its tips unsent, until the file is fixed",

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from digestmail.config import Config, ListConfig
+from digestmail.deliver.counts import Counts, Outcome
 from digestmail.deliver.group_commit import Journal
 from digestmail.deliver.ratelimit import TokenBucket
 from digestmail.deliver.recipients import MAX_LISTED, Screen, Tally, chunks
@@ -68,20 +69,22 @@ class ProgressEvent:
     """A snapshot for a progress bar; sent every ~0.25 s and once more at the end."""
 
     issue_id: str
-    sent: int
-    failed: int
+    counts: Counts
     retrying: int
-    """Waiting for another try: a backoff timer in this run, or left for the next run."""
-    skipped: int
-    processed: int
+    """Waiting for a backoff timer in this run."""
     total: int | None
     elapsed: float
     done: bool = False
 
     @property
+    def waiting(self) -> int:
+        """Waiting for another try: a backoff timer in this run, or left for the next run."""
+        return self.retrying + self.counts[Outcome.LEFT_TO_RETRY]
+
+    @property
     def rate(self) -> float:
         """Messages accepted per second so far."""
-        return self.sent / self.elapsed if self.elapsed > 0 else 0.0
+        return self.counts[Outcome.SENT] / self.elapsed if self.elapsed > 0 else 0.0
 
 
 @dataclass(eq=False)
@@ -166,7 +169,7 @@ class SendRun:
                     break
                 fresh = self.screen(chunk, self.active)
                 if self.dry_run:
-                    self.tally.sent += len(fresh)
+                    self.tally.counts[Outcome.SENT] += len(fresh)
                 else:
                     await self._admit(fresh)
                 await asyncio.sleep(0)
@@ -277,7 +280,7 @@ class SendRun:
             return self._failed(job, exc)
         except TransportError as exc:
             return self._failed(job, DeliveryError(str(exc), recipient=email))
-        self.tally.sent += 1
+        self.tally.counts[Outcome.SENT] += 1
         self._finish(job)
         return self.journal.add_result(
             DeliveryResult(email, DeliveryStatus.SENT, result.code, result.reply)
@@ -305,7 +308,7 @@ class SendRun:
         if last_chance is not None and job.tries >= self.cfg.max_attempts and not self.stopping:
             return self._give_up(job, exc, *last_chance)
         if job.tries >= self.cfg.max_attempts or self.stopping:
-            self.tally.left_to_retry += 1
+            self.tally.counts[Outcome.LEFT_TO_RETRY] += 1
             self._finish(job)
         else:
             delay = backoff_delay(job.tries, cap=self.cfg.retry_max_delay)
@@ -332,7 +335,7 @@ class SendRun:
     ) -> asyncio.Future[None]:
         """Record a permanent failure; ``shown`` is how the summary lists it."""
         email = job.recipient.email
-        self.tally.failed_permanent += 1
+        self.tally.counts[Outcome.FAILED_PERMANENT] += 1
         self._note_failure(f"{email}: {shown}")
         self._finish(job)
         return self.journal.add_result(
@@ -343,7 +346,7 @@ class SendRun:
         self.retries.pop(job, None)
         self.tally.retrying -= 1
         if self.stopping:
-            self.tally.left_to_retry += 1
+            self.tally.counts[Outcome.LEFT_TO_RETRY] += 1
             self._finish(job)
         else:
             self.queue.put_nowait(job)
@@ -354,7 +357,7 @@ class SendRun:
         A retry (``tries``) is pending too: its row holds the temporary failure.
         """
         if job.marked or job.tries:
-            self.tally.left_to_retry += 1
+            self.tally.counts[Outcome.LEFT_TO_RETRY] += 1
         self._finish(job)
 
     def _finish(self, job: _Job) -> None:
@@ -397,7 +400,7 @@ class SendRun:
             handle.cancel()
             self.retries.pop(job)
             self.tally.retrying -= 1
-            self.tally.left_to_retry += 1
+            self.tally.counts[Outcome.LEFT_TO_RETRY] += 1
             self._finish(job)
         while not self.queue.empty():
             queued = self.queue.get_nowait()
@@ -410,14 +413,10 @@ class SendRun:
             self.queue.put_nowait(None)
 
     def event(self, *, done: bool = False) -> ProgressEvent:
-        t = self.tally
         return ProgressEvent(
             issue_id=self.ledger_id,
-            sent=t.sent,
-            failed=t.failed_permanent,
-            retrying=t.retrying + t.left_to_retry,  # in this run or the next
-            skipped=t.skipped,
-            processed=t.sent + t.failed_permanent + t.left_to_retry + t.skipped,
+            counts=Counts(self.tally.counts),
+            retrying=self.tally.retrying,
             total=self.total,
             elapsed=time.monotonic() - self.clock0,
             done=done,

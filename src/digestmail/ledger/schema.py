@@ -15,25 +15,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from digestmail.errors import DigestmailError
+from digestmail.errors import LedgerBusyError, LedgerError
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer waits for another process's transaction before giving up."""
-
-
-class LedgerError(DigestmailError):
-    """The ledger file cannot be used (corrupt, unreadable, written by a newer version)."""
-
-    def __init__(self, message: str, *, path: Path) -> None:
-        self.path = path
-        self.message = message
-        super().__init__(f"{path}: {message}")
-
-
-class LedgerBusyError(LedgerError):
-    """Another process kept the ledger locked for longer than the busy timeout; retry later."""
-
-    exit_code = 75
 
 
 def _v1(db: sqlite3.Connection) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from digestmail.errors import LedgerBusyError, LedgerError
 from digestmail.ledger import lease as leases
 from digestmail.ledger.lease import Lease
 from digestmail.ledger.records import (
@@ -35,7 +36,7 @@ from digestmail.ledger.records import (
     parse_time,
     zero_counts,
 )
-from digestmail.ledger.schema import LedgerBusyError, LedgerError, connect, transaction, translate
+from digestmail.ledger.schema import connect, transaction, translate
 from digestmail.models import Delivery, DeliveryStatus, Issue, PostRef
 
 __all__ = [
