@@ -37,6 +37,7 @@ from typing import Any
 
 from digestmail.config import Config, load_config
 from digestmail.deliver.counts import Outcome
+from digestmail.deliver.job import SendJob
 from digestmail.deliver.send import send_issue
 from digestmail.deliver.transports.smtp import SmtpTransport
 from digestmail.ledger.store import Ledger, StoredIssue
@@ -240,10 +241,7 @@ def run_digestmail(
         started, cpu = time.perf_counter(), time.process_time()
         report = asyncio.run(
             send_issue(
-                config=config,
-                list_cfg=list_cfg,
-                issue=issue,
-                ledger=ledger,
+                SendJob(config, list_cfg, issue, ledger),
                 transport=SmtpTransport(config.smtp),
                 make_factory=make_factory,
                 recipients=read_subscribers(list_cfg.subscribers),

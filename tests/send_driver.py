@@ -14,6 +14,7 @@ from pathlib import Path
 
 from digestmail.cli.signals import install_signal_handlers
 from digestmail.config import load_config
+from digestmail.deliver.job import SendJob
 from digestmail.deliver.send import make_transport, send_issue
 from digestmail.errors import DigestmailError
 from digestmail.ledger.store import Ledger
@@ -28,14 +29,10 @@ async def main(config_path: Path) -> int:
     install_signal_handlers(stop)
     with Ledger.open(config.state.path) as ledger:
         report = await send_issue(
-            config=config,
-            list_cfg=list_cfg,
-            issue=make_issue(),
-            ledger=ledger,
+            SendJob(config, list_cfg, make_issue(), ledger, stop=stop),
             transport=make_transport(config),
             make_factory=TinyFactory,
             recipients=read_subscribers(list_cfg.subscribers),
-            stop=stop,
         )
     print(json.dumps(report.as_dict()), flush=True)
     return report.exit_code

@@ -23,7 +23,8 @@ from typing import cast
 import pytest
 
 from digestmail.config import Config, load_config
-from digestmail.deliver.counts import Counts, Outcome
+from digestmail.deliver.counts import Counts, Outcome, ProgressEvent
+from digestmail.deliver.job import SendJob
 from digestmail.deliver.recipients import LOOKUP_CHUNK
 from digestmail.deliver.send import (
     DeliveryReport,
@@ -34,7 +35,6 @@ from digestmail.deliver.send import (
 )
 from digestmail.deliver.transports.base import Connection, Gate, SendResult, Transport
 from digestmail.deliver.transports.maildir import MaildirTransport
-from digestmail.deliver.workers import ProgressEvent
 from digestmail.errors import LockHeldError, TransportError, TransportSetupError
 from digestmail.ledger.store import Ledger
 from digestmail.models import DeliveryStatus, Issue, OutgoingMessage, Recipient
@@ -82,16 +82,18 @@ def send(
     with Ledger.open(config.state.path) as ledger:
         return asyncio.run(
             send_issue(
-                config=config,
-                list_cfg=list_cfg,
-                issue=issue or make_issue(),
-                ledger=ledger,
+                SendJob(
+                    config,
+                    list_cfg,
+                    issue or make_issue(),
+                    ledger,
+                    dry_run=dry_run,
+                    stop=stop or asyncio.Event(),
+                    on_progress=on_progress,
+                ),
                 transport=transport or make_transport(config),
                 make_factory=make_factory,
                 recipients=read_subscribers(list_cfg.subscribers),
-                dry_run=dry_run,
-                stop=stop,
-                on_progress=on_progress,
             )
         )
 
@@ -112,13 +114,15 @@ def send_copies(config: Config, addresses: list[str]) -> DeliveryReport:
     with Ledger.open(config.state.path) as ledger:
         return asyncio.run(
             send_test_copies(
-                config=config,
-                list_cfg=config.get_list("monthly"),
-                issue=make_issue(),
-                ledger=ledger,
+                SendJob(
+                    config,
+                    config.get_list("monthly"),
+                    make_issue(),
+                    ledger,
+                    test_addresses=tuple(addresses),
+                ),
                 transport=make_transport(config),
                 make_factory=message_factory(config),
-                addresses=addresses,
             )
         )
 
@@ -562,10 +566,7 @@ def test_any_error_of_the_producer_fails_the_send(make_project: MakeProject) -> 
         with pytest.raises(RuntimeError, match="source of recipients broke"):
             asyncio.run(
                 send_issue(
-                    config=config,
-                    list_cfg=config.get_list("monthly"),
-                    issue=make_issue(),
-                    ledger=ledger,
+                    SendJob(config, config.get_list("monthly"), make_issue(), ledger),
                     transport=transport,
                     make_factory=TinyFactory,
                     recipients=stream(),
@@ -585,13 +586,15 @@ def test_test_copies_are_recorded_apart_and_ignore_suppression(
         ledger.suppress("editor@example.org", list_key=None, reason="test")
         report = asyncio.run(
             send_test_copies(
-                config=config,
-                list_cfg=list_cfg,
-                issue=make_issue(),
-                ledger=ledger,
+                SendJob(
+                    config,
+                    list_cfg,
+                    make_issue(),
+                    ledger,
+                    test_addresses=("editor@example.org",),
+                ),
                 transport=make_transport(config),
                 make_factory=message_factory(config),
-                addresses=["editor@example.org"],
             )
         )
         assert ledger.get_issue("monthly-2017-11") is None
@@ -656,13 +659,15 @@ def test_test_copy_addresses_are_checked_before_anything_is_sent(
     with Ledger.open(config.state.path) as ledger, pytest.raises(UsageError, match="nonsense"):
         asyncio.run(
             send_test_copies(
-                config=config,
-                list_cfg=config.get_list("monthly"),
-                issue=make_issue(),
-                ledger=ledger,
+                SendJob(
+                    config,
+                    config.get_list("monthly"),
+                    make_issue(),
+                    ledger,
+                    test_addresses=("editor@example.org", "nonsense"),
+                ),
                 transport=make_transport(config),
                 make_factory=TinyFactory,
-                addresses=["editor@example.org", "nonsense"],
             )
         )
     assert smtp_server.received == []
@@ -783,10 +788,7 @@ def test_memory_stays_bounded_by_the_window(make_project: MakeProject) -> None:
     with Ledger.open(config.state.path) as ledger:
         report = asyncio.run(
             send_issue(
-                config=config,
-                list_cfg=list_cfg,
-                issue=make_issue(),
-                ledger=ledger,
+                SendJob(config, list_cfg, make_issue(), ledger),
                 transport=transport,
                 make_factory=TinyFactory,
                 recipients=stream(),

@@ -7,8 +7,9 @@ CLI stays a thin layer of options and printing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,10 +21,8 @@ from digestmail.selection.periods import parse_period
 from digestmail.selection.select import select
 
 if TYPE_CHECKING:
-    import asyncio
-
+    from digestmail.deliver.job import SendJob
     from digestmail.deliver.send import DeliveryReport
-    from digestmail.deliver.workers import ProgressEvent
     from digestmail.ledger.store import Ledger
 
 
@@ -90,21 +89,10 @@ def select_issue(
     )
 
 
-async def send_issue_to_list(
-    config: Config,
-    list_cfg: ListConfig,
-    *,
-    issue: Issue,
-    ledger: Ledger,
-    dry_run: bool = False,
-    test_addresses: Sequence[str] = (),
-    on_progress: Callable[[ProgressEvent], None] | None = None,
-    stop: asyncio.Event | None = None,
-    total: int | None = None,
-) -> DeliveryReport:
+async def send_issue_to_list(job: SendJob) -> DeliveryReport:
     """Send a rendered issue to the list's subscribers (or test copies), then archive it.
 
-    ``total`` is the file's row count when the caller has it already (the send prompt).
+    ``job.total`` is the file's row count when the caller has it already (the send prompt).
 
     The stored copy wins over ``issue`` when the issue was sent before (``send_issue`` takes
     care of that); the archive is written from the stored copy once the issue is finished.
@@ -116,45 +104,31 @@ async def send_issue_to_list(
     from digestmail.render.placeholders import used_columns
     from digestmail.subscribers.reader import count_rows, read_subscribers, require_columns
 
+    config, list_cfg, issue, ledger = job.config, job.list_cfg, job.issue, job.ledger
     secret = secret_from_env()
 
     def make_factory(sent: Issue) -> MessageFactory:
         factory = MessageFactory(sent, config=config, list_cfg=list_cfg, secret=secret)
-        if not test_addresses:  # test copies have no CSV row: their columns are empty anyway
+        if not job.test_addresses:  # test copies have no CSV row: their columns are empty anyway
             require_columns(list_cfg.subscribers, factory.columns)
         return factory
 
     transport = make_transport(config)
-    if test_addresses:
-        return await send_test_copies(
-            config=config,
-            list_cfg=list_cfg,
-            issue=issue,
-            ledger=ledger,
-            transport=transport,
-            make_factory=make_factory,
-            addresses=test_addresses,
-            on_progress=on_progress,
-            stop=stop,
-        )
+    if job.test_addresses:
+        return await send_test_copies(job, transport=transport, make_factory=make_factory)
     # Before the issue is stored: a stored copy is what every later run sends, so a theme
     # fixed afterwards could never replace it. Once stored, make_factory checks that copy.
     if ledger.get_issue(issue.id) is None:
         require_columns(list_cfg.subscribers, used_columns(issue))
+    if job.total is None:
+        job = replace(job, total=count_rows(list_cfg.subscribers))
     report = await send_issue(
-        config=config,
-        list_cfg=list_cfg,
-        issue=issue,
-        ledger=ledger,
+        job,
         transport=transport,
         make_factory=make_factory,
         recipients=read_subscribers(list_cfg.subscribers),
-        dry_run=dry_run,
-        on_progress=on_progress,
-        stop=stop,
-        total=total if total is not None else count_rows(list_cfg.subscribers),
     )
-    if not dry_run:
+    if not job.dry_run:
         stored = ledger.get_issue(issue.id)
         if stored is not None and stored.status == "finished":
             write_archive(stored.issue, config=config, list_cfg=list_cfg)

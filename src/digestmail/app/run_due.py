@@ -19,8 +19,9 @@ from digestmail.app.schedule import DueIssue, due_issues
 from digestmail.cli.logs import EventLog
 from digestmail.config import Config
 from digestmail.content.reader import ContentResult
+from digestmail.deliver.counts import ProgressSink
+from digestmail.deliver.job import SendJob
 from digestmail.deliver.send import DeliveryReport
-from digestmail.deliver.workers import ProgressEvent
 from digestmail.errors import (
     ConfigError,
     ExitCode,
@@ -31,8 +32,6 @@ from digestmail.errors import (
 )
 from digestmail.ledger.store import Ledger
 from digestmail.render.theme import render_issue
-
-ProgressSink = Callable[[ProgressEvent], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,15 +156,10 @@ async def _one(
         if ledger is None:
             return Outcome(item.issue_id, ExitCode.OK, f"would be sent ({len(issue.posts)} tips)")
         with progress() as sink:
-            report = await issues.send_issue_to_list(
-                config,
-                list_cfg,
-                issue=issue,
-                ledger=ledger,
-                dry_run=dry_run,
-                on_progress=sink,
-                stop=stop,
+            job = SendJob(
+                config, list_cfg, issue, ledger, dry_run=dry_run, on_progress=sink, stop=stop
             )
+            report = await issues.send_issue_to_list(job)
     except LockHeldError as exc:
         log.warning("not sent: another run holds it", **fields)
         return Outcome(item.issue_id, exc.exit_code, str(exc))

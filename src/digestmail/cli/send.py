@@ -60,6 +60,7 @@ def send(
     """
     from digestmail.app import issues
     from digestmail.cli import views
+    from digestmail.deliver.job import SendJob
     from digestmail.ledger.store import Ledger
 
     config = config_of(ctx)
@@ -105,15 +106,17 @@ def send(
         view = stack.enter_context(views.ProgressView(err_console, log))
         report = run_async(
             lambda stop: issues.send_issue_to_list(
-                config,
-                list_cfg,
-                issue=issue,
-                ledger=ledger,
-                dry_run=dry_run,
-                test_addresses=test_addresses,
-                on_progress=view,
-                stop=stop,
-                total=total,
+                SendJob(
+                    config,
+                    list_cfg,
+                    issue,
+                    ledger,
+                    dry_run=dry_run,
+                    test_addresses=test_addresses,
+                    on_progress=view,
+                    stop=stop,
+                    total=total,
+                )
             )
         )
     if err_console.is_terminal:

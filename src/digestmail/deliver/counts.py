@@ -1,5 +1,7 @@
 """What became of each subscriber row in a run, counted under one name per outcome.
 
+Also the snapshot of those counts that a progress bar is sent while the run goes on.
+
 The summary table, the log line, the progress bar and the exit code all read the same
 :class:`Counts`, and each :class:`Outcome` knows how people and logs call it, so a new outcome
 is one member here rather than a field in five places.
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 
 
 class Outcome(enum.StrEnum):
@@ -79,3 +83,30 @@ class Counts(Counter[Outcome]):
     def processed(self) -> int:
         """Rows that have an outcome in this run."""
         return sum(self.values())
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """A snapshot for a progress bar; sent every ~0.25 s and once more at the end."""
+
+    issue_id: str
+    counts: Counts
+    retrying: int
+    """Waiting for a backoff timer in this run."""
+    total: int | None
+    elapsed: float
+    done: bool = False
+
+    @property
+    def waiting(self) -> int:
+        """Waiting for another try: a backoff timer in this run, or left for the next run."""
+        return self.retrying + self.counts[Outcome.LEFT_TO_RETRY]
+
+    @property
+    def rate(self) -> float:
+        """Messages accepted per second so far."""
+        return self.counts[Outcome.SENT] / self.elapsed if self.elapsed > 0 else 0.0
+
+
+ProgressSink = Callable[[ProgressEvent], None]
+"""Where a run reports its progress: a bar on a terminal, a log line every few seconds otherwise."""

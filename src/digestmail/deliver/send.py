@@ -26,34 +26,22 @@ import asyncio
 import contextlib
 import hashlib
 import secrets
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
 from digestmail.addresses import normalise_address
 from digestmail.config import Config, ListConfig
 from digestmail.deliver.counts import Counts, Outcome
+from digestmail.deliver.job import SendJob
 from digestmail.deliver.recipients import Tally
 from digestmail.deliver.transports.base import Transport
 from digestmail.deliver.transports.maildir import MaildirTransport
 from digestmail.deliver.transports.smtp import SmtpTransport
-from digestmail.deliver.workers import MessageFactoryLike, ProgressEvent, SendRun, drive
+from digestmail.deliver.workers import MessageFactoryLike, SendRun, drive
 from digestmail.errors import ExitCode, LedgerError, LockHeldError, SubscriberError
 from digestmail.ledger.store import Lease, Ledger
 from digestmail.models import Issue, Recipient
 from digestmail.subscribers.reader import SubscriberProblem
-
-__all__ = [
-    "LEASE_TTL",
-    "TEST_SUFFIX",
-    "DeliveryReport",
-    "FactoryMaker",
-    "MessageFactoryLike",
-    "ProgressEvent",
-    "issue_hash",
-    "make_transport",
-    "send_issue",
-    "send_test_copies",
-]
 
 LEASE_TTL = 60.0
 """Seconds a vanished run on another host blocks the issue (same host: until its PID is dead)."""
@@ -125,18 +113,11 @@ def issue_hash(issue: Issue) -> str:
 
 
 async def send_issue(
+    job: SendJob,
     *,
-    config: Config,
-    list_cfg: ListConfig,
-    issue: Issue,
-    ledger: Ledger,
     transport: Transport,
     make_factory: FactoryMaker,
     recipients: Iterable[Recipient | SubscriberProblem],
-    dry_run: bool = False,
-    on_progress: Callable[[ProgressEvent], None] | None = None,
-    stop: asyncio.Event | None = None,
-    total: int | None = None,
 ) -> DeliveryReport:
     """Send ``issue`` to every recipient not yet served; safe to run again at any time.
 
@@ -147,30 +128,24 @@ async def send_issue(
     reads the ledger but writes nothing, takes no lease and opens no connection; ``sent`` then
     counts what would go.
     """
-    stop = stop or asyncio.Event()
+    issue, ledger, stop = job.issue, job.ledger, job.stop
     fingerprint = issue_hash(issue)
 
     def new_run(sent_issue: Issue) -> SendRun:
         return SendRun(
-            config=config,
-            list_cfg=list_cfg,
-            ledger=ledger,
-            ledger_id=issue.id,
+            job,
             transport=transport,
             factory=make_factory(sent_issue),
+            ledger_id=issue.id,
             consult_ledger=True,
-            dry_run=dry_run,
-            stop=stop,
-            on_progress=on_progress,
-            total=total,
         )
 
-    if dry_run:
+    if job.dry_run:
         found = ledger.get_issue(issue.id)
         run = new_run(found.issue if found else issue)
         await drive(run, recipients)
         if found is None or found.status != "finished":
-            _refuse_an_empty_list(run.tally, list_cfg, stop)
+            _refuse_an_empty_list(run.tally, job.list_cfg, stop)
         return DeliveryReport.from_tally(
             run.tally,
             issue_id=issue.id,
@@ -195,7 +170,7 @@ async def send_issue(
         if run.error is not None:
             raise run.error
         if stored.status != "finished":  # a finished issue has nothing left to lose
-            _refuse_an_empty_list(run.tally, list_cfg, stop)
+            _refuse_an_empty_list(run.tally, job.list_cfg, stop)
         report = DeliveryReport.from_tally(
             run.tally,
             issue_id=issue.id,
@@ -250,16 +225,7 @@ async def _keep_lease(ledger: Ledger, lease: Lease, run: SendRun) -> None:
 
 
 async def send_test_copies(
-    *,
-    config: Config,
-    list_cfg: ListConfig,
-    issue: Issue,
-    ledger: Ledger,
-    transport: Transport,
-    make_factory: FactoryMaker,
-    addresses: Sequence[str],
-    on_progress: Callable[[ProgressEvent], None] | None = None,
-    stop: asyncio.Event | None = None,
+    job: SendJob, *, transport: Transport, make_factory: FactoryMaker
 ) -> DeliveryReport:
     """Send ``--to`` test copies, recorded under ``<issue id>#test`` only.
 
@@ -272,29 +238,22 @@ async def send_test_copies(
     No lease is taken: test copies never touch the list's deliveries. Raises UsageError
     naming the first invalid address before anything is sent.
     """
-    recipients = [
-        Recipient(email=email) for email in dict.fromkeys(map(normalise_address, addresses))
-    ]
-    stop = stop or asyncio.Event()
-    found = ledger.get_issue(issue.id)
+    emails = dict.fromkeys(map(normalise_address, job.test_addresses))
+    recipients = [Recipient(email=email) for email in emails]
+    issue = job.issue
+    found = job.ledger.get_issue(issue.id)
     run = SendRun(
-        config=config,
-        list_cfg=list_cfg,
-        ledger=ledger,
-        ledger_id=issue.id + TEST_SUFFIX,
+        replace(job, dry_run=False, total=len(recipients)),
         transport=transport,
         factory=make_factory(found.issue if found else issue).with_id_scope(
             f"{issue.id}{TEST_SUFFIX}.{secrets.token_hex(8)}"
         ),
+        ledger_id=issue.id + TEST_SUFFIX,
         consult_ledger=False,
-        dry_run=False,
-        stop=stop,
-        on_progress=on_progress,
-        total=len(recipients),
     )
     await drive(run, recipients)
     if run.error is not None:
         raise run.error
     return DeliveryReport.from_tally(
-        run.tally, issue_id=issue.id, test_copies=True, interrupted=stop.is_set()
+        run.tally, issue_id=issue.id, test_copies=True, interrupted=job.stop.is_set()
     )

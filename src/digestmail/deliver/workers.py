@@ -16,14 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from digestmail.config import Config, ListConfig
-from digestmail.deliver.counts import Counts, Outcome
+from digestmail.deliver.counts import Counts, Outcome, ProgressEvent
 from digestmail.deliver.group_commit import Journal
+from digestmail.deliver.job import SendJob
 from digestmail.deliver.ratelimit import TokenBucket
 from digestmail.deliver.recipients import MAX_LISTED, Screen, Tally, chunks
 from digestmail.deliver.retry import backoff_delay, is_user_unknown
@@ -35,7 +35,7 @@ from digestmail.errors import (
     TransportError,
     TransportSetupError,
 )
-from digestmail.ledger.store import DeliveryResult, Ledger
+from digestmail.ledger.store import DeliveryResult
 from digestmail.models import DeliveryStatus, OutgoingMessage, Recipient
 from digestmail.subscribers.reader import SubscriberProblem
 
@@ -64,29 +64,6 @@ class MessageFactoryLike(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class ProgressEvent:
-    """A snapshot for a progress bar; sent every ~0.25 s and once more at the end."""
-
-    issue_id: str
-    counts: Counts
-    retrying: int
-    """Waiting for a backoff timer in this run."""
-    total: int | None
-    elapsed: float
-    done: bool = False
-
-    @property
-    def waiting(self) -> int:
-        """Waiting for another try: a backoff timer in this run, or left for the next run."""
-        return self.retrying + self.counts[Outcome.LEFT_TO_RETRY]
-
-    @property
-    def rate(self) -> float:
-        """Messages accepted per second so far."""
-        return self.counts[Outcome.SENT] / self.elapsed if self.elapsed > 0 else 0.0
-
-
 @dataclass(eq=False)
 class _Job:
     recipient: Recipient
@@ -101,30 +78,28 @@ class SendRun:
 
     def __init__(
         self,
+        job: SendJob,
         *,
-        config: Config,
-        list_cfg: ListConfig,
-        ledger: Ledger,
-        ledger_id: str,
         transport: Transport,
         factory: MessageFactoryLike,
+        ledger_id: str,
         consult_ledger: bool,
-        dry_run: bool,
-        stop: asyncio.Event,
-        on_progress: Callable[[ProgressEvent], None] | None,
-        total: int | None,
     ) -> None:
-        self.cfg = config.smtp
+        """``ledger_id`` is the issue's id, or ``<id>#test`` for test copies, which also do not
+        ``consult_ledger`` (suppressions and earlier copies do not apply to them)."""
+        list_cfg = job.list_cfg
+        ledger = job.ledger
+        self.cfg = job.config.smtp
         self.list_key = list_cfg.key
         self.sender = envelope_sender(list_cfg.from_addr)
         self.ledger = ledger
         self.ledger_id = ledger_id
         self.transport = transport
         self.factory = factory
-        self.dry_run = dry_run
-        self.stop = stop
-        self.on_progress = on_progress
-        self.total = total
+        self.dry_run = job.dry_run
+        self.stop = job.stop
+        self.on_progress = job.on_progress
+        self.total = job.total
         self.tally = Tally()
         self.journal = Journal(ledger, ledger_id)
         self.screen = Screen(
@@ -135,8 +110,8 @@ class SendRun:
             started=datetime.now(UTC),
             give_up_after=timedelta(days=self.cfg.give_up_after_days),
             consult_ledger=consult_ledger,
-            record=None if dry_run else self.journal.add_result,
-            remember_all=dry_run,
+            record=None if job.dry_run else self.journal.add_result,
+            remember_all=job.dry_run,
         )
         self.workers = max(1, transport.max_connections)
         self.bucket = TokenBucket(self.cfg.rate_per_second)
