@@ -1,0 +1,15 @@
+"""The ``cli`` fixture: runs ``digestmail`` without the caller's ``DIGESTMAIL_*`` variables.
+
+See :mod:`tests.helpers.cli` for what it does; registered in conftest.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers.cli import Cli
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()
