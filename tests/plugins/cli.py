@@ -10,6 +10,7 @@ import pytest
 from tests.helpers.cli import Cli
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cli() -> Cli:
+    """Stateless: each call builds its environment from ``os.environ`` at that moment."""
     return Cli()

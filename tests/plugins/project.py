@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.paths import REPO
-from tests.helpers.project import BASE_CONFIG, MakeProject
+from tests.helpers.project import BASE_CONFIG, MakeProject, copy_sample
 
 
 @pytest.fixture
@@ -46,10 +44,5 @@ def make_project(tmp_path: Path) -> MakeProject:
 
 @pytest.fixture
 def sample_project(tmp_path: Path) -> Path:
-    """A copy of the shipped sample project (config, content, templates) in tmp_path.
-
-    Commands run in it write ``out/``, ``state/`` and ``outbox/`` there, never into the checkout.
-    """
-    for name in ("config", "content", "templates"):
-        shutil.copytree(REPO / name, tmp_path / name)
-    return tmp_path
+    """A copy of the shipped sample project in tmp_path (see :func:`copy_sample`)."""
+    return copy_sample(tmp_path)
