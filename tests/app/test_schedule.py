@@ -1,7 +1,7 @@
 """When issues become due: cron in the site's time zone, DST days, downtime and the catch-up limit.
 
-These drive the pure functions with a dict standing in for the ledger; tests/test_run_due.py does
-the same through the real command, SMTP server and SQLite ledger.
+These drive the pure functions with a dict standing in for the ledger; tests/app/test_run_due.py
+does the same through the real command, SMTP server and SQLite ledger.
 """
 
 from __future__ import annotations

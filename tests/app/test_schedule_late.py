@@ -1,6 +1,6 @@
 """Never miss a tip, never repeat one: late tips through schedule + selection, with real files.
 
-A dict stands in for the ledger (the end-to-end twin in tests/test_run_due.py uses SQLite); the
+A dict stands in for the ledger (the end-to-end twin in tests/app/test_run_due.py uses SQLite); the
 posts are real Markdown files read by the real content reader.
 """
 
