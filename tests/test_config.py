@@ -8,7 +8,7 @@ import pytest
 
 from digestmail.config import load_config
 from digestmail.errors import ConfigError
-from tests.conftest import BASE_CONFIG, MakeProject
+from tests.helpers.project import BASE_CONFIG, MakeProject
 
 
 def test_defaults_fill_everything_not_required(make_project: MakeProject) -> None:

@@ -1,0 +1,162 @@
+"""The YAML fast path never disagrees with PyYAML: it either gives the same mapping or declines."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+import pytest
+import yaml
+
+from digestmail.content import fast_yaml
+from digestmail.content.frontmatter import _yaml_reader, lower_keys, split
+from tests.helpers.paths import FIXTURES, REPO
+
+VALUES = [
+    '"Text mit Ümlaut"',
+    "'einfach'",
+    '"C# und: Doppelpunkt"',
+    '""',
+    "''",
+    "Freitext ohne Quotes",
+    "true",
+    "False",
+    "yes",
+    "Off",
+    "null",
+    "~",
+    "42",
+    "-7",
+    "0",
+    "012",
+    "1:20",
+    "3.5",
+    ".inf",
+    "2017-11-10",
+    "2017-11-10T09:00:00",
+    "2017-11-10 09:00:00 +01:00",
+    "2017-11-10T09:00:00Z",
+    "2017-11-10 09:00",
+    '["a", "b"]',
+    '[""]',
+    "[a, b]",
+    "[]",
+    "[ ]",
+    "[a,]",
+    '["a, b"]',
+    "{}",
+    '"mit \\"Escape\\""',
+    "'it''s'",
+    '"a" # Kommentar',
+    "Text # Kommentar",
+    "&anker Wert",
+    "*anker",
+    "!tag Wert",
+    "| Block",
+    "> gefaltet",
+    "- Liste",
+    "@at",
+    "`tick`",
+    "Wert:",
+    "a: b",
+    "ǅ Titelcase",
+    "Ende ",
+]
+KEYS = ["title", "Date", "draft_2", "my-key", "2zahl", "mit leer", '"quoted"']
+
+
+def pyyaml(block: str) -> Any:
+    try:
+        data = yaml.load(block, Loader=_yaml_reader()[1])
+    except yaml.YAMLError:
+        return "ERROR"
+    if data is None:
+        return {}  # an empty block is an empty mapping for both (frontmatter._as_table)
+    return lower_keys(data) if isinstance(data, dict) else data
+
+
+def agrees(block: str) -> None:
+    fast = fast_yaml.load(block)
+    if fast is not None:
+        assert fast == pyyaml(block), block
+
+
+@pytest.mark.parametrize("value", VALUES)
+def test_each_value_form(value: str) -> None:
+    agrees(f"title: {value}\n")
+    agrees(f"headline:\n  background: {value}\n")
+    agrees(f"tags: [{value}]\n")
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_each_key_form(key: str) -> None:
+    agrees(f"{key}: 1\n")
+
+
+DECLINE = None
+"""``fast_yaml.load`` answers ``None`` when the block is outside its subset (PyYAML decides)."""
+
+
+@pytest.mark.parametrize(
+    ("block", "fast"),
+    [
+        # taken: the subset covers these, and the answer must be PyYAML's
+        ("", {}),
+        ("# nur ein Kommentar\n", {}),
+        ("head:\nnext: 1\n", {"head": None, "next": 1}),
+        # declined: each is outside the subset, for the reason given
+        ("a: 1\nA: 2\n", DECLINE),  # keys that are duplicates once lower-cased
+        ("head:\n  a: 1\n   b: 2\n", DECLINE),  # uneven nested indent (a PyYAML error)
+        ("head:\n  a: 1\n  b:\n    c: 1\n", DECLINE),  # a second level of nesting
+        ("head:\n  - a\n  - b\n", DECLINE),  # a block sequence
+        ("head:\n\ta: 1\n", DECLINE),  # a tab as indent (a PyYAML error)
+        ("  eingerueckt: 1\n", DECLINE),  # an indented top-level key
+        ("a: 1\n  # eingerueckter Kommentar\n", DECLINE),  # an indented comment
+        ("a: 1\n...\n", DECLINE),  # a document end marker
+        ("a: [1, 2\n", DECLINE),  # an unclosed flow sequence (a PyYAML error)
+    ],
+)
+def test_structures(block: str, fast: dict[str, Any] | None) -> None:
+    """The fast path takes exactly the blocks it should, and then agrees with PyYAML."""
+    got = fast_yaml.load(block)
+    if fast is DECLINE:
+        assert got is None, f"the fast path should leave {block!r} to PyYAML, gave {got!r}"
+    else:
+        assert got is not None, f"the fast path should take {block!r}"
+        assert got == fast == pyyaml(block), block
+
+
+def test_random_combinations_agree() -> None:
+    rng = random.Random(2017)
+    lines = [f"{k}: {v}" for k, v in itertools.product(KEYS[:4], VALUES)]
+    lines += ["headline:", "  enabled: false", '  background: ""', "  x: [a, b]", "", "# c"]
+    for _ in range(2000):
+        agrees("\n".join(rng.choice(lines) for _ in range(rng.randrange(1, 8))) + "\n")
+
+
+def test_fast_path_takes_the_seed_shape() -> None:
+    block = (
+        'title: "Mein Tipp"\ndate: "2017-11-10"\ndraft: false\nauthor: "A B"\n'
+        'categories: "veranstaltungstipp"\ntags: [""]\nthumbnail: ""\n'
+        'headline:\n  enabled: false\n  background: ""\n'
+    )
+    assert fast_yaml.load(block) == pyyaml(block)
+    assert fast_yaml.load(block) is not None
+
+
+def test_every_shipped_and_fixture_post_reads_the_same_both_ways() -> None:
+    files = [*REPO.glob("content/**/*.md"), *FIXTURES.glob("**/*.md")]
+    assert len(files) > 20
+    taken = 0
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        if not text.startswith("---\n"):
+            continue
+        block = text[4 : text.index("\n---", 3) + 1]
+        fast = fast_yaml.load(block)
+        if fast is not None:
+            taken += 1
+            assert fast == pyyaml(block), path
+            assert split(text).meta == fast
+    assert taken > 15
