@@ -62,19 +62,17 @@ def select_issue(
     *,
     now: datetime,
     posts: Sequence[Post],
-    period_text: str | None = None,
-    period: Period | None = None,
+    period: str | Period = "previous",
     ledger: Ledger | None = None,
 ) -> Selection:
     """The issue of ``list_cfg`` for a period, as of ``now``, knowing what was mailed before.
 
-    Without a ledger object the state file is read when it exists; a missing one simply means
-    nothing was ever sent, and reading never creates it.
+    ``period`` is a Period or the text of ``--period``. Without a ledger object the state file
+    is read when it exists; a missing one simply means nothing was ever sent, and reading never
+    creates it.
     """
-    if period is None:
-        period = resolve_period(
-            config, list_cfg, "previous" if period_text is None else period_text, now
-        )
+    if isinstance(period, str):
+        period = resolve_period(config, list_cfg, period, now)
     sent: set[PostRef] = set()
     late_since: datetime | None = None
     with ExitStack() as stack:

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from digestmail.app import issues
 from digestmail.app.schedule import DueIssue, due_issues
-from digestmail.cli.logs import EventLog
 from digestmail.config import Config
 from digestmail.content.reader import ContentResult
 from digestmail.deliver.counts import ProgressSink
@@ -32,6 +32,14 @@ from digestmail.errors import (
 )
 from digestmail.ledger.store import Ledger
 from digestmail.render.theme import render_issue
+
+
+class Log(Protocol):
+    """Where an unattended run reports each issue (the CLI's event log: text or JSON lines)."""
+
+    def info(self, message: str, /, **fields: object) -> None: ...
+    def warning(self, message: str, /, **fields: object) -> None: ...
+    def error(self, message: str, /, **fields: object) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,53 +74,38 @@ def find_due(
     )
 
 
-async def run_due(
-    config: Config,
-    due: list[DueIssue],
-    *,
-    ledger: Ledger | None,
-    now: datetime,
-    dry_run: bool,
-    log: EventLog,
-    progress: Callable[[], AbstractContextManager[ProgressSink]],
-    on_outcome: Callable[[Outcome], None],
-    stop: asyncio.Event,
-) -> list[Outcome]:
-    """Handle each due issue in turn; ``ledger`` is None only for a dry run with no state yet."""
-    content = issues.load_content(config)
+@dataclass(frozen=True, slots=True)
+class DueRun:
+    """One ``run-due`` invocation: where it records, when it thinks it is, and how it reports."""
+
+    config: Config
+    ledger: Ledger | None
+    """None only for a dry run with no state yet."""
+    now: datetime
+    dry_run: bool
+    log: Log
+    progress: Callable[[], AbstractContextManager[ProgressSink]]
+    """Opens a progress display for one issue's send."""
+    on_outcome: Callable[[Outcome], None]
+    stop: asyncio.Event
+
+
+async def run_due(run: DueRun, due: list[DueIssue]) -> list[Outcome]:
+    """Handle each due issue in turn, reporting each outcome as soon as it is known."""
+    content = issues.load_content(run.config)
     outcomes: list[Outcome] = []
     for item in due:
-        if stop.is_set():
+        if run.stop.is_set():
             outcomes.append(Outcome(item.issue_id, ExitCode.TEMPFAIL, "not started: interrupted"))
             break
-        outcome = await _one(
-            config,
-            item,
-            content,
-            ledger=ledger,
-            now=now,
-            dry_run=dry_run,
-            log=log,
-            progress=progress,
-            stop=stop,
-        )
-        on_outcome(outcome)
+        outcome = await _one(run, item, content)
+        run.on_outcome(outcome)
         outcomes.append(outcome)
     return outcomes
 
 
-async def _one(
-    config: Config,
-    item: DueIssue,
-    content: ContentResult,
-    *,
-    ledger: Ledger | None,
-    now: datetime,
-    dry_run: bool,
-    log: EventLog,
-    progress: Callable[[], AbstractContextManager[ProgressSink]],
-    stop: asyncio.Event,
-) -> Outcome:
+async def _one(run: DueRun, item: DueIssue, content: ContentResult) -> Outcome:
+    config, ledger, dry_run, log = run.config, run.ledger, run.dry_run, run.log
     fields = {"issue": item.issue_id, "due_at": item.due_at.isoformat()}
     if item.too_old:
         log.warning("not sent: older than catch_up; use --include-old", **fields)
@@ -132,7 +125,7 @@ async def _one(
         )
     list_cfg = config.get_list(item.list_key)
     selection = issues.select_issue(
-        config, list_cfg, now=now, posts=content.posts, period=item.period, ledger=ledger
+        config, list_cfg, now=run.now, posts=content.posts, period=item.period, ledger=ledger
     )
     stored = ledger.get_issue(item.issue_id) if ledger is not None else None
     if not selection.posts and stored is None:
@@ -155,9 +148,9 @@ async def _one(
         log.info("sending", **fields, tips=len(issue.posts), dry_run=dry_run)
         if ledger is None:
             return Outcome(item.issue_id, ExitCode.OK, f"would be sent ({len(issue.posts)} tips)")
-        with progress() as sink:
+        with run.progress() as sink:
             job = SendJob(
-                config, list_cfg, issue, ledger, dry_run=dry_run, on_progress=sink, stop=stop
+                config, list_cfg, issue, ledger, dry_run=dry_run, on_progress=sink, stop=run.stop
             )
             report = await issues.send_issue_to_list(job)
     except LockHeldError as exc:

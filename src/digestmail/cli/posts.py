@@ -55,7 +55,7 @@ def posts(ctx: click.Context, list_key: str | None, period: str, now: str | None
     if list_key is not None:
         list_cfg = config.get_list(list_key)
         selection = issues.select_issue(
-            config, list_cfg, period_text=period, now=moment, posts=result.posts
+            config, list_cfg, period=period, now=moment, posts=result.posts
         )
     rows = listing.post_rows(result.posts, selection, now=moment)
     if fmt == "json":

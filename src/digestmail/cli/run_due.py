@@ -74,15 +74,17 @@ def run_due(ctx: click.Context, now: str | None, dry_run: bool, include_old: boo
             return
         outcomes = run_async(
             lambda stop: due_runs.run_due(
-                config,
+                due_runs.DueRun(
+                    config,
+                    ledger,
+                    now=moment,
+                    dry_run=dry_run,
+                    log=log,
+                    progress=lambda: views.ProgressView(err_console, log),
+                    on_outcome=show,
+                    stop=stop,
+                ),
                 due,
-                ledger=ledger,
-                now=moment,
-                dry_run=dry_run,
-                log=log,
-                progress=lambda: views.ProgressView(err_console, log),
-                on_outcome=show,
-                stop=stop,
             )
         )
     sys.exit(ExitCode.worst([o.code for o in outcomes]))

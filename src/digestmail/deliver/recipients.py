@@ -57,41 +57,39 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
+@dataclass
 class Screen:
     """Filters chunks of rows down to the recipients to send to, counting the rest.
 
     ``consult_ledger`` false (test copies) skips the ledger entirely. ``record`` receives a
     ``suppressed`` outcome for skipped suppressed addresses, so ``status`` counts them; it is
-    None in a dry run, which writes nothing.
+    None in a dry run, which writes nothing (and then ``remember_all`` catches repeats across
+    chunks in memory, since no rows are written to catch them).
     """
 
-    def __init__(
-        self,
-        *,
-        ledger: Ledger,
-        ledger_id: str,
-        list_key: str,
-        tally: Tally,
-        started: datetime,
-        give_up_after: timedelta | None = None,
-        consult_ledger: bool = True,
-        record: Callable[[DeliveryResult], object] | None = None,
-        remember_all: bool = False,
-    ) -> None:
-        self.ledger = ledger
-        self.ledger_id = ledger_id
-        self.list_key = list_key
-        self.tally = tally
-        self.started = started
-        self.give_up_before = started - give_up_after if give_up_after is not None else None
-        self.last_chance: dict[str, tuple[datetime, int]] = {}
-        """Addresses deferred since before ``give_up_before``: (first attempt, attempts so far).
-        Like a mail server past its queue lifetime, they get one more run's tries; if those
-        are deferred too, the engine records them as failed for good."""
-        self.consult_ledger = consult_ledger
-        self.record = record
-        # A dry run writes no rows, so repeats across chunks can only be caught in memory.
-        self.seen: set[str] | None = set() if remember_all else None
+    ledger: Ledger
+    ledger_id: str
+    list_key: str
+    tally: Tally
+    started: datetime
+    give_up_after: timedelta | None = None
+    consult_ledger: bool = True
+    record: Callable[[DeliveryResult], object] | None = None
+    remember_all: bool = False
+    last_chance: dict[str, tuple[datetime, int]] = field(default_factory=dict, init=False)
+    """Addresses deferred since before ``give_up_before``: (first attempt, attempts so far).
+    Like a mail server past its queue lifetime, they get one more run's tries; if those are
+    deferred too, the engine records them as failed for good."""
+    seen: set[str] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.remember_all:
+            self.seen = set()
+
+    @property
+    def give_up_before(self) -> datetime | None:
+        after = self.give_up_after
+        return self.started - after if after is not None else None
 
     def __call__(self, chunk: list[Row], in_flight: Container[str]) -> list[Recipient]:
         """The recipients of ``chunk`` to send to, in file order."""

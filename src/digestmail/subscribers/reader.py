@@ -135,7 +135,19 @@ def _delimiter(path: Path) -> str:
     return best if counts[best] > counts[","] else ","
 
 
-def _columns(header: list[str], path: Path) -> tuple[int, int | None, list[tuple[int, str]]]:
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where a file keeps what, read once from its header row and used for every data row."""
+
+    email_at: int
+    name_at: int | None
+    extra: list[tuple[int, str]]
+    """The other named columns: (position, lower-cased name)."""
+    width: int
+    delimiter: str
+
+
+def _columns(header: list[str], path: Path, delimiter: str) -> _Layout:
     """Positions of ``email`` and ``name`` and the other named columns, from the header row."""
     names = [h.strip().lower() for h in header]
     repeated = sorted(n for n, k in Counter(n for n in names if n).items() if k > 1)
@@ -157,7 +169,7 @@ def _columns(header: list[str], path: Path) -> tuple[int, int | None, list[tuple
     email_at = email_cols[0]
     name_at = names.index("name") if "name" in names else None
     extra = [(i, n) for i, n in enumerate(names) if n and i != email_at and i != name_at]
-    return email_at, name_at, extra
+    return _Layout(email_at, name_at, extra, len(header), delimiter)
 
 
 def read_subscribers(path: Path, *, dedupe: bool = True) -> Iterator[Recipient | SubscriberProblem]:
@@ -171,7 +183,7 @@ def read_subscribers(path: Path, *, dedupe: bool = True) -> Iterator[Recipient |
     _check_utf8(path)
     header, delimiter = _read_header(path)
     seen = SeenAddresses() if dedupe else None
-    return _rows(path, _columns(header, path), len(header), delimiter, seen)
+    return _rows(path, _columns(header, path, delimiter), seen)
 
 
 def _read_header(path: Path) -> tuple[list[str], str]:
@@ -210,15 +222,10 @@ def _header(reader: Iterator[list[str]], path: Path) -> list[str]:
 
 
 def _rows(
-    path: Path,
-    columns: tuple[int, int | None, list[tuple[int, str]]],
-    width: int,
-    delimiter: str,
-    seen: SeenAddresses | None,
+    path: Path, layout: _Layout, seen: SeenAddresses | None
 ) -> Iterator[Recipient | SubscriberProblem]:
-    email_at, name_at, extra = columns
     with _open(path) as stream:
-        reader = csv.reader(stream, strict=True, delimiter=delimiter)
+        reader = csv.reader(stream, strict=True, delimiter=layout.delimiter)
         _header(reader, path)
         while True:
             # csv counts physical lines read so far, so a row starts one after the last ended,
@@ -232,19 +239,18 @@ def _rows(
                 return
             if not any(cell.strip() for cell in row):
                 continue  # blank line, or a row of empty cells
-            yield _row(row, start, email_at, name_at, extra, width, delimiter, seen)
+            yield _row(row, start, layout, seen)
 
 
 def _row(
-    row: list[str],
-    line: int,
-    email_at: int,
-    name_at: int | None,
-    extra: list[tuple[int, str]],
-    width: int,
-    delimiter: str,
-    seen: SeenAddresses | None,
+    row: list[str], line: int, layout: _Layout, seen: SeenAddresses | None
 ) -> Recipient | SubscriberProblem:
+    email_at, name_at, width, delimiter = (
+        layout.email_at,
+        layout.name_at,
+        layout.width,
+        layout.delimiter,
+    )
     raw = row[email_at].strip() if email_at < len(row) else ""
     if len(row) > width:
         mark = "Özdemir, Carla" if delimiter == "," else f"Özdemir{delimiter}Carla"
@@ -273,7 +279,7 @@ def _row(
         if name_at is not None and name_at < len(row)
         else ""
     )
-    fields = {key: (row[i] if i < len(row) else "") for i, key in extra}
+    fields = {key: (row[i] if i < len(row) else "") for i, key in layout.extra}
     return Recipient(email=email, name=name, fields=fields, line=line)
 
 
