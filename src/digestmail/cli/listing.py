@@ -96,17 +96,40 @@ def to_json(rows: Sequence[dict[str, Any]]) -> str:
     return "[\n" + ",\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n]"
 
 
+# What makes Excel, LibreOffice and Google Sheets read a cell as a formula (OWASP's list).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` as a CSV cell a spreadsheet shows as text, never runs as a formula.
+
+    CSV from digestmail is opened by editors in a spreadsheet, and a post title or a
+    subscriber's name written by someone else (``=HYPERLINK(...)``, ``+1+1``, ``@SUM(..)``)
+    would otherwise be a formula that can leak data or run commands. As OWASP recommends
+    ("CSV Injection"), a cell starting with ``= + - @``, a tab or a carriage return gets a
+    leading single quote; the CSV writer's quoting handles separators and quotes. Scripts
+    that need the exact values read ``--format json``.
+    """
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def _csv_cell(value: Any) -> Any:
+    """A row value as one CSV cell: None empty, lists joined by ';' with each item made safe
+    (a spreadsheet that splits on ';', as German Excel does, starts a cell at each item)."""
+    if isinstance(value, list):
+        return ";".join(spreadsheet_safe(str(item)) for item in value)
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
+    return "" if value is None else value
+
+
 def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     out = io.StringIO()
     fields = [f for f in JSON_FIELDS if not rows or f in rows[0]]
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        flat = {
-            k: ";".join(v) if isinstance(v, list) else ("" if v is None else v)
-            for k, v in row.items()
-        }
-        writer.writerow(flat)
+        writer.writerow({k: _csv_cell(v) for k, v in row.items()})
     return out.getvalue()
 
 

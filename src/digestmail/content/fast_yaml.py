@@ -7,6 +7,10 @@ keys, so this module reads exactly that subset and answers ``None`` for anything
 goes to PyYAML. It must never disagree with PyYAML: whatever it is unsure of (escapes, anchors,
 comments after values, multi-line strings, YAML 1.1 words such as ``yes``/``off``), it declines.
 Timestamps stay text, as in :mod:`digestmail.content.frontmatter`.
+
+Anchors (``&name``) and aliases (``*name``) are always declined, explicitly and not only because
+no pattern here fits them: the limit on what aliases may expand to lives on PyYAML's path in
+:mod:`digestmail.content.frontmatter`, so they must never be read anywhere else.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class _Decline(Exception):
 
 def _scalar(text: str) -> Any:
     first = text[:1]
+    if first in ("&", "*"):
+        raise _Decline  # an anchor or alias: PyYAML's path, where their expansion is bounded
     if first in ('"', "'"):
         inner = text[1:-1]
         if len(text) > 1 and text[-1] == first and first not in inner and "\\" not in inner:

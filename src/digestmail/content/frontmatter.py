@@ -11,6 +11,20 @@ handler needs the third-party ``toml`` package).
 YAML timestamps are kept as strings so that dates go through :mod:`.dates`, the one place
 that decides what Hugo accepts as a date. Keys are lower-cased at every level, because
 Hugo's front matter and ``.Params`` are case-insensitive.
+
+One post must not be able to exhaust the machine, so reading front matter is bounded:
+
+- a front matter over :data:`MAX_FRONT_MATTER_BYTES` is refused before it is parsed;
+- YAML aliases are allowed, as Hugo allows them (``<<: *defaults`` is legitimate YAML), but
+  all aliases of one front matter together may repeat at most :data:`MAX_ALIASED_VALUES`
+  values, and an alias inside the value it names (``&a [*a]``) is refused. A ~700-byte
+  "billion laughs" block of nested aliases expands to 10^9 values: it once took 107 s and
+  5.9 GB, and is now refused at the alias that crosses the limit, with its line. (Hugo's Go
+  YAML refuses "excessive aliasing" too.) The check reads the parser's events, and only when
+  the block has a ``*`` at all; the fast path (:mod:`.fast_yaml`) declines every anchor and
+  alias, so they always get here;
+- lower-casing keys keeps shared values shared (an alias is lowered once, never copied);
+- nesting deeper than the parsers can follow is an error naming the front matter, not a crash.
 """
 
 from __future__ import annotations
@@ -48,6 +62,15 @@ def _yaml_reader() -> tuple[Any, type[Any]]:
     return YAMLHandler(), HugoYamlLoader
 
 
+MAX_FRONT_MATTER_BYTES = 64 * 1024
+"""The largest front matter read (64 KiB, in UTF-8 bytes): metadata of a post is rarely 2 KiB,
+and every parser's cost grows with it; long text belongs in the body."""
+
+MAX_ALIASED_VALUES = 1_000
+"""How many values all YAML aliases of one front matter may repeat together (each alias counts
+every value of what it names). Real front matter repeats a handful; a bomb repeats billions."""
+
+
 # tomllib ends its messages with "(at line 3, column 14)" or "(at end of document)".
 _TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)\s*$")
 
@@ -71,13 +94,27 @@ class Document:
     body: str
 
 
-def lower_keys(value: Any) -> Any:
-    """Lower-case mapping keys at every level, as Hugo does for front matter."""
+def lower_keys(value: Any, _done: dict[int, Any] | None = None) -> Any:
+    """Lower-case mapping keys at every level, as Hugo does for front matter.
+
+    A dict or list reached twice (a YAML alias shares it) is lowered once and shared again in
+    the result: copying it per alias is what made a few hundred bytes of aliases cost gigabytes.
+    """
+    if not isinstance(value, dict | list):
+        return value
+    done: dict[int, Any] = {} if _done is None else _done
+    if id(value) in done:  # ids are stable: the whole input stays alive during the walk
+        return done[id(value)]
     if isinstance(value, dict):
-        return {str(k).lower(): lower_keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [lower_keys(v) for v in value]
-    return value
+        lowered: dict[str, Any] = {}
+        done[id(value)] = lowered
+        for key, item in value.items():
+            lowered[str(key).lower()] = lower_keys(item, done)
+        return lowered
+    items: list[Any] = []
+    done[id(value)] = items
+    items.extend(lower_keys(item, done) for item in value)
+    return items
 
 
 def _closing(text: str, delimiter: str, start: int) -> tuple[int, int] | None:
@@ -141,6 +178,53 @@ def _yaml_error(exc: yaml.MarkedYAMLError, block: str) -> FrontMatterError:
     return FrontMatterError(f"YAML front matter: {problem}", line)
 
 
+def _check_aliases(block: str, loader: type[Any]) -> None:
+    """Refuse aliases that repeat more than :data:`MAX_ALIASED_VALUES` values, or themselves.
+
+    Works on the parser's events, before anything is built: each anchor's size (its values,
+    with the aliases inside it expanded) is known when its collection ends, and each alias adds
+    its anchor's size to the total and to the collection it sits in, so nested aliases count
+    as what they would become. An undefined alias is left to the loader's own error.
+    """
+    import yaml
+
+    sizes: dict[str, int] = {}
+    open_collections: list[tuple[str | None, list[int]]] = []  # (anchor, [size so far])
+    repeated = 0
+    for event in yaml.parse(block, Loader=loader):
+        size = 0
+        if isinstance(event, yaml.AliasEvent):
+            mark = event.start_mark
+            anchor, line = str(event.anchor), (mark.line + 2 if mark is not None else 1)
+            if any(anchor == name for name, _ in open_collections):
+                raise FrontMatterError(
+                    f"YAML front matter: alias *{anchor} is inside the value &{anchor} it "
+                    "repeats, so that value never ends; write the value out",
+                    line,
+                )
+            size = sizes.get(anchor, 0)
+            repeated += size
+            if repeated > MAX_ALIASED_VALUES:
+                raise FrontMatterError(
+                    f"YAML front matter: alias *{anchor} brings the values that aliases repeat "
+                    f"to {repeated:,}, more than the {MAX_ALIASED_VALUES:,} allowed; write the "
+                    "values out instead of repeating them with & and *",
+                    line,
+                )
+        elif isinstance(event, yaml.ScalarEvent):
+            size = 1
+            if event.anchor is not None:
+                sizes[event.anchor] = size
+        elif isinstance(event, yaml.CollectionStartEvent):
+            open_collections.append((event.anchor, [1]))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor_name, (size,) = open_collections.pop()
+            if anchor_name is not None:
+                sizes[anchor_name] = size
+        if size and open_collections:
+            open_collections[-1][1][0] += size
+
+
 def _parse_yaml(block: str) -> dict[str, Any]:
     simple = fast_yaml.load(block)  # never fails: it declines what it cannot read for sure
     if simple is not None:
@@ -149,6 +233,8 @@ def _parse_yaml(block: str) -> dict[str, Any]:
 
     handler, loader = _yaml_reader()
     try:
+        if "*" in block:  # no '*', no alias: the usual front matter skips the extra pass
+            _check_aliases(block, loader)
         data = handler.load(block, Loader=loader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(exc, block) from exc
@@ -188,6 +274,7 @@ def _split_json(text: str) -> Document:
         data, end = _JSON_DECODER.raw_decode(text)
     except json.JSONDecodeError as exc:
         raise FrontMatterError(f"JSON front matter: {exc.msg}", exc.lineno) from exc
+    _check_size(text[:end], "JSON", 1)  # after parsing: the post's own cap bounded that
     body = text[end:]
     newline = body.find("\n")
     if newline != -1 and not body[:newline].strip():
@@ -195,11 +282,33 @@ def _split_json(text: str) -> Document:
     return Document("json", _as_table(data, "JSON"), body)
 
 
+def _check_size(front: str, name: str, line: int) -> None:
+    """Refuse a front matter over :data:`MAX_FRONT_MATTER_BYTES` (counted in UTF-8 bytes)."""
+    if len(front) * 4 <= MAX_FRONT_MATTER_BYTES:  # surely small: skip encoding it
+        return
+    size = len(front.encode("utf-8", "surrogatepass"))
+    if size > MAX_FRONT_MATTER_BYTES:
+        raise FrontMatterError(
+            f"{name} front matter is {size:,} bytes, more than the "
+            f"{MAX_FRONT_MATTER_BYTES:,} ({MAX_FRONT_MATTER_BYTES // 1024} KiB) allowed; "
+            "keep metadata short and put long text in the body",
+            line,
+        )
+
+
+def _too_deep(name: str, line: int) -> FrontMatterError:
+    return FrontMatterError(
+        f"{name} front matter is nested too deeply to read (lists or tables inside each other "
+        "hundreds of levels deep); flatten it",
+        line,
+    )
+
+
 def split(text: str) -> Document:
     """Split a whole file (already decoded) into front matter and body.
 
     Raises :class:`FrontMatterError` with the file's line number when the front matter is
-    unterminated or does not parse.
+    unterminated, too big, too deeply nested, or does not parse.
     """
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -216,8 +325,16 @@ def split(text: str) -> Document:
                     f"{name} front matter opened with {delimiter} on line 1 is never closed", 1
                 )
             block = text[first_end + 1 : closing[0]]
+            _check_size(block, name, 1)
             fmt = "yaml" if delimiter == "---" else "toml"
-            return Document(fmt, parse(block), text[closing[1] :])
+            try:
+                meta = parse(block)
+            except RecursionError as exc:  # tomllib and lower_keys recurse per level
+                raise _too_deep(name, 2) from exc
+            return Document(fmt, meta, text[closing[1] :])
     if text.startswith("{"):
-        return _split_json(text)
+        try:
+            return _split_json(text)
+        except RecursionError as exc:  # the json module's documented answer to deep nesting
+            raise _too_deep("JSON", 1) from exc
     return Document("none", {}, text)

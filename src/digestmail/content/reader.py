@@ -5,6 +5,14 @@ A per-post fault barrier: a file whose front matter cannot be parsed becomes a
 one typo does not hide the whole month. A post lacking a date or title is a warning, not an
 error: it is listed, and selection leaves it out as ``incomplete``.
 
+Whatever under the content dir cannot be read is such an error too, never a silent gap: a
+folder the walk cannot list (permissions, an I/O error), a post that cannot be opened or has
+vanished, and a ``.md`` name that is not a regular file (a FIFO would block the run). A skipped
+folder used to finish an issue with three of four tips, or record a month as empty.
+
+One post may cost only so much: a file over :data:`MAX_POST_BYTES` is an error naming its size,
+not read; the front matter has caps of its own (:mod:`digestmail.content.frontmatter`).
+
 Normalisation is a table of front-matter keys (with Hugo's aliases and fallbacks) rather than a
 chain of ``if``s, so adding a key is one line and the Hugo rules stay visible in one place.
 """
@@ -13,7 +21,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+import stat
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -28,6 +37,15 @@ from digestmail.errors import ContentError
 from digestmail.models import Post
 
 CONTENT_SUFFIXES = (".md", ".markdown")
+
+MAX_POST_BYTES = 1024 * 1024
+"""The largest content file read (1 MiB). The longest real posts are a few dozen KiB and a digest
+must stay under Gmail's 100 KB clip, so anything near this is a mistake (a pasted data dump, a
+binary renamed ``.md``), and reading it whole would cost every run its memory and time."""
+
+# os.open flags: never block on a FIFO or device named like a post (O_NONBLOCK does nothing
+# to regular files), and never leak the descriptor into a child process.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 # Hugo 0.111's date keys, aliases first-found-wins, and the default fallback chains
 # (``[frontmatter]`` defaults without ``:git``): date <- publishDate <- lastmod, and so on.
@@ -239,16 +257,65 @@ def build_post(path: Path, text: str, *, site: SiteConfig) -> Post:
     )
 
 
+def _size_error(path: Path, size: int) -> ContentError:
+    return ContentError(
+        f"the file is {size:,} bytes; a post may have at most {MAX_POST_BYTES:,} bytes "
+        f"({MAX_POST_BYTES // 1024} KiB): move large data out of the content folder",
+        path=path,
+    )
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, at most :data:`MAX_POST_BYTES`; OSError and ContentError as they come.
+
+    Plain ``os.read`` calls sized by ``fstat``: asking for the cap each time would allocate
+    1 MiB per post, and a buffered file object costs more than the read on small posts.
+    """
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ContentError(
+                "not a regular file (a pipe, socket or device named like a post): "
+                "remove it or rename it so it does not end in .md",
+                path=path,
+            )
+        if info.st_size > MAX_POST_BYTES:
+            raise _size_error(path, info.st_size)
+        chunks: list[bytes] = []
+        total, want = 0, info.st_size + 1  # +1: a file that grew since fstat is noticed
+        while chunk := os.read(fd, want):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_POST_BYTES:
+                raise _size_error(path, total)
+            want = min(64 * 1024, MAX_POST_BYTES + 1 - total)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
 def read_post(path: Path, *, site: SiteConfig) -> Post:
     """Read one content file; raises :class:`ContentError` naming the file (and line)."""
     try:
-        with path.open("rb") as stream:  # bytes + decode: no text-layer cost per file
-            text = stream.read().decode("utf-8")
+        text = _read_bytes(path).decode("utf-8")  # bytes + decode: no text-layer cost per file
     except UnicodeDecodeError as exc:
         raise ContentError(f"not UTF-8 text ({exc.reason})", path=path) from exc
     except OSError as exc:
-        raise ContentError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+        raise ContentError(_cannot_read(exc, "file"), path=path) from exc
     return build_post(path, text, site=site)
+
+
+def _cannot_read(exc: OSError, what: str) -> str:
+    """The message for a file or folder the OS refused us, with what to do about it."""
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, PermissionError):
+        hint = f"make the {what} readable for the user running digestmail"
+    elif isinstance(exc, FileNotFoundError):
+        hint = f"the {what} vanished while it was read, or is a broken link; run again"
+    else:
+        hint = "check the disk; its posts would be missing from the digest"
+    return f"cannot read this {what}: {reason} ({hint})"
 
 
 def _ignored(name: str) -> bool:
@@ -268,13 +335,26 @@ def _is_page(name: str) -> bool:
     )
 
 
-def iter_content_files(content_dir: Path) -> Iterator[Path]:
+def iter_content_files(
+    content_dir: Path, *, on_error: Callable[[ContentError], None] | None = None
+) -> Iterator[Path]:
     """Regular pages as Hugo finds them: ``*.md`` and bundles' ``index.md``.
 
     Section lists (``_index.md``) are skipped, and so is every other Markdown file inside a
     leaf bundle, because Hugo treats those as the bundle's resources, not pages.
+
+    A folder that cannot be listed is a :class:`ContentError` passed to ``on_error`` (raised
+    when there is none), never skipped in silence as ``os.walk`` would: its posts are tips.
     """
-    for root, dirs, files in os.walk(content_dir):
+
+    def walk_error(exc: OSError) -> None:
+        folder = Path(exc.filename) if exc.filename else content_dir
+        error = ContentError(_cannot_read(exc, "folder"), path=folder)
+        if on_error is None:
+            raise error from exc
+        on_error(error)
+
+    for root, dirs, files in os.walk(content_dir, onerror=walk_error):
         dirs[:] = sorted(d for d in dirs if not _ignored(d))
         pages = [f for f in files if _is_page(f)]
         index = next((f for f in pages if f.rsplit(".", 1)[0] == "index"), None)
@@ -294,7 +374,7 @@ def load_posts(site: SiteConfig) -> ContentResult:
         return ContentResult((), (error,))
     posts: list[Post] = []
     errors: list[ContentError] = []
-    for path in iter_content_files(content_dir):
+    for path in iter_content_files(content_dir, on_error=errors.append):
         try:
             posts.append(read_post(path, site=site))
         except ContentError as exc:
