@@ -143,9 +143,7 @@ def make_issue(
 
     content = issues.load_content(config)
     require_clean_content(content)
-    selection = issues.select_issue(
-        config, list_cfg, now=now, posts=content.posts, period=period
-    )
+    selection = issues.select_issue(config, list_cfg, now=now, posts=content.posts, period=period)
     if not selection.posts:
         hint = "" if allow_empty else " (use --allow-empty to go ahead anyway)"
         message = (

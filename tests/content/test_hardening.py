@@ -39,6 +39,7 @@ from digestmail.content.frontmatter import (
 from digestmail.content.reader import MAX_POST_BYTES, load_posts, read_post
 from digestmail.errors import ContentError
 from digestmail.ledger.store import Ledger
+from tests.helpers.cli import clean_env
 
 SRC = Path(digestmail.__file__).resolve().parent.parent  # the package under test, for children
 
@@ -125,7 +126,7 @@ def _unprivileged_prefix() -> list[str]:
 
 
 def _child_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGESTMAIL_")}
+    env = clean_env()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
     env["HOME"] = "/tmp"
     return env

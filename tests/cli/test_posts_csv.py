@@ -18,6 +18,7 @@ import pytest
 
 import digestmail
 from digestmail.cli.listing import spreadsheet_safe
+from tests.helpers.cli import clean_env
 
 SRC = Path(digestmail.__file__).resolve().parent.parent
 
@@ -86,7 +87,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def posts(cfg: Path, fmt: str, *extra: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGESTMAIL_")}
+    env = clean_env()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
     done = subprocess.run(
         [
