@@ -169,6 +169,29 @@ class OutgoingMessage:
     data: bytes
 
 
+class IssueStatus(enum.StrEnum):
+    """Where an issue stands in the ledger."""
+
+    OPEN = "open"
+    """Stored and not finished: partly delivered, to be resumed by the next run."""
+    FINISHED = "finished"
+    SKIPPED = "skipped"
+    """Recorded as not mailed (an empty period), so it is never due again."""
+
+    @property
+    def handled(self) -> bool:
+        """Done with: never due again."""
+        return self is not IssueStatus.OPEN
+
+
+class ProblemKind(enum.StrEnum):
+    """Why a subscriber row is not mailed."""
+
+    INVALID = "invalid"
+    DUPLICATE = "duplicate"
+    SUPPRESSED = "suppressed"
+
+
 class DeliveryStatus(enum.StrEnum):
     QUEUED = "queued"
     SENT = "sent"

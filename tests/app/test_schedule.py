@@ -15,6 +15,7 @@ import pytest
 
 from digestmail.app.schedule import DueIssue, due_issues, first_fire_after
 from digestmail.config import Config, load_config
+from digestmail.models import IssueStatus
 from digestmail.selection.late import late_window
 from digestmail.selection.periods import parse_period
 from tests.helpers.project import MakeProject
@@ -64,8 +65,9 @@ class FakeLedger:
         self.status: dict[str, str] = {}
         self.sent_at: dict[str, datetime] = {}
 
-    def status_of(self, issue_id: str) -> str | None:
-        return self.status.get(issue_id)
+    def status_of(self, issue_id: str) -> IssueStatus | None:
+        status = self.status.get(issue_id)
+        return IssueStatus(status) if status is not None else None
 
     def open_issues(self) -> list[str]:
         """What run-due passes as ``open_issues``: the ledger's issues with status ``open``."""
@@ -248,9 +250,9 @@ def test_an_interrupted_send_stays_due_and_a_skipped_month_does_not(
 ) -> None:
     config = config_with("catch_up = 2\n")
     status = {
-        "monthly-2026-08": "finished",
-        "monthly-2026-09": "open",  # cut off mid-send: resume it
-        "monthly-2026-10": "skipped",  # empty month, recorded
+        "monthly-2026-08": IssueStatus.FINISHED,
+        "monthly-2026-09": IssueStatus.OPEN,  # cut off mid-send: resume it
+        "monthly-2026-10": IssueStatus.SKIPPED,  # empty month, recorded
     }
     due = due_issues(config, now=berlin(2026, 11, 2), status_of=status.get)
     assert [(d.issue_id, d.too_old) for d in due] == [("monthly-2026-09", False)]
@@ -279,10 +281,10 @@ def test_an_open_issue_is_never_too_old_and_the_holes_around_it_keep_their_rules
 ) -> None:
     config = config_with()  # catch_up = 1
     status = {
-        "monthly-2026-07": "finished",
-        "monthly-2026-08": "skipped",
+        "monthly-2026-07": IssueStatus.FINISHED,
+        "monthly-2026-08": IssueStatus.SKIPPED,
         # September never went out (downtime): still reported as too old, not sent
-        "monthly-2026-10": "open",  # a relay outage (exit 75) lasting past 1 November
+        "monthly-2026-10": IssueStatus.OPEN,  # a relay outage (exit 75) lasting past 1 November
     }
     for include_old in (False, True):
         due = due_issues(
@@ -297,7 +299,7 @@ def test_an_open_issue_is_never_too_old_and_the_holes_around_it_keep_their_rules
 
 def test_an_open_issue_at_the_end_of_the_look_back_is_still_due(config_with: ConfigWith) -> None:
     config = config_with()
-    status = {"monthly-2024-12": "open", "monthly-2026-10": "finished"}
+    status = {"monthly-2024-12": IssueStatus.OPEN, "monthly-2026-10": IssueStatus.FINISHED}
     # 1 December 2026: the look-back is December 2024 to November 2026 (24 periods)
     due = due_issues(config, now=berlin(2026, 12, 1, 9), status_of=status.get)
     assert [(d.issue_id, d.too_old) for d in due] == [
@@ -311,7 +313,7 @@ def test_an_open_issue_older_than_the_look_back_is_found_through_open_issues(
     config_with: ConfigWith,
 ) -> None:
     config = config_with()
-    status = {"monthly-2024-06": "open", "monthly-2026-10": "finished"}
+    status = {"monthly-2024-06": IssueStatus.OPEN, "monthly-2026-10": IssueStatus.FINISHED}
     now = berlin(2026, 12, 1, 9)
     # status_of alone cannot find it: it is only asked about the 24 periods looked at
     alone = due_issues(config, now=now, status_of=status.get)
@@ -337,13 +339,15 @@ def test_open_issues_takes_only_open_due_scheduled_issues_of_the_list_once(
 ) -> None:
     config = config_with()
     status = {
-        "monthly-2024-05": "open",
-        "monthly-2024-06": "finished",  # a stale caller's list: status_of decides
-        "monthly-2026-11": "open",  # in the look-back as well: returned once
-        "monthly-2026-12": "open",  # sent by hand before it was due: resumed once it is due
-        "monthly-2024-03-01..2024-03-31": "open",  # a manual date-range send, not scheduled
-        "monthly-extra-2024-05": "open",  # another list whose key starts with this one's
-        "weekly-2024-W10": "open",  # another list
+        "monthly-2024-05": IssueStatus.OPEN,
+        "monthly-2024-06": IssueStatus.FINISHED,  # a stale caller's list: status_of decides
+        "monthly-2026-11": IssueStatus.OPEN,  # in the look-back as well: returned once
+        # sent by hand before it was due: resumed once it is due
+        "monthly-2026-12": IssueStatus.OPEN,
+        # a manual date-range send, not scheduled
+        "monthly-2024-03-01..2024-03-31": IssueStatus.OPEN,
+        "monthly-extra-2024-05": IssueStatus.OPEN,  # another list whose key starts with this one's
+        "weekly-2024-W10": IssueStatus.OPEN,  # another list
     }
     due = due_issues(
         config,
@@ -433,7 +437,9 @@ def test_late_tips_reach_back_through_the_handled_periods_before_the_issue(
     list_cfg = config_with().lists["monthly"]
 
     def window(period: str, records: dict[str, str]) -> datetime | None:
-        summaries = [Record(f"monthly-{key}", key, status) for key, status in records.items()]
+        summaries = [
+            Record(f"monthly-{key}", key, IssueStatus(status)) for key, status in records.items()
+        ]
         when = parse_period(period, cadence="month", now=berlin(2027, 1, 1), tz=BERLIN)
         return late_window(summaries, list_cfg=list_cfg, tz=BERLIN, period=when)
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from digestmail.app.schedule import due_issues
 from digestmail.config import Config, load_config
 from digestmail.content.reader import load_posts
-from digestmail.models import PostRef
+from digestmail.models import IssueStatus, PostRef
 from digestmail.selection.late import late_window
 from digestmail.selection.select import select
 from tests.helpers.project import MakeProject
@@ -34,7 +34,7 @@ def tip(title: str, date: str, publish: str | None = None, draft: bool = False) 
 class Record:
     id: str
     period: str
-    status: str
+    status: IssueStatus
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Ledger:
     records: dict[str, Record] = field(default_factory=dict)
     posts: dict[str, tuple[PostRef, ...]] = field(default_factory=dict)
 
-    def status_of(self, issue_id: str) -> str | None:
+    def status_of(self, issue_id: str) -> IssueStatus | None:
         record = self.records.get(issue_id)
         return record.status if record else None
 
@@ -68,7 +68,7 @@ def run_due(config: Config, ledger: Ledger, now: datetime) -> dict[str, list[str
             late_since=since,
         ).posts
         status = "finished" if chosen else "skipped"
-        ledger.records[due.issue_id] = Record(due.issue_id, due.period.key, status)
+        ledger.records[due.issue_id] = Record(due.issue_id, due.period.key, IssueStatus(status))
         ledger.posts[due.issue_id] = tuple(PostRef(p.rel_path, p.permalink) for p in chosen)
         mailed[due.issue_id] = [p.title for p in chosen]
     return mailed
@@ -93,7 +93,7 @@ def test_a_post_published_after_its_months_issue_is_in_the_next_issue_and_no_oth
         )
     )
     ledger = Ledger()
-    ledger.records["monthly-2026-08"] = Record("monthly-2026-08", "2026-08", "skipped")
+    ledger.records["monthly-2026-08"] = Record("monthly-2026-08", "2026-08", IssueStatus.SKIPPED)
     mailed: dict[str, list[str]] = {}
     start = datetime(2026, 9, 30, 12, tzinfo=BERLIN)
     for hours in range(0, 24 * 70, 6):

@@ -23,7 +23,7 @@ from digestmail.content.reader import load_posts
 from digestmail.errors import ConfigError, DigestmailError
 from digestmail.message.factory import MessageFactory
 from digestmail.message.unsubscribe import secret_from_env
-from digestmail.models import CategoryGroup, Post, Recipient, Selection
+from digestmail.models import CategoryGroup, Post, ProblemKind, Recipient, Selection
 from digestmail.render.theme import render_issue
 from digestmail.selection.periods import period_of
 from digestmail.subscribers.reader import check_subscribers, require_columns
@@ -231,7 +231,7 @@ def _check_subscribers(list_cfg: ListConfig) -> tuple[int, list[Problem], bool]:
         what = problem.reason
         if problem.email and problem.email not in what:
             what = f"{problem.email}: {what}"
-        severity = ERROR if problem.kind == "invalid" else WARNING
+        severity = ERROR if problem.kind is ProblemKind.INVALID else WARNING
         found.append(
             Problem("subscribers", f"{list_cfg.subscribers}:{problem.line}: {what}", severity)
         )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from digestmail.config import Config, ListConfig
 from digestmail.content.reader import ContentResult, load_posts
-from digestmail.models import Issue, Period, Post, PostRef, Selection
+from digestmail.models import Issue, IssueStatus, Period, Post, PostRef, Selection
 from digestmail.selection.late import late_window
 from digestmail.selection.periods import parse_period
 from digestmail.selection.select import select
@@ -128,6 +128,6 @@ async def send_issue_to_list(job: SendJob) -> DeliveryReport:
     )
     if not job.dry_run:
         stored = ledger.get_issue(issue.id)
-        if stored is not None and stored.status == "finished":
+        if stored is not None and stored.status is IssueStatus.FINISHED:
             write_archive(stored.issue, config=config, list_cfg=list_cfg)
     return report

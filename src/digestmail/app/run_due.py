@@ -31,6 +31,7 @@ from digestmail.errors import (
     TemplateError,
 )
 from digestmail.ledger.store import Ledger
+from digestmail.models import IssueStatus
 from digestmail.render.theme import render_issue
 
 
@@ -58,14 +59,14 @@ class Outcome:
 def find_due(
     config: Config, *, ledger: Ledger | None, now: datetime, include_old: bool
 ) -> list[DueIssue]:
-    def status_of(issue_id: str) -> str | None:
+    def status_of(issue_id: str) -> IssueStatus | None:
         stored = ledger.get_issue(issue_id) if ledger is not None else None
         return stored.status if stored is not None else None
 
     # An issue left open (half sent) is always finished first, however old: one query finds
     # those the schedule's look-back cannot see.
     open_issues = (
-        [s.id for s in ledger.issues(with_counts=False) if s.status == "open"]
+        [s.id for s in ledger.issues(with_counts=False) if s.status is IssueStatus.OPEN]
         if ledger is not None
         else []
     )

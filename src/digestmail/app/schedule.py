@@ -26,12 +26,9 @@ from croniter import croniter
 
 from digestmail.config import Config, ListConfig
 from digestmail.errors import ConfigError, UsageError
-from digestmail.models import Period
-from digestmail.selection.late import HANDLED, LOOKBACK_PERIODS
+from digestmail.models import IssueStatus, Period
+from digestmail.selection.late import LOOKBACK_PERIODS
 from digestmail.selection.periods import parse_period, period_of, previous_period
-
-OPEN = "open"
-"""Ledger status of an issue that is stored and not finished: partly delivered, to be resumed."""
 
 _MAX_GAP_MINUTES = 3 * 60
 """Longest daylight-saving gap looked across (real ones are 30 or 60 minutes)."""
@@ -158,7 +155,7 @@ def _list_due(
     *,
     now: datetime,
     tz: ZoneInfo,
-    status_of: Callable[[str], str | None],
+    status_of: Callable[[str], IssueStatus | None],
     include_old: bool,
     open_issues: Iterable[str] = (),
 ) -> list[DueIssue]:
@@ -185,7 +182,7 @@ def _list_due(
     window = max(list_cfg.catch_up, 1)
     periods = _due_periods(list_cfg, now=now, tz=tz)
     statuses = [status_of(f"{list_cfg.key}-{p.key}") for p, _ in periods]
-    handled = [i for i, status in enumerate(statuses) if status in HANDLED]
+    handled = [i for i, status in enumerate(statuses) if status is not None and status.handled]
     if include_old:
         limit = handled[-1] if handled else len(periods)
     else:
@@ -198,10 +195,11 @@ def _list_due(
             period=period,
             issue_id=f"{list_cfg.key}-{period.key}",
             due_at=when,
-            too_old=i >= window and not include_old and status != OPEN,
+            too_old=i >= window and not include_old and status != IssueStatus.OPEN,
         )
         for i, ((period, when), status) in enumerate(zip(periods, statuses, strict=True))
-        if status == OPEN or (status not in HANDLED and (i < window or i < limit))
+        if status == IssueStatus.OPEN
+        or ((status is None or not status.handled) and (i < window or i < limit))
     ]
     seen = {item.issue_id for item in result}
     result.extend(
@@ -219,7 +217,7 @@ def _open_beyond_lookback(
     *,
     now: datetime,
     tz: ZoneInfo,
-    status_of: Callable[[str], str | None],
+    status_of: Callable[[str], IssueStatus | None],
     ids: Iterable[str],
     seen: set[str],
 ) -> list[DueIssue]:
@@ -245,7 +243,7 @@ def _open_beyond_lookback(
             continue
         if period.kind not in ("month", "week") or f"{prefix}{period.key}" != issue_id:
             continue
-        if status_of(issue_id) != OPEN:
+        if status_of(issue_id) != IssueStatus.OPEN:
             continue
         when = due_at(list_cfg, period, tz=tz)
         if when.astimezone(UTC) > now_utc:
@@ -267,7 +265,7 @@ def due_issues(
     config: Config,
     *,
     now: datetime,
-    status_of: Callable[[str], str | None],
+    status_of: Callable[[str], IssueStatus | None],
     include_old: bool = False,
     open_issues: Iterable[str] = (),
 ) -> list[DueIssue]:
@@ -278,7 +276,7 @@ def due_issues(
     is always due and never ``too_old``, whatever ``catch_up`` says. ``status_of`` can only be
     asked about the periods looked at (LOOKBACK_PERIODS), so ``open_issues`` names the ledger's
     open issues (of any list) for the ones older than that:
-    ``[s.id for s in ledger.issues(with_counts=False) if s.status == "open"]``.
+    ``[s.id for s in ledger.issues(with_counts=False) if s.status is IssueStatus.OPEN]``.
 
     Lists come in config order and each list's issues oldest first. See :func:`_list_due` for
     the catch-up rules.

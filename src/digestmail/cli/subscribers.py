@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from digestmail.cli.common import LIST_OPTION, config_of, err_console, handle_errors
 from digestmail.errors import ExitCode
+from digestmail.models import ProblemKind
 
 
 @click.command()
@@ -64,7 +65,7 @@ def subscribers_check(ctx: click.Context, list_key: str) -> None:
 
         report = check_subscribers(list_cfg.subscribers, suppressed=suppressed)
     for problem in report.problems:
-        colour = "yellow" if problem.kind == "suppressed" else "red"
+        colour = "yellow" if problem.kind is ProblemKind.SUPPRESSED else "red"
         err_console.print(
             f"[{colour}]{problem.kind}:[/] {escape(str(list_cfg.subscribers))}:{problem.line}: "
             f"{escape(problem.email)}: {escape(problem.reason)}",

@@ -15,8 +15,8 @@ from itertools import islice
 
 from digestmail.deliver.counts import Counts, Outcome
 from digestmail.ledger.store import DeliveryResult, Ledger
-from digestmail.models import Delivery, DeliveryStatus, Recipient
-from digestmail.subscribers.reader import DUPLICATE, SUPPRESSED, SubscriberProblem
+from digestmail.models import Delivery, DeliveryStatus, ProblemKind, Recipient
+from digestmail.subscribers.reader import SubscriberProblem
 
 LOOKUP_CHUNK = 500
 """Rows screened per pair of ledger queries: large enough to amortise, small enough to stream."""
@@ -126,9 +126,9 @@ class Screen:
                     tally.counts[Outcome.DUPLICATE] += 1
                 else:
                     fresh[key] = item
-            elif item.kind == DUPLICATE:
+            elif item.kind is ProblemKind.DUPLICATE:
                 tally.counts[Outcome.DUPLICATE] += 1
-            elif item.kind == SUPPRESSED:
+            elif item.kind is ProblemKind.SUPPRESSED:
                 tally.counts[Outcome.SUPPRESSED] += 1
             else:
                 tally.counts[Outcome.INVALID] += 1

@@ -40,7 +40,7 @@ from digestmail.deliver.transports.smtp import SmtpTransport
 from digestmail.deliver.workers import MessageFactoryLike, SendRun, drive
 from digestmail.errors import ExitCode, LedgerError, LockHeldError, SubscriberError
 from digestmail.ledger.store import Lease, Ledger
-from digestmail.models import Issue, Recipient
+from digestmail.models import Issue, IssueStatus, Recipient
 from digestmail.subscribers.reader import SubscriberProblem
 
 LEASE_TTL = 60.0
@@ -144,7 +144,7 @@ async def send_issue(
         found = ledger.get_issue(issue.id)
         run = new_run(found.issue if found else issue)
         await drive(run, recipients)
-        if found is None or found.status != "finished":
+        if found is None or found.status is not IssueStatus.FINISHED:
             _refuse_an_empty_list(run.tally, job.list_cfg, stop)
         return DeliveryReport.from_tally(
             run.tally,
@@ -169,7 +169,7 @@ async def send_issue(
                 await keeper
         if run.error is not None:
             raise run.error
-        if stored.status != "finished":  # a finished issue has nothing left to lose
+        if stored.status is not IssueStatus.FINISHED:  # a finished issue has nothing left to lose
             _refuse_an_empty_list(run.tally, job.list_cfg, stop)
         report = DeliveryReport.from_tally(
             run.tally,
@@ -177,7 +177,7 @@ async def send_issue(
             content_changed=stored.content_hash != fingerprint,
             interrupted=stop.is_set(),
         )
-        if report.exit_code != ExitCode.TEMPFAIL and stored.status != "finished":
+        if report.exit_code != ExitCode.TEMPFAIL and stored.status is not IssueStatus.FINISHED:
             ledger.finish_issue(issue.id)
         return report
     finally:

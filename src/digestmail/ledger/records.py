@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from digestmail.models import Delivery, DeliveryStatus, Issue
+from digestmail.models import Delivery, DeliveryStatus, Issue, IssueStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +29,8 @@ class StoredIssue:
 
     issue: Issue
     content_hash: str
-    status: str
-    """``open`` (being sent), ``finished`` or ``skipped`` (nothing to send; no content)."""
+    status: IssueStatus
+    """Skipped issues have no content: nothing was sent."""
     created_at: datetime
     finished_at: datetime | None
     skip_reason: str = ""
@@ -44,7 +44,7 @@ class IssueSummary:
     list_key: str
     period: str
     subject: str
-    status: str
+    status: IssueStatus
     created_at: datetime
     finished_at: datetime | None
     skip_reason: str = ""

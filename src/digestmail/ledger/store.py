@@ -37,7 +37,7 @@ from digestmail.ledger.records import (
     zero_counts,
 )
 from digestmail.ledger.schema import connect, transaction, translate
-from digestmail.models import Delivery, DeliveryStatus, Issue, PostRef
+from digestmail.models import Delivery, DeliveryStatus, Issue, IssueStatus, PostRef
 
 __all__ = [
     "DeliveryResult",
@@ -114,7 +114,7 @@ class Ledger:
         now = _now()
         with transaction(self._db, self.path) as db:
             row = db.execute("SELECT status FROM issues WHERE id = ?", (issue.id,)).fetchone()
-            if row is None or row[0] == "skipped":
+            if row is None or row[0] == IssueStatus.SKIPPED:
                 db.execute("DELETE FROM issues WHERE id = ?", (issue.id,))
                 db.execute(
                     "INSERT INTO issues (id, list_key, period, subject, html, text, content_hash,"
@@ -171,7 +171,7 @@ class Ledger:
         return StoredIssue(
             issue=issue,
             content_hash=str(digest),
-            status=str(status),
+            status=IssueStatus(status),
             created_at=created_at,
             finished_at=parse_time(finished),
             skip_reason=str(skip),
@@ -223,7 +223,7 @@ class Ledger:
                     list_key=str(key),
                     period=str(period),
                     subject=str(subject),
-                    status=str(status),
+                    status=IssueStatus(status),
                     created_at=created_at,
                     finished_at=parse_time(finished),
                     skip_reason=str(skip),

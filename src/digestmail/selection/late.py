@@ -13,7 +13,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from digestmail.config import ListConfig
-from digestmail.models import Period
+from digestmail.models import IssueStatus, Period
 from digestmail.selection.periods import period_of, previous_period
 
 LOOKBACK_PERIODS = 24
@@ -24,10 +24,6 @@ ledger: at most two years of monthly issues or 24 weekly ones.
 """
 
 
-HANDLED = frozenset({"finished", "skipped"})
-"""Ledger statuses of an issue that is done with: it is never due again."""
-
-
 class IssueRecord(Protocol):
     """What :func:`late_window` needs of a ledger's issue summary."""
 
@@ -36,7 +32,7 @@ class IssueRecord(Protocol):
     @property
     def period(self) -> str: ...
     @property
-    def status(self) -> str: ...
+    def status(self) -> IssueStatus: ...
 
 
 def late_window(
@@ -69,9 +65,9 @@ def late_window(
     oldest: datetime | None = None
     for _ in range(LOOKBACK_PERIODS):
         found = status.get(f"{list_cfg.key}-{step.key}")
-        if found not in HANDLED:
+        if found is None or not found.handled:
             break
-        if found == "finished":
+        if found is IssueStatus.FINISHED:
             oldest = step.start
         step = previous_period(step)
     return oldest

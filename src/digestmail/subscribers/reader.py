@@ -28,12 +28,8 @@ from email_validator import EmailNotValidError
 
 from digestmail.addresses import normalise
 from digestmail.errors import SubscriberError, TemplateError
-from digestmail.models import Recipient
+from digestmail.models import ProblemKind, Recipient
 from digestmail.subscribers.seen import SeenAddresses
-
-INVALID = "invalid"
-DUPLICATE = "duplicate"
-SUPPRESSED = "suppressed"
 
 _CHECK_BATCH = 1000
 """Addresses per call of the ``suppressed`` lookup in :func:`check_subscribers`."""
@@ -48,8 +44,7 @@ class SubscriberProblem:
     line: int
     email: str
     reason: str
-    kind: str
-    """``invalid``, ``duplicate`` or ``suppressed``."""
+    kind: ProblemKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,19 +254,21 @@ def _row(
             raw,
             f"the row has {len(row)} fields but the header has {width} (put values that "
             f'contain a {_DELIMITERS[delimiter]} in double quotes: "{mark}")',
-            INVALID,
+            ProblemKind.INVALID,
         )
     if not raw:
-        return SubscriberProblem(line, raw, "no email address", INVALID)
+        return SubscriberProblem(line, raw, "no email address", ProblemKind.INVALID)
     try:
         email = normalise(raw)
     except EmailNotValidError as exc:
-        return SubscriberProblem(line, raw, f"not a valid address {raw!r}: {exc}", INVALID)
+        return SubscriberProblem(
+            line, raw, f"not a valid address {raw!r}: {exc}", ProblemKind.INVALID
+        )
     if seen is not None:
         first = seen.add(email, line)
         if first is not None:
             return SubscriberProblem(
-                line, email, f"duplicate of line {first} (mailed once)", DUPLICATE
+                line, email, f"duplicate of line {first} (mailed once)", ProblemKind.DUPLICATE
             )
     # A name ends up in the To header: any line break or tab becomes a plain space.
     name = (
@@ -350,7 +347,9 @@ def check_subscribers(
                 valid += 1
                 continue
             reason = "unsubscribed or bounced before (suppressed in the ledger)"
-            problems.append(SubscriberProblem(recipient.line, recipient.email, reason, SUPPRESSED))
+            problems.append(
+                SubscriberProblem(recipient.line, recipient.email, reason, ProblemKind.SUPPRESSED)
+            )
         batch.clear()
 
     for item in read_subscribers(path):
@@ -360,8 +359,8 @@ def check_subscribers(
             if len(batch) >= _CHECK_BATCH:
                 screen()
         else:
-            duplicates += item.kind == DUPLICATE
-            invalid += item.kind == INVALID
+            duplicates += item.kind == ProblemKind.DUPLICATE
+            invalid += item.kind == ProblemKind.INVALID
             problems.append(item)
     screen()
     problems.sort(key=lambda p: p.line)
@@ -371,6 +370,6 @@ def check_subscribers(
         valid=valid,
         invalid=invalid,
         duplicates=duplicates,
-        suppressed=sum(1 for p in problems if p.kind == SUPPRESSED),
+        suppressed=sum(1 for p in problems if p.kind == ProblemKind.SUPPRESSED),
         problems=tuple(problems),
     )
