@@ -1,6 +1,6 @@
 """Rows for ``digestmail posts``: every post, and whether and why it is in the issue.
 
-Kept apart from the CLI so the same rows feed the JSON, CSV and table outputs, and so the
+Kept apart from the command so the same rows feed the JSON, CSV and table outputs, and so the
 JSON shape (a contract scripts and the Hugo comparison test rely on) is defined in one place.
 """
 

@@ -1,6 +1,6 @@
 """What people see of a send: the progress bar or log lines, and the closing summary.
 
-Kept out of ``cli.py`` so the commands stay a page each; everything here writes to the console
+Kept apart from the commands so each stays a page; everything here writes to the console
 it is given (stderr), never to stdout, which belongs to machine output.
 """
 

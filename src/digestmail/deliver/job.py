@@ -1,7 +1,7 @@
 """One send as one value: what goes out, to which list, recorded where, and how.
 
-The same handful of settings used to travel as keyword arguments through the use case, the
-public entry points and the engine; a frozen :class:`SendJob` is built once where the send is
+A send needs the same handful of settings in the use case, the
+public entry points and the workers; a frozen :class:`SendJob` is built once where the send is
 decided (the CLI or ``run-due``) and handed down unchanged, so no layer can quietly drop one.
 """
 
