@@ -24,11 +24,10 @@ import pytest
 
 from digestmail.config import Config, load_config
 from digestmail.deliver.counts import Counts, Outcome, ProgressEvent
-from digestmail.deliver.job import SendJob
+from digestmail.deliver.job import FactoryMaker, SendJob
 from digestmail.deliver.recipients import LOOKUP_CHUNK
 from digestmail.deliver.send import (
     DeliveryReport,
-    FactoryMaker,
     make_transport,
     send_issue,
     send_test_copies,

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from digestmail.render.markdown import render_markdown, wrap_text
+from digestmail.render.markdown import render_markdown
+from digestmail.render.plaintext import wrap_text
 from tests.helpers.render import post_from_fixture
 
 SITE = "https://example.org/"

@@ -8,12 +8,14 @@ decided (the CLI or ``run-due``) and handed down unchanged, so no layer can quie
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from digestmail.config import Config, ListConfig
 from digestmail.deliver.counts import ProgressSink
 from digestmail.ledger.store import Ledger
-from digestmail.models import Issue
+from digestmail.models import Issue, OutgoingMessage, Recipient
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +35,22 @@ class SendJob:
     """Set by SIGINT/SIGTERM: finish in-flight messages, flush the ledger, exit 75."""
     total: int | None = None
     """Rows in the subscriber file, when known, for the progress bar."""
+
+
+class MessageFactoryLike(Protocol):
+    """What a send needs from :class:`digestmail.message.factory.MessageFactory`."""
+
+    def build(self, recipient: Recipient) -> OutgoingMessage: ...
+
+    def message_id(self, email: str) -> str:
+        """The Message-ID ``build`` will use for ``email``: the ledger records it up front."""
+        ...
+
+    def with_id_scope(self, scope: str) -> MessageFactoryLike:
+        """A factory of the same messages whose Message-IDs (in ``build`` and ``message_id``
+        alike) also depend on ``scope``, so they differ from this factory's: test copies."""
+        ...
+
+
+FactoryMaker = Callable[[Issue], MessageFactoryLike]
+"""Builds the message factory from the issue actually sent (the stored copy when resuming)."""

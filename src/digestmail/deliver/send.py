@@ -26,18 +26,19 @@ import asyncio
 import contextlib
 import hashlib
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from digestmail.addresses import normalise_address
 from digestmail.config import Config, ListConfig
 from digestmail.deliver.counts import Counts, Outcome
-from digestmail.deliver.job import SendJob
+from digestmail.deliver.drive import drive
+from digestmail.deliver.job import FactoryMaker, SendJob
 from digestmail.deliver.recipients import Tally
 from digestmail.deliver.transports.base import Transport
 from digestmail.deliver.transports.maildir import MaildirTransport
 from digestmail.deliver.transports.smtp import SmtpTransport
-from digestmail.deliver.workers import MessageFactoryLike, SendRun, drive
+from digestmail.deliver.workers import SendRun
 from digestmail.errors import ExitCode, LedgerError, LockHeldError, SubscriberError
 from digestmail.ledger.store import Lease, Ledger
 from digestmail.models import Issue, IssueStatus, Recipient
@@ -47,9 +48,6 @@ LEASE_TTL = 60.0
 """Seconds a vanished run on another host blocks the issue (same host: until its PID is dead)."""
 TEST_SUFFIX = "#test"
 """Test copies (``--to``) are recorded under ``<issue id>#test``, apart from the list's rows."""
-
-FactoryMaker = Callable[[Issue], MessageFactoryLike]
-"""Builds the message factory from the issue actually sent (the stored copy when resuming)."""
 
 
 @dataclass(frozen=True, slots=True)

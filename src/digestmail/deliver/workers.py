@@ -16,14 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from digestmail.deliver.counts import Counts, Outcome, ProgressEvent
 from digestmail.deliver.group_commit import Journal
-from digestmail.deliver.job import SendJob
+from digestmail.deliver.job import MessageFactoryLike, SendJob
 from digestmail.deliver.ratelimit import TokenBucket
 from digestmail.deliver.recipients import MAX_LISTED, Screen, Tally, chunks
 from digestmail.deliver.retry import backoff_delay, is_user_unknown
@@ -47,21 +46,6 @@ PROGRESS_INTERVAL = 0.25
 def window(connections: int) -> int:
     """How many recipients may be between the file and their outcome at once."""
     return 2 * connections * 100
-
-
-class MessageFactoryLike(Protocol):
-    """What the engine needs from :class:`digestmail.message.factory.MessageFactory`."""
-
-    def build(self, recipient: Recipient) -> OutgoingMessage: ...
-
-    def message_id(self, email: str) -> str:
-        """The Message-ID ``build`` will use for ``email``: the ledger records it up front."""
-        ...
-
-    def with_id_scope(self, scope: str) -> MessageFactoryLike:
-        """A factory of the same messages whose Message-IDs (in ``build`` and ``message_id``
-        alike) also depend on ``scope``, so they differ from this factory's: test copies."""
-        ...
 
 
 @dataclass(eq=False)
@@ -419,47 +403,3 @@ def _done() -> asyncio.Future[None]:
 async def _close_quietly(connection: Connection) -> None:
     with contextlib.suppress(Exception):
         await connection.close()
-
-
-async def drive(run: SendRun, recipients: Iterable[Recipient | SubscriberProblem]) -> None:
-    """Run producer, workers and helpers until the list is done or the run was stopped."""
-    helpers = [
-        asyncio.create_task(run.watch_stop()),
-        asyncio.create_task(run.report_progress()),
-    ]
-    if run.dry_run:
-        try:
-            await run.feed(recipients)
-        finally:
-            await _cancel(helpers)
-        if run.on_progress is not None:
-            run.on_progress(run.event(done=True))
-        return
-    flusher = asyncio.create_task(run.journal.run())
-    workers = [asyncio.create_task(run.work()) for _ in range(run.workers)]
-    producer = asyncio.create_task(run.feed(recipients))
-    try:
-        await run.idle.wait()
-        run.release_workers()
-        outcomes = await asyncio.gather(producer, *workers, return_exceptions=True)
-        for outcome in outcomes:
-            # feed and work record their own errors; this makes sure none is ever dropped.
-            if isinstance(outcome, Exception):
-                run._fail(outcome)
-    finally:
-        await _cancel([producer, *workers, *helpers])
-        try:
-            await run.journal.close()
-        except Exception as exc:
-            run.error = run.error or exc
-        await _cancel([flusher])
-    if run.on_progress is not None:
-        run.on_progress(run.event(done=True))
-
-
-async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task

@@ -28,7 +28,8 @@ from digestmail.header_values import check_header_value
 from digestmail.models import Issue, Post, PostRef, Selection
 from digestmail.render import placeholders
 from digestmail.render.labels import labels_for
-from digestmail.render.markdown import TEXT_WIDTH, absolute_url, render_markdown, wrap_text
+from digestmail.render.markdown import absolute_url, render_markdown
+from digestmail.render.plaintext import TEXT_WIDTH, wrap_text
 from digestmail.selection.periods import period_label
 
 HTML_TEMPLATE = "{name}.html.j2"
