@@ -193,11 +193,16 @@ class ProblemKind(enum.StrEnum):
 
 
 class DeliveryStatus(enum.StrEnum):
+    """Where one message to one address stands in the ledger."""
+
     QUEUED = "queued"
+    """Attempted: recorded before its SMTP transaction, so a crash re-sends it (at most once)."""
     SENT = "sent"
     FAILED_TEMPORARY = "failed_temporary"
+    """Deferred (4xx, dropped connection): the next run tries again."""
     FAILED_PERMANENT = "failed_permanent"
     SUPPRESSED = "suppressed"
+    """Not sent: the address unsubscribed or bounced before its message started."""
 
 
 @dataclass(frozen=True, slots=True)

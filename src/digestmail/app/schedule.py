@@ -150,15 +150,18 @@ def _due_periods(
     return found
 
 
-def _list_due(
-    list_cfg: ListConfig,
-    *,
-    now: datetime,
-    tz: ZoneInfo,
-    status_of: Callable[[str], IssueStatus | None],
-    include_old: bool,
-    open_issues: Iterable[str] = (),
-) -> list[DueIssue]:
+@dataclass(frozen=True, slots=True)
+class _Question:
+    """What ``due_issues`` asks of every list: the moment, and what the ledger knows."""
+
+    now: datetime
+    tz: ZoneInfo
+    status_of: Callable[[str], IssueStatus | None]
+    include_old: bool
+    open_issues: tuple[str, ...]
+
+
+def _list_due(list_cfg: ListConfig, ask: _Question) -> list[DueIssue]:
     """The due, unhandled issues of one list, oldest first (the order they should be sent in).
 
     Newest first, the i-th due period is within the catch-up window when ``i < catch_up``
@@ -179,9 +182,9 @@ def _list_due(
     A list with no handled issue in the look-back (a new list) reports nothing older than the
     window: its earlier periods were never missed, they predate it.
     """
-    window = max(list_cfg.catch_up, 1)
-    periods = _due_periods(list_cfg, now=now, tz=tz)
-    statuses = [status_of(f"{list_cfg.key}-{p.key}") for p, _ in periods]
+    window, include_old = max(list_cfg.catch_up, 1), ask.include_old
+    periods = _due_periods(list_cfg, now=ask.now, tz=ask.tz)
+    statuses = [ask.status_of(f"{list_cfg.key}-{p.key}") for p, _ in periods]
     handled = [i for i, status in enumerate(statuses) if status is not None and status.handled]
     if include_old:
         limit = handled[-1] if handled else len(periods)
@@ -202,37 +205,25 @@ def _list_due(
         or ((status is None or not status.handled) and (i < window or i < limit))
     ]
     seen = {item.issue_id for item in result}
-    result.extend(
-        _open_beyond_lookback(
-            list_cfg, now=now, tz=tz, status_of=status_of, ids=open_issues, seen=seen
-        )
-    )
+    result.extend(_open_beyond_lookback(list_cfg, ask, seen))
     # in UTC: see first_fire_after, wall clocks of one zone compare without ``fold``
     result.sort(key=lambda item: (item.period.start.astimezone(UTC), item.issue_id))
     return result
 
 
-def _open_beyond_lookback(
-    list_cfg: ListConfig,
-    *,
-    now: datetime,
-    tz: ZoneInfo,
-    status_of: Callable[[str], IssueStatus | None],
-    ids: Iterable[str],
-    seen: set[str],
-) -> list[DueIssue]:
-    """The ``open`` issues among ``ids`` that belong to the list and are not in ``seen``.
+def _open_beyond_lookback(list_cfg: ListConfig, ask: _Question, seen: set[str]) -> list[DueIssue]:
+    """The ``open`` issues among ``ask.open_issues`` of the list that are not in ``seen``.
 
     ``status_of`` cannot list issues, so an open issue older than the look-back is only known
-    from ``ids`` (the caller's list of the ledger's open issues). Each is checked again with
+    from ``open_issues`` (the caller's list of the ledger's open issues). Each is checked again with
     ``status_of``. Ids of other lists, of date-range periods (a manual ``send --period A..B``,
     not something a schedule makes) and issues not yet due are left out; one not yet due is
     returned once its time comes, like any other.
     """
-    prefix = f"{list_cfg.key}-"
+    prefix, now, tz = f"{list_cfg.key}-", ask.now, ask.tz
     now_utc = now.astimezone(UTC)
     found: list[DueIssue] = []
-    for issue_id in ids:
+    for issue_id in ask.open_issues:
         if issue_id in seen or not issue_id.startswith(prefix):
             continue
         try:
@@ -243,7 +234,7 @@ def _open_beyond_lookback(
             continue
         if period.kind not in ("month", "week") or f"{prefix}{period.key}" != issue_id:
             continue
-        if status_of(issue_id) != IssueStatus.OPEN:
+        if ask.status_of(issue_id) != IssueStatus.OPEN:
             continue
         when = due_at(list_cfg, period, tz=tz)
         if when.astimezone(UTC) > now_utc:
@@ -284,20 +275,12 @@ def due_issues(
     tz = config.site.timezone
     if now.tzinfo is None:
         now = now.replace(tzinfo=tz)
-    open_ids = tuple(open_issues)  # read once, looked through for every list
+    # open_issues is read once, and looked through for every list
+    ask = _Question(now, tz, status_of, include_old, tuple(open_issues))
     found: list[DueIssue] = []
     for list_cfg in config.lists.values():
         try:
-            found.extend(
-                _list_due(
-                    list_cfg,
-                    now=now,
-                    tz=tz,
-                    status_of=status_of,
-                    include_old=include_old,
-                    open_issues=open_ids,
-                )
-            )
+            found.extend(_list_due(list_cfg, ask))
         except ValueError as exc:
             raise ConfigError(
                 str(exc), path=config.path, key=f"lists.{list_cfg.key}.schedule"
