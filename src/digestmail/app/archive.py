@@ -24,8 +24,8 @@ from pathlib import Path
 from digestmail.config import Config, ListConfig
 from digestmail.errors import ConfigError, UsageError
 from digestmail.models import Issue
-from digestmail.render.placeholders import web_version
-from digestmail.selection.periods import parse_period, period_label
+from digestmail.render import web_version
+from digestmail.selection import parse_period, period_label
 
 INDEX = "index.html"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

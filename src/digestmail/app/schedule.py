@@ -27,8 +27,8 @@ from croniter import croniter
 from digestmail.config import Config, ListConfig
 from digestmail.errors import ConfigError, UsageError
 from digestmail.models import IssueStatus, Period
+from digestmail.selection import parse_period, period_of, previous_period
 from digestmail.selection.late import LOOKBACK_PERIODS
-from digestmail.selection.periods import parse_period, period_of, previous_period
 
 _MAX_GAP_MINUTES = 3 * 60
 """Longest daylight-saving gap looked across (real ones are 30 or 60 minutes)."""

@@ -50,10 +50,9 @@ def build(
     client), and prints a summary. Nothing is recorded: build as often as you like.
     """
     from digestmail.cli import views
-    from digestmail.message.factory import MessageFactory
-    from digestmail.message.unsubscribe import secret_from_env
-    from digestmail.render.theme import GMAIL_CLIP_BYTES
-    from digestmail.subscribers.reader import read_subscribers
+    from digestmail.message import MessageFactory, secret_from_env
+    from digestmail.render import GMAIL_CLIP_BYTES
+    from digestmail.subscribers import read_subscribers
 
     config = config_of(ctx)
     list_cfg = config.get_list(list_key)

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from digestmail.models import Post, Reason, Selection
-from digestmail.selection.select import is_published
+from digestmail.selection import is_published
 
 JSON_FIELDS = (
     "path",

@@ -41,7 +41,7 @@ def run_due(ctx: click.Context, now: str | None, dry_run: bool, include_old: boo
     """
     from digestmail.app import run_due as due_runs
     from digestmail.cli import views
-    from digestmail.ledger.store import Ledger
+    from digestmail.ledger import Ledger
 
     config = config_of(ctx)
     moment = resolve_now(config, now)

@@ -60,15 +60,15 @@ def send(
     """
     from digestmail.app import issues
     from digestmail.cli import views
-    from digestmail.deliver.job import SendJob
-    from digestmail.ledger.store import Ledger
+    from digestmail.deliver import SendJob
+    from digestmail.ledger import Ledger
 
     config = config_of(ctx)
     list_cfg = config.get_list(list_key)
     _, issue = make_issue(
         config, list_cfg, period=period, now=resolve_now(config, now), allow_empty=allow_empty
     )
-    from digestmail.subscribers.reader import count_rows, read_subscribers
+    from digestmail.subscribers import count_rows, read_subscribers
 
     total = count_rows(list_cfg.subscribers)
     if total is None and not test_addresses:

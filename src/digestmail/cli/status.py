@@ -34,8 +34,8 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
 
     --period takes the same forms as elsewhere (2017-11, 2017-W45, previous, ...).
     """
-    from digestmail.ledger.store import Ledger
-    from digestmail.selection.periods import parse_period
+    from digestmail.ledger import Ledger
+    from digestmail.selection import parse_period
 
     config = config_of(ctx)
     if list_key is not None:

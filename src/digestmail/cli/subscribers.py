@@ -23,7 +23,7 @@ from digestmail.models import ProblemKind
 def unsubscribe(ctx: click.Context, address: str, list_key: str | None, reason: str) -> None:
     """Stop sending to ADDRESS: every later send skips it, even if it stays in the CSV."""
     from digestmail.addresses import normalise_address
-    from digestmail.ledger.store import Ledger
+    from digestmail.ledger import Ledger
 
     config = config_of(ctx)
     if list_key is not None:
@@ -50,8 +50,8 @@ def subscribers_check(ctx: click.Context, list_key: str) -> None:
     Exits 2 when a row is invalid or duplicated (those rows would be skipped by a send), or
     when not one row has an address (a send refuses such a file).
     """
-    from digestmail.ledger.store import Ledger
-    from digestmail.subscribers.reader import check_subscribers
+    from digestmail.ledger import Ledger
+    from digestmail.subscribers import check_subscribers
 
     config = config_of(ctx)
     list_cfg = config.get_list(list_key)

@@ -23,8 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from digestmail.cli.logs import EventLog
-from digestmail.deliver.counts import Outcome, ProgressEvent
-from digestmail.deliver.send import DeliveryReport
+from digestmail.deliver import DeliveryReport, Outcome, ProgressEvent
 
 
 def message_parts(data: bytes) -> tuple[str, str]:
