@@ -55,7 +55,3 @@ def labels_for(language: str) -> Mapping[str, str]:
     """The labels of ``language``; English for languages without a translation."""
     table = _LABELS.get(base_language(language), _LABELS[DEFAULT_LANGUAGE])
     return MappingProxyType(table)
-
-
-def languages() -> tuple[str, ...]:
-    return tuple(sorted(_LABELS))

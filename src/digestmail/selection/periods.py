@@ -79,20 +79,6 @@ def _start_day(period: Period) -> date:
     return period.start.date()
 
 
-def next_period(period: Period) -> Period:
-    """The period right after: next month, next ISO week, or a range of the same length."""
-    tz = period.start.tzinfo
-    assert tz is not None  # every Period is built aware
-    if period.kind == "month":
-        day = _start_day(period)
-        return month_period(day.year + day.month // 12, day.month % 12 + 1, tz)
-    if period.kind == "week":
-        year, week, _ = (_start_day(period) + timedelta(days=7)).isocalendar()
-        return week_period(year, week, tz)
-    first, end = _start_day(period), period.end.date()
-    return range_period(end, end + (end - first) - timedelta(days=1), tz)
-
-
 def previous_period(period: Period) -> Period:
     """The period right before: previous month, previous ISO week, or an equal range before."""
     tz = period.start.tzinfo
