@@ -34,8 +34,9 @@ class Post:
     tags: tuple[str, ...]
     author: str
     thumbnail: str
-    summary: str
-    """Markdown of the summary: the text before ``<!--more-->`` or Hugo's automatic summary."""
+    summary: str | None
+    """Markdown of the text before ``<!--more-->``; None without the marker, when the summary is
+    Hugo's automatic one, cut from the body when the post is rendered."""
     body: str
     """Markdown of the whole body, the ``<!--more-->`` marker removed."""
     permalink: str
@@ -45,7 +46,8 @@ class Post:
     bundle: bool = False
     """True for a page bundle (``dir/index.md``): its resources live under the permalink."""
     truncated: bool = False
-    """True when the summary is shorter than the body (a "read more" link is worth showing)."""
+    """Text follows the ``<!--more-->`` marker. Without a marker, whether the automatic summary
+    is shorter than the body is known only once it is rendered."""
     warnings: tuple[str, ...] = ()
     """Problems that do not stop the post being listed (a missing date or title)."""
 

@@ -23,7 +23,8 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 from markupsafe import Markup
 
-from digestmail.render.plaintext import TEXT_WIDTH, TextWriter
+from digestmail.render.plaintext import STASH, TEXT_WIDTH, TextWriter
+from digestmail.render.summary import cut_summary
 
 EXTENSIONS = ("tables", "fenced_code", "sane_lists")
 IMAGE_WIDTH = 552
@@ -69,6 +70,7 @@ class _PlainMail(InlineProcessor):
 @dataclass
 class _Result:
     text: str = ""
+    truncated: bool = False
 
 
 @dataclass
@@ -77,6 +79,7 @@ class _Options:
     alt: str
     heading_shift: int
     width: int
+    summary_words: int | None = None
     result: _Result = field(default_factory=_Result)
 
 
@@ -93,6 +96,8 @@ class _EmailTree(Treeprocessor):
             for child in list(parent):
                 if child.tag == "p" and not len(child) and not (child.text or "").strip():
                     parent.remove(child)
+        if opts.summary_words is not None:
+            opts.result.truncated = cut_summary(root, self._unstash, opts.summary_words)
         for el in root.iter():
             tag = el.tag
             if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
@@ -118,6 +123,13 @@ class _EmailTree(Treeprocessor):
                 el.set("width", str(opts.width))
                 el.set("style", "display:block;max-width:100%;height:auto;border:0;")
         opts.result.text = TextWriter(self.md).render(root)
+
+    def _unstash(self, text: str) -> str | None:
+        """The HTML a placeholder stands for (a code block), or None for ordinary text."""
+        found = STASH.fullmatch(text.strip())
+        if found is None:
+            return None
+        return str(self.md.htmlStash.rawHtmlBlocks[int(found.group(1))])
 
 
 _LIST_ITEM = re.compile(r"( *)([-*+]|\d{1,9}[.)])( +)(.*)")
@@ -272,6 +284,8 @@ class RenderedMarkdown:
     """Safe to put into an autoescaping template as is."""
     text: str
     """Wrapped plain text; links as numbered references listed at the end."""
+    truncated: bool = False
+    """Cut to a summary, with more to read on the site."""
 
 
 def render_markdown(
@@ -281,17 +295,26 @@ def render_markdown(
     alt: str = "",
     heading_shift: int = 2,
     width: int = TEXT_WIDTH,
+    summary_words: int | None = None,
 ) -> RenderedMarkdown:
     """Render one post's Markdown; relative URLs resolve against ``base``.
 
     ``base`` is the post's permalink for a page bundle (its images live there) and the site's
-    ``base_url`` otherwise. ``alt`` is the fallback alt text for images without one.
+    ``base_url`` otherwise. ``alt`` is the fallback alt text for images without one. With
+    ``summary_words``, only Hugo's automatic summary of that many words is rendered
+    (:mod:`.summary`).
     """
-    options = _Options(base=base, alt=alt, heading_shift=heading_shift, width=IMAGE_WIDTH)
+    options = _Options(
+        base=base,
+        alt=alt,
+        heading_shift=heading_shift,
+        width=IMAGE_WIDTH,
+        summary_words=summary_words,
+    )
     md = markdown.Markdown(
         extensions=[*EXTENSIONS, *_hugo_extensions(), _EmailExtension(options)],
         output_format="html",
     )
     body = md.convert(source)
     text = TextWriter.wrap_all(options.result.text, width) if width else options.result.text
-    return RenderedMarkdown(html=Markup(body), text=text)
+    return RenderedMarkdown(html=Markup(body), text=text, truncated=options.result.truncated)

@@ -17,7 +17,8 @@ import markdown
 TEXT_WIDTH = 76
 
 
-_STASH = re.compile("\x02wzxhzdk:(\\d+)\x03")
+STASH = re.compile("\x02wzxhzdk:(\\d+)\x03")
+"""Python-Markdown's placeholder for a piece of HTML it stores aside (a code block)."""
 
 
 _TAGS = re.compile(r"<[^>]*>")
@@ -79,7 +80,7 @@ class TextWriter:
             stashed = self.md.htmlStash.rawHtmlBlocks[int(m.group(1))]
             return html.unescape(_TAGS.sub("", str(stashed)))
 
-        return _STASH.sub(raw, text)
+        return STASH.sub(raw, text)
 
     def _inline(self, el: ET.Element) -> str:
         parts: list[str] = [self._unstash(el.text or "")]
@@ -139,7 +140,7 @@ class TextWriter:
 
     def _block(self, el: ET.Element) -> list[str]:
         tag = el.tag
-        stashed = _STASH.fullmatch((el.text or "").strip())
+        stashed = STASH.fullmatch((el.text or "").strip())
         if tag == "p" and stashed and not len(el):
             code = self._unstash(stashed.group(0)).rstrip("\n")
             return ["\n".join("    " + line for line in code.split("\n"))]

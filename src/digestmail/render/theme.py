@@ -30,6 +30,7 @@ from digestmail.render import placeholders
 from digestmail.render.labels import labels_for
 from digestmail.render.markdown import absolute_url, render_markdown
 from digestmail.render.plaintext import TEXT_WIDTH, wrap_text
+from digestmail.render.summary import SUMMARY_WORDS
 from digestmail.selection.periods import period_label
 
 HTML_TEMPLATE = "{name}.html.j2"
@@ -211,7 +212,13 @@ def _date_label(moment: datetime | None, config: Config) -> str:
 def _tip(post: Post, config: Config) -> dict[str, Any]:
     base = post.permalink if post.bundle else config.site.base_url
     title = placeholders.defuse(post.title)
-    summary = render_markdown(placeholders.defuse(post.summary), base=base, alt=title)
+    automatic = post.summary is None  # no <!--more-->: Hugo's summary, cut from the body
+    summary = render_markdown(
+        placeholders.defuse(post.body if post.summary is None else post.summary),
+        base=base,
+        alt=title,
+        summary_words=SUMMARY_WORDS if automatic else None,
+    )
     thumbnail = absolute_url(placeholders.defuse(post.thumbnail), base) if post.thumbnail else ""
     return {
         "title": title,
@@ -221,6 +228,7 @@ def _tip(post: Post, config: Config) -> dict[str, Any]:
         "author": placeholders.defuse(post.author),
         "summary_html": Markup(placeholders.defuse(str(summary.html))),
         "summary_text": placeholders.defuse(summary.text),
+        "truncated": summary.truncated if automatic else post.truncated,
         "thumbnail": thumbnail,
         "categories": tuple(placeholders.defuse(c) for c in post.categories),
         "tags": tuple(placeholders.defuse(t) for t in post.tags),
