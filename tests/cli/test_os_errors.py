@@ -227,7 +227,7 @@ def test_state_in_a_read_only_folder(open_project: Path, command: str) -> None:
     _one_line_error(done.stderr, str(locked), done.returncode)
 
 
-# --- the mapping itself ----------------------------------------------------------------------------
+# --- the mapping itself ---------------------------------------------------------------------
 
 
 def test_the_message_names_both_paths_and_what_to_do() -> None:
