@@ -26,7 +26,7 @@ from digestmail.config import Config, ListConfig
 from digestmail.errors import ConfigError, HeaderInjectionError, TemplateError
 from digestmail.header_values import check_header_value
 from digestmail.models import Issue, Post, PostRef, Selection
-from digestmail.render import placeholders
+from digestmail.render import limits, placeholders
 from digestmail.render.labels import labels_for
 from digestmail.render.markdown import TEXT_WIDTH, absolute_url, render_markdown, wrap_text
 from digestmail.selection.periods import period_label
@@ -34,6 +34,7 @@ from digestmail.selection.periods import period_label
 HTML_TEMPLATE = "{name}.html.j2"
 TEXT_TEMPLATE = "{name}.txt.j2"
 CSS_FILE = "{name}.css"
+MAX_HTML_BYTES = limits.MAX_HTML_BYTES
 GMAIL_CLIP_BYTES = 102 * 1024
 """Gmail hides everything after ~102 KB of HTML behind a "message clipped" link."""
 
@@ -344,10 +345,27 @@ def _text_layout(text: str) -> str:
     return "\n".join(out).strip("\n") + "\n"
 
 
+def _tip_sizes(selection: Selection, context: Mapping[str, Any]) -> list[limits.TipSize]:
+    """Each post's share of the HTML, for naming the culprit of an oversized issue.
+
+    ``context["groups"]`` holds the selection's non-empty groups in order, so the posts and
+    their tips pair up one to one.
+    """
+    posts = [p for g in selection.groups if g.posts for p in g.posts]
+    sizes: list[limits.TipSize] = []
+    for post, tip in zip(posts, context["tips"], strict=True):
+        parts = (tip["title"], str(tip["summary_html"]), tip["url"], tip["thumbnail"])
+        size = sum(len(part.encode("utf-8")) for part in parts)
+        sizes.append(limits.TipSize(post.path, size, tip["url"]))
+    return sizes
+
+
 def render_issue(selection: Selection, *, config: Config, list_cfg: ListConfig) -> Issue:
     """Render one issue for every recipient: subject, inlined HTML and plain text.
 
-    The result still holds :class:`~.placeholders.Slot` tokens where recipients differ.
+    The result still holds :class:`~.placeholders.Slot` tokens where recipients differ. An
+    issue whose HTML is too large, or lost anything while its CSS was inlined, is refused with
+    a :class:`TemplateError` (:mod:`.limits`): a digest goes out whole or not at all.
     """
     theme = resolve_theme(config, list_cfg)
     env = _environment(theme)
@@ -355,7 +373,12 @@ def render_issue(selection: Selection, *, config: Config, list_cfg: ListConfig) 
     subject = render_subject(list_cfg.subject, context, list_cfg=list_cfg)
     context["issue"]["subject"] = subject
     context["css"] = _css(env, theme)
-    html = inline_css(_render(env, theme, HTML_TEMPLATE, context))
+    rendered = _render(env, theme, HTML_TEMPLATE, context)
+    sizes = _tip_sizes(selection, context)
+    limits.refuse_oversized(rendered, sizes, stage="before inlining its CSS")
+    html = inline_css(rendered)
+    limits.refuse_oversized(html, sizes, stage="with its CSS inlined")
+    limits.require_complete(rendered, html, tips=sizes)
     text = _text_layout(_render(env, theme, TEXT_TEMPLATE, context))
     posts: Sequence[Post] = selection.posts
     return Issue(
@@ -371,6 +394,7 @@ def render_issue(selection: Selection, *, config: Config, list_cfg: ListConfig) 
 
 __all__ = [
     "GMAIL_CLIP_BYTES",
+    "MAX_HTML_BYTES",
     "TEXT_WIDTH",
     "Theme",
     "default_theme_dir",
