@@ -13,13 +13,15 @@ footer were missing from a digest that went out with exit 0. Two checks stop tha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from digestmail.errors import TemplateError
+from digestmail.models import Selection
 from digestmail.render import placeholders
 
 MAX_HTML_BYTES = 512 * 1024
@@ -44,6 +46,21 @@ class TipSize:
     path: Path
     bytes: int
     url: str = ""
+
+
+def tip_sizes(selection: Selection, tips: Sequence[Mapping[str, Any]]) -> list[TipSize]:
+    """Each post's share of the HTML, for naming the culprit of an oversized issue.
+
+    ``tips`` are the template's tip dicts, made from the selection's non-empty groups in order,
+    so the posts and their tips pair up one to one.
+    """
+    posts = [p for g in selection.groups if g.posts for p in g.posts]
+    sizes: list[TipSize] = []
+    for post, tip in zip(posts, tips, strict=True):
+        parts = (tip["title"], str(tip["summary_html"]), tip["url"], tip["thumbnail"])
+        size = sum(len(part.encode("utf-8")) for part in parts)
+        sizes.append(TipSize(post.path, size, tip["url"]))
+    return sizes
 
 
 def _kb(size: int) -> str:

@@ -345,21 +345,6 @@ def _text_layout(text: str) -> str:
     return "\n".join(out).strip("\n") + "\n"
 
 
-def _tip_sizes(selection: Selection, context: Mapping[str, Any]) -> list[limits.TipSize]:
-    """Each post's share of the HTML, for naming the culprit of an oversized issue.
-
-    ``context["groups"]`` holds the selection's non-empty groups in order, so the posts and
-    their tips pair up one to one.
-    """
-    posts = [p for g in selection.groups if g.posts for p in g.posts]
-    sizes: list[limits.TipSize] = []
-    for post, tip in zip(posts, context["tips"], strict=True):
-        parts = (tip["title"], str(tip["summary_html"]), tip["url"], tip["thumbnail"])
-        size = sum(len(part.encode("utf-8")) for part in parts)
-        sizes.append(limits.TipSize(post.path, size, tip["url"]))
-    return sizes
-
-
 def render_issue(selection: Selection, *, config: Config, list_cfg: ListConfig) -> Issue:
     """Render one issue for every recipient: subject, inlined HTML and plain text.
 
@@ -374,7 +359,7 @@ def render_issue(selection: Selection, *, config: Config, list_cfg: ListConfig) 
     context["issue"]["subject"] = subject
     context["css"] = _css(env, theme)
     rendered = _render(env, theme, HTML_TEMPLATE, context)
-    sizes = _tip_sizes(selection, context)
+    sizes = limits.tip_sizes(selection, context["tips"])
     limits.refuse_oversized(rendered, sizes, stage="before inlining its CSS")
     html = inline_css(rendered)
     limits.refuse_oversized(html, sizes, stage="with its CSS inlined")
