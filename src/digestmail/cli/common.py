@@ -93,6 +93,10 @@ def os_error_exit_code(exc: OSError) -> ExitCode:
     return ExitCode.USAGE
 
 
+def _print_error(text: str) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(text)}", markup=True, soft_wrap=True)
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Turn a :class:`DigestmailError` or an :class:`OSError` into one clear line on stderr and
     its exit code: the people who read these need the path and what to do, not a traceback.
@@ -106,12 +110,10 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except DigestmailError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            _print_error(str(exc))  # paths and keys may hold "[...]": text, never markup
             sys.exit(exc.exit_code)
         except OSError as exc:
-            err_console.print(
-                f"[bold red]error:[/] {escape(describe_os_error(exc))}", markup=True, soft_wrap=True
-            )
+            _print_error(describe_os_error(exc))
             sys.exit(os_error_exit_code(exc))
         except KeyboardInterrupt:
             err_console.print("interrupted; run the same command again to resume")
