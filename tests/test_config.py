@@ -85,7 +85,7 @@ def test_base_url_gains_trailing_slash(make_project: MakeProject) -> None:
             "smtp.give_up_after_days",
             "more than 0",
         ),
-        (("[site]", "[smtp]\ntimeout = nan\n[site]"), "smtp.timeout", "not negative"),
+        (("[site]", "[smtp]\ntimeout = nan\n[site]"), "smtp.timeout", "not a number"),
         (
             ("[site]", "[smtp]\ngive_up_after_days = inf\n[site]"),
             "smtp.give_up_after_days",

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import wraps
+from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from digestmail.cli.logs import EventLog
 from digestmail.config import Config, ListConfig, load_config
@@ -44,16 +48,73 @@ class State:
         return self._config
 
 
+_OS_HINTS = {
+    errno.EACCES: "the user running digestmail may not use it; fix its permissions or the path",
+    errno.EPERM: "the user running digestmail may not use it; fix its permissions or the path",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; fix the path",
+    errno.EISDIR: "it is a folder where a file belongs; fix the path",
+    errno.EROFS: "it is on a read-only file system; choose another path",
+    errno.ENOSPC: "the disk is full; free some space",
+    errno.EDQUOT: "the disk quota is used up; free some space",
+    errno.ENAMETOOLONG: "the path is too long; choose a shorter one",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for people: the path, what the system said and what to do.
+
+    ``exc.filename`` is the path the failed call was about (``filename2`` the second one of a
+    rename), made absolute so a cron log says which one; an OSError without a path (rare here)
+    still gets its reason, never a traceback.
+    """
+    reason = exc.strerror or (os.strerror(exc.errno) if exc.errno else "") or str(exc)
+    paths = [
+        str(Path(os.fsdecode(p)).absolute())
+        for p in (exc.filename, exc.filename2)
+        if isinstance(p, str | bytes | os.PathLike) and p
+    ]
+    where = " -> ".join(paths)
+    hint = _OS_HINTS.get(exc.errno or 0, "")
+    text = f"{where}: {reason}" if where else f"{type(exc).__name__}: {reason}"
+    return f"{text} ({hint})" if hint else text
+
+
+def os_error_exit_code(exc: OSError) -> ExitCode:
+    """An unreachable server or a timeout is temporary (75, like :class:`TransportError`); any
+    other OSError is a path to fix before running again (2, like a bad config value).
+
+    The transports and the ledger turn their own OSErrors into :class:`TransportError` and
+    :class:`LedgerError`, so what reaches this point is a file a command reads or writes
+    itself: ``build --out``, the web archive. Only the archive comes after mail has left (it
+    is written once an issue is finished); running again after fixing the path writes it.
+    """
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return ExitCode.TEMPFAIL
+    return ExitCode.USAGE
+
+
+def _print_error(text: str) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(text)}", markup=True, soft_wrap=True)
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn a :class:`DigestmailError` into one clear line on stderr and its exit code."""
+    """Turn a :class:`DigestmailError` or an :class:`OSError` into one clear line on stderr and
+    its exit code: the people who read these need the path and what to do, not a traceback.
+
+    OSError is mapped here, once, rather than in every command: any of them may meet an
+    unwritable ``--out``, state directory or outbox.
+    """
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except DigestmailError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            _print_error(str(exc))  # paths and keys may hold "[...]": text, never markup
             sys.exit(exc.exit_code)
+        except OSError as exc:
+            _print_error(describe_os_error(exc))
+            sys.exit(os_error_exit_code(exc))
         except KeyboardInterrupt:
             err_console.print("interrupted; run the same command again to resume")
             sys.exit(ExitCode.TEMPFAIL)

@@ -26,7 +26,7 @@ from digestmail.config import Config, ListConfig
 from digestmail.errors import ConfigError, HeaderInjectionError, TemplateError
 from digestmail.header_values import check_header_value
 from digestmail.models import Issue, Post, PostRef, Selection
-from digestmail.render import placeholders
+from digestmail.render import limits, placeholders
 from digestmail.render.labels import labels_for
 from digestmail.render.markdown import absolute_url, render_markdown
 from digestmail.render.plaintext import TEXT_WIDTH, wrap_text
@@ -36,6 +36,7 @@ from digestmail.selection.periods import period_label
 HTML_TEMPLATE = "{name}.html.j2"
 TEXT_TEMPLATE = "{name}.txt.j2"
 CSS_FILE = "{name}.css"
+MAX_HTML_BYTES = limits.MAX_HTML_BYTES
 GMAIL_CLIP_BYTES = 102 * 1024
 """Gmail hides everything after ~102 KB of HTML behind a "message clipped" link."""
 
@@ -356,7 +357,9 @@ def _text_layout(text: str) -> str:
 def render_issue(selection: Selection, *, config: Config, list_cfg: ListConfig) -> Issue:
     """Render one issue for every recipient: subject, inlined HTML and plain text.
 
-    The result still holds :class:`~.placeholders.Slot` tokens where recipients differ.
+    The result still holds :class:`~.placeholders.Slot` tokens where recipients differ. An
+    issue whose HTML is too large, or lost anything while its CSS was inlined, is refused with
+    a :class:`TemplateError` (:mod:`.limits`): a digest goes out whole or not at all.
     """
     theme = resolve_theme(config, list_cfg)
     env = _environment(theme)
@@ -364,7 +367,12 @@ def render_issue(selection: Selection, *, config: Config, list_cfg: ListConfig) 
     subject = render_subject(list_cfg.subject, context, list_cfg=list_cfg)
     context["issue"]["subject"] = subject
     context["css"] = _css(env, theme)
-    html = inline_css(_render(env, theme, HTML_TEMPLATE, context))
+    rendered = _render(env, theme, HTML_TEMPLATE, context)
+    sizes = limits.tip_sizes(selection, context["tips"])
+    limits.refuse_oversized(rendered, sizes, stage="before inlining its CSS")
+    html = inline_css(rendered)
+    limits.refuse_oversized(html, sizes, stage="with its CSS inlined")
+    limits.require_complete(rendered, html, tips=sizes)
     text = _text_layout(_render(env, theme, TEXT_TEMPLATE, context))
     posts: Sequence[Post] = selection.posts
     return Issue(
@@ -380,6 +388,7 @@ def render_issue(selection: Selection, *, config: Config, list_cfg: ListConfig) 
 
 __all__ = [
     "GMAIL_CLIP_BYTES",
+    "MAX_HTML_BYTES",
     "TEXT_WIDTH",
     "Theme",
     "default_theme_dir",

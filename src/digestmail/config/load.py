@@ -1,0 +1,112 @@
+"""Find and read ``config/digestmail.toml``; every problem is a ConfigError naming file and key.
+
+What is allowed is not written here: :mod:`.schema` reads it from the dataclasses of
+:mod:`.model`. ``check`` and ``send`` both come through :func:`load_config`, so a value one
+accepts the other cannot trip over.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from digestmail.config.model import (
+    DEFAULT_SCHEDULES,
+    Config,
+    ListConfig,
+    SiteConfig,
+    SmtpConfig,
+    StateConfig,
+    TransportConfig,
+)
+from digestmail.config.schema import read_section, sections_of
+from digestmail.errors import ConfigError
+
+CONFIG_ENV = "DIGESTMAIL_CONFIG"
+DEFAULT_CONFIG = Path("config/digestmail.toml")
+
+
+def find_config(explicit: str | Path | None) -> Path:
+    """``--config``, then ``$DIGESTMAIL_CONFIG``, then ``./config/digestmail.toml``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    return DEFAULT_CONFIG
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate the config; every problem is a :class:`ConfigError` naming file and key."""
+    cfg_path = find_config(path).resolve()
+    try:
+        raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            "config file not found (use --config or $DIGESTMAIL_CONFIG)", path=cfg_path
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=cfg_path) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8: {exc}", path=cfg_path) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config: {exc.strerror or exc}", path=cfg_path) from exc
+    return parse_config(raw, path=cfg_path)
+
+
+def _project_dir(cfg_path: Path) -> Path:
+    """Paths are relative to the project: the parent of ``config/``, else the config's folder."""
+    parent = cfg_path.parent
+    return parent.parent if parent.name == "config" else parent
+
+
+def _table(raw: Mapping[str, Any], key: str, path: Path) -> Mapping[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"must be a table, not {type(value).__name__}", path=path, key=key)
+    return value
+
+
+def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
+    """Validate an already-parsed TOML document (separate from I/O so tests can feed dicts)."""
+    top = sections_of(Config)
+    for key in raw:
+        if key not in top:
+            raise ConfigError(
+                f"unknown section (allowed: {', '.join(sorted(top))})", path=path, key=key
+            )
+    project = _project_dir(path)
+
+    def section(cls: type, key: str) -> dict[str, Any]:
+        return read_section(cls, _table(raw, key, path), prefix=key, path=path, project=project)
+
+    site = SiteConfig(**section(SiteConfig, "site"))
+    if "site" not in raw:
+        raise ConfigError("missing required section", path=path, key="site")
+    state = StateConfig(**section(StateConfig, "state"))
+    transport = TransportConfig(**section(TransportConfig, "transport"))
+    smtp = SmtpConfig(**section(SmtpConfig, "smtp"))
+
+    lists: dict[str, ListConfig] = {}
+    for name, table in _table(raw, "lists", path).items():
+        prefix = f"lists.{name}"
+        if not isinstance(table, dict):
+            raise ConfigError("must be a table", path=path, key=prefix)
+        item = read_section(ListConfig, table, prefix=prefix, path=path, project=project)
+        if "schedule" not in table:
+            item["schedule"] = DEFAULT_SCHEDULES[item["cadence"]]
+        item["name"] = item["name"] or name
+        lists[name] = ListConfig(key=name, **item)
+
+    return Config(
+        path=path,
+        project_dir=project,
+        site=site,
+        state=state,
+        transport=transport,
+        smtp=smtp,
+        lists=lists,
+    )

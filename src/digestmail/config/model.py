@@ -1,0 +1,147 @@
+"""The typed, frozen settings, and with each one its TOML key, default, allowed values and range.
+
+This is the one place a config key is declared: :mod:`.schema` reads the allowed keys, the
+defaults, the types (``Literal`` for a fixed set of words) and the ranges (``Bounds`` in the field
+metadata) from these dataclasses. Paths are declared relative; the loader makes them paths inside
+the project directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from digestmail.config import values
+from digestmail.config.schema import INTERNAL, Bounds, setting
+from digestmail.errors import ConfigError
+
+SecurityMode = Literal["tls", "starttls", "none"]
+TransportKind = Literal["maildir", "smtp"]
+Cadence = Literal["month", "week"]
+
+LOOKBACK_PERIODS = 24
+"""How far back ``run-due`` looks (``selection.late.LOOKBACK_PERIODS``, which config cannot
+import): a ``catch_up`` beyond it could never take effect."""
+
+SECONDS = "seconds"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteConfig:
+    title: str
+    base_url: str = field(metadata=setting(parse=values.base_url))
+    """Always ends with a slash, so relative URLs join predictably."""
+    language: str = field(default="en", metadata=setting(parse=values.language))
+    timezone: ZoneInfo = field(default=ZoneInfo("UTC"), metadata=setting(parse=values.time_zone))
+    content_dir: Path = Path("content")
+    permalinks: Mapping[str, str] = field(
+        default_factory=dict, metadata=setting(parse=values.permalinks)
+    )
+    archive_dir: Path = Path("archive")
+    archive_url: str = ""
+    """Base URL where the archive is published; empty when there is no web version."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateConfig:
+    path: Path = Path("state/digestmail.sqlite")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransportConfig:
+    kind: TransportKind = "maildir"
+    maildir: Path = Path("outbox")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpConfig:
+    """The relay, and the limits a send keeps to.
+
+    Every number has a range: ``connections = 100000`` once opened a session per recipient and
+    ``port = 70000`` passed ``check`` only to crash ``send``.
+    """
+
+    host: str = "localhost"
+    port: int = field(default=587, metadata=setting(bounds=Bounds(1, 65535)))
+    security: SecurityMode = "starttls"
+    username: str = ""
+    password_env: str = "DIGESTMAIL_SMTP_PASSWORD"
+    connections: int = field(
+        default=8, metadata=setting(bounds=Bounds(1, 256, note="parallel SMTP sessions"))
+    )
+    rate_per_second: float = field(
+        default=0.0,
+        metadata=setting(bounds=Bounds(0, 10_000, unit="messages/s", note="0 = unlimited")),
+    )
+    timeout: float = field(default=30.0, metadata=setting(bounds=Bounds(1, 3600, unit=SECONDS)))
+    max_attempts: int = field(default=5, metadata=setting(bounds=Bounds(1, 100)))
+    retry_max_delay: float = field(
+        default=30.0, metadata=setting(bounds=Bounds(0, 3600, unit=SECONDS))
+    )
+    give_up_after_days: float = field(
+        default=5.0,
+        metadata=setting(bounds=Bounds(0, 36500, above=True, unit="days", note="100 years")),
+    )
+    """A temporary failure older than this is recorded as permanent, so the issue can finish."""
+    verify_tls: bool = True
+    ca_file: Path | None = None
+    """Extra CA bundle to trust (a private relay's certificate); the system store otherwise."""
+
+    def password(self) -> str:
+        """Read the password at the moment of use: secrets live only in the environment."""
+        return os.environ.get(self.password_env, "") if self.password_env else ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListConfig:
+    key: str = field(metadata=INTERNAL)
+    name: str = ""
+    """Empty in the file means the list's key."""
+    from_addr: str = field(metadata=setting(key="from"))
+    subscribers: Path
+    categories: tuple[str, ...] = field(metadata=setting(parse=values.categories))
+    cadence: Cadence = "month"
+    schedule: str = field(default="0 8 1 * *", metadata=setting(parse=values.schedule))
+    """Without one in the file, :data:`DEFAULT_SCHEDULES` of the cadence."""
+    subject: str = "{{ list.name }} – {{ issue.period_label }}"
+    template: str = "digest"
+    unsubscribe_mailto: str = ""
+    unsubscribe_url: str = ""
+    catch_up: int = field(
+        default=1,
+        metadata=setting(
+            bounds=Bounds(
+                1, LOOKBACK_PERIODS, note=f"run-due looks {LOOKBACK_PERIODS} periods back"
+            )
+        ),
+    )
+    """How many periods back ``run-due`` still sends an unsent issue without ``--include-old``."""
+    reply_to: str = ""
+
+
+DEFAULT_SCHEDULES: Mapping[str, str] = {"month": "0 8 1 * *", "week": "0 8 * * 1"}
+"""Without a ``schedule``, a list is sent at 08:00 after its period: on the 1st or on Monday."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    path: Path = field(metadata=INTERNAL)
+    project_dir: Path = field(metadata=INTERNAL)
+    site: SiteConfig
+    state: StateConfig
+    transport: TransportConfig
+    smtp: SmtpConfig
+    lists: Mapping[str, ListConfig] = field(default_factory=dict)
+
+    def get_list(self, key: str) -> ListConfig:
+        try:
+            return self.lists[key]
+        except KeyError:
+            known = ", ".join(sorted(self.lists)) or "none"
+            raise ConfigError(
+                f"no list {key!r} (lists: {known})", path=self.path, key=f"lists.{key}"
+            ) from None
