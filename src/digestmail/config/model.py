@@ -44,6 +44,8 @@ class SiteConfig:
     archive_dir: Path = Path("archive")
     archive_url: str = ""
     """Base URL where the archive is published; empty when there is no web version."""
+    summary_length: int = field(default=70, metadata=setting(bounds=Bounds(1, 1000, unit="words")))
+    """Hugo's ``summaryLength``: words of a post's automatic summary, before its sentence ends."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

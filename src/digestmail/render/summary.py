@@ -2,9 +2,11 @@
 
 Hugo strips the rendered HTML to plain text (``helpers.StripHTML``: a paragraph end is a line
 break, any other line break a space, runs of white space kept as their first character), counts
-70 words by their white space, and runs on to the next ``.``, ``?``, ``!``, ``"`` or line
-break (``TruncateWordsToWholeSentence``): the end of that sentence, or of that paragraph. So a
-summary is 70 to about 110 words of what a reader sees, whatever Markdown or raw HTML made it.
+``summaryLength`` (70) words by their white space, and runs on to the next ``.``, ``?``, ``!``
+or line break (``TruncateWordsToWholeSentence``): the end of that sentence, or of that
+paragraph. So a summary is 70 to about 110 words of what a reader sees, whatever Markdown or
+raw HTML made it. Hugo's list also has ``"``, but its typographer turns every quote in text
+into a curly one, so a straight quote never ends a summary there and does not here either.
 
 Hugo then shows that plain text; a digest wants the formatting, so the same cut is made in the
 element tree the email is rendered from: the text where the summary ends is shortened, and
@@ -20,9 +22,6 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
-
-SUMMARY_WORDS = 70
-"""Hugo's default ``summaryLength``."""
 
 _END_OF_SENTENCE = frozenset(".?!\n")
 _PARAGRAPH_ENDS = frozenset({"p", "br"})
@@ -124,9 +123,7 @@ def _is_done(pieces: list[_Piece], index: int, offset: int) -> bool:
     return not rest.strip() and last.isspace()
 
 
-def cut_summary(
-    root: ET.Element, unstash: Callable[[str], str | None], words: int = SUMMARY_WORDS
-) -> bool:
+def cut_summary(root: ET.Element, unstash: Callable[[str], str | None], words: int) -> bool:
     """Cut ``root`` to Hugo's automatic summary of ``words`` words; True when text was cut."""
     pieces = _pieces(root, unstash)
     found = _cut_index(pieces, words)

@@ -30,7 +30,6 @@ from digestmail.render import limits, placeholders
 from digestmail.render.labels import labels_for
 from digestmail.render.markdown import absolute_url, render_markdown
 from digestmail.render.plaintext import TEXT_WIDTH, wrap_text
-from digestmail.render.summary import SUMMARY_WORDS
 from digestmail.selection.periods import period_label
 
 HTML_TEMPLATE = "{name}.html.j2"
@@ -218,7 +217,7 @@ def _tip(post: Post, config: Config) -> dict[str, Any]:
         placeholders.defuse(post.body if post.summary is None else post.summary),
         base=base,
         alt=title,
-        summary_words=SUMMARY_WORDS if automatic else None,
+        summary_words=config.site.summary_length if automatic else None,
     )
     thumbnail = absolute_url(placeholders.defuse(post.thumbnail), base) if post.thumbnail else ""
     return {
