@@ -15,6 +15,21 @@ from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
+class Headline:
+    """What a digest shows of a post whose front-matter title is a placeholder.
+
+    The real title is the body's first heading; the headings right after it are its subtitle,
+    and both are gone from ``body`` and ``summary`` (:mod:`digestmail.content.titles`).
+    """
+
+    title: str
+    subtitle: str
+    body: str
+    summary: str | None
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Post:
     """One Markdown post, read and normalised the way Hugo reads it."""
 
@@ -50,6 +65,15 @@ class Post:
     is shorter than the body is known only once it is rendered."""
     warnings: tuple[str, ...] = ()
     """Problems that do not stop the post being listed (a missing date or title)."""
+    headline: Headline | None = None
+    """Set when the title is a placeholder and the body opens with the real one."""
+
+    def shown(self, *, use_headline: bool = True) -> Headline:
+        """What a digest shows of the post: its headline when it has one (and a list wants it),
+        else its own title (without the spaces Hugo keeps around it), body and summary."""
+        if use_headline and self.headline is not None:
+            return self.headline
+        return Headline(self.title.strip(), "", self.body, self.summary, self.truncated)
 
     @property
     def incomplete(self) -> bool:

@@ -179,7 +179,8 @@ def test_tags_categories_and_params_reach_themes_defused(tmp_path: Path) -> None
         categories=(f"k{token}",),
         params={"ort": token, "liste": [token, {"tief": token}]},
     )
-    tip = _tip(post, make_config(tmp_path))
+    config = make_config(tmp_path)
+    tip = _tip(post, config, config.get_list("monthly"))
     assert token not in repr((tip["tags"], tip["categories"], tip["params"]))
     assert tip["params"] == {"ort": "", "liste": ["", {"tief": ""}]}
 

@@ -24,6 +24,7 @@ JSON_FIELDS = (
     "section",
     "slug",
     "title",
+    "front_matter_title",
     "date",
     "publish_date",
     "expiry_date",
@@ -44,12 +45,18 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def post_rows(
-    posts: Iterable[Post], selection: Selection | None, *, now: datetime
+    posts: Iterable[Post],
+    selection: Selection | None,
+    *,
+    now: datetime,
+    use_headline: bool = True,
 ) -> list[dict[str, Any]]:
     """One dict a post, newest first.
 
     With a selection, ``selected`` and the reason it is out of that issue; without one, the
     reason a site built at ``now`` would not show the post (draft, future, expired), if any.
+    ``title`` is the title a digest shows (the body's heading for a placeholder title, unless
+    the list says ``title_from = "front_matter"``); ``front_matter_title`` is Hugo's, as written.
     """
     chosen: set[str] = set()
     reasons: dict[str, Reason] = {}
@@ -68,7 +75,8 @@ def post_rows(
             "path": post.rel_path,
             "section": post.section,
             "slug": post.slug,
-            "title": post.title,
+            "title": post.shown(use_headline=use_headline).title,
+            "front_matter_title": post.title,
             "date": _iso(post.date),
             "publish_date": _iso(post.publish_date),
             "expiry_date": _iso(post.expiry_date),

@@ -51,13 +51,14 @@ def posts(ctx: click.Context, list_key: str | None, period: str, now: str | None
     config = config_of(ctx)
     moment = resolve_now(config, now)
     result = issues.load_content(config)
-    selection = None
+    selection, use_headline = None, True
     if list_key is not None:
         list_cfg = config.get_list(list_key)
         selection = issues.select_issue(
             config, list_cfg, period=period, now=moment, posts=result.posts
         )
-    rows = listing.post_rows(result.posts, selection, now=moment)
+        use_headline = list_cfg.title_from == "auto"
+    rows = listing.post_rows(result.posts, selection, now=moment, use_headline=use_headline)
     if fmt == "json":
         click.echo(listing.to_json(rows))
     elif fmt == "csv":

@@ -22,6 +22,7 @@ from digestmail.errors import ConfigError
 SecurityMode = Literal["tls", "starttls", "none"]
 TransportKind = Literal["maildir", "smtp"]
 Cadence = Literal["month", "week"]
+TitleFrom = Literal["auto", "front_matter"]
 
 LOOKBACK_PERIODS = 24
 """How far back ``run-due`` looks (``selection.late.LOOKBACK_PERIODS``, which config cannot
@@ -46,6 +47,9 @@ class SiteConfig:
     """Base URL where the archive is published; empty when there is no web version."""
     summary_length: int = field(default=70, metadata=setting(bounds=Bounds(1, 1000, unit="words")))
     """Hugo's ``summaryLength``: words of a post's automatic summary, before its sentence ends."""
+    placeholder_titles: tuple[str, ...] = ()
+    """Front-matter titles that stand for "the body's first heading" (also found by themselves:
+    a title several posts of a section share, each opening with a heading)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +127,9 @@ class ListConfig:
     )
     """How many periods back ``run-due`` still sends an unsent issue without ``--include-old``."""
     reply_to: str = ""
+    title_from: TitleFrom = "auto"
+    """``auto``: a placeholder title gives way to the body's first heading; ``front_matter``:
+    the front-matter title, always."""
 
 
 DEFAULT_SCHEDULES: Mapping[str, str] = {"month": "0 8 1 * *", "week": "0 8 * * 1"}

@@ -33,6 +33,7 @@ from digestmail.content import permalinks
 from digestmail.content.dates import DateValueError, to_datetime
 from digestmail.content.frontmatter import FrontMatterError, split
 from digestmail.content.summaries import summarize
+from digestmail.content.titles import with_headlines
 from digestmail.errors import ContentError
 from digestmail.models import Post
 
@@ -379,6 +380,7 @@ def load_posts(site: SiteConfig) -> ContentResult:
             posts.append(read_post(path, site=site))
         except ContentError as exc:
             errors.append(exc)
+    posts = with_headlines(posts, site.placeholder_titles)
     posts.sort(key=lambda p: p.rel_path)
     errors.sort(key=lambda e: str(e.path))
     return ContentResult(tuple(posts), tuple(errors))

@@ -209,12 +209,13 @@ def _date_label(moment: datetime | None, config: Config) -> str:
     return format_date(day, "long", locale=config.site.language.replace("-", "_"))
 
 
-def _tip(post: Post, config: Config) -> dict[str, Any]:
+def _tip(post: Post, config: Config, list_cfg: ListConfig) -> dict[str, Any]:
     base = post.permalink if post.bundle else config.site.base_url
-    title = placeholders.defuse(post.title)
-    automatic = post.summary is None  # no <!--more-->: Hugo's summary, cut from the body
+    shown = post.shown(use_headline=list_cfg.title_from == "auto")
+    title = placeholders.defuse(shown.title)
+    automatic = shown.summary is None  # no <!--more-->: Hugo's summary, cut from the body
     summary = render_markdown(
-        placeholders.defuse(post.body if post.summary is None else post.summary),
+        placeholders.defuse(shown.body if shown.summary is None else shown.summary),
         base=base,
         alt=title,
         summary_words=config.site.summary_length if automatic else None,
@@ -222,13 +223,14 @@ def _tip(post: Post, config: Config) -> dict[str, Any]:
     thumbnail = absolute_url(placeholders.defuse(post.thumbnail), base) if post.thumbnail else ""
     return {
         "title": title,
+        "subtitle": placeholders.defuse(shown.subtitle),
         "url": placeholders.defuse(post.permalink),
         "date": post.date,
         "date_label": _date_label(post.date, config),
         "author": placeholders.defuse(post.author),
         "summary_html": Markup(placeholders.defuse(str(summary.html))),
         "summary_text": placeholders.defuse(summary.text),
-        "truncated": summary.truncated if automatic else post.truncated,
+        "truncated": summary.truncated if automatic else shown.truncated,
         "thumbnail": thumbnail,
         "categories": tuple(placeholders.defuse(c) for c in post.categories),
         "tags": tuple(placeholders.defuse(t) for t in post.tags),
@@ -262,7 +264,7 @@ def _context(selection: Selection, config: Config, list_cfg: ListConfig) -> dict
         {
             "category": g.category,
             "label": g.category[:1].upper() + g.category[1:],
-            "tips": [_tip(p, config) for p in g.posts],
+            "tips": [_tip(p, config, list_cfg) for p in g.posts],
         }
         for g in selection.groups
         if g.posts
