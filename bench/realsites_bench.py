@@ -92,7 +92,7 @@ def same_bool(hugo: Any, ours: Any) -> tuple[bool, str]:
 
 # (label, Hugo CSV column, digestmail JSON key, comparer)
 FIELDS: tuple[tuple[str, str, str, Comparer], ...] = (
-    ("title", "title", "title", same_text),
+    ("title", "title", "front_matter_title", same_text),  # "title" is the digest's
     ("slug", "slug", "slug", same_text),
     ("date", "date", "date", same_date),
     ("publishDate", "publishDate", "publish_date", same_date),
