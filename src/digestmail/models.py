@@ -166,6 +166,8 @@ class Issue:
     text: str
     """Plain-text twin; per-recipient placeholders still in it."""
     posts: tuple[PostRef, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """What rendering left out and why (an image no client could show); not stored."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,8 @@ WIDE_IMAGE_SVG = (
 def built_html(tmp_path: Path) -> Path:
     """The html part a recipient gets, with long words, a wide image and a thumbnail."""
     config = make_config(tmp_path, site={"archive_url": "https://example.org/archiv/"})
+    (tmp_path / "static" / "images").mkdir(parents=True)  # the Hugo site's file: an SVG,
+    (tmp_path / "static" / "images" / "wide.svg").write_bytes(WIDE_IMAGE_SVG)  # sent as JPEG
     long_url = "https://example.org/" + "sehr-langer-pfad-" * 8
     posts = [
         post_from_fixture("kommune.md", summary=post_from_fixture("kommune.md").body),

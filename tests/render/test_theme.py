@@ -169,7 +169,8 @@ def test_a_token_rebuilt_by_removing_one_inside_it_is_defused_too(tmp_path: Path
 
 
 def test_tags_categories_and_params_reach_themes_defused(tmp_path: Path) -> None:
-    from digestmail.render.theme import _tip
+    from digestmail.render.context import _tip, image_site
+    from digestmail.render.images import Renditions
     from tests.helpers.render import make_config
 
     token = placeholders.Slot.EMAIL.value
@@ -180,7 +181,8 @@ def test_tags_categories_and_params_reach_themes_defused(tmp_path: Path) -> None
         params={"ort": token, "liste": [token, {"tief": token}]},
     )
     config = make_config(tmp_path)
-    tip = _tip(post, config, config.get_list("monthly"))
+    monthly = config.get_list("monthly")
+    tip = _tip(post, config, monthly, Renditions(image_site(config, monthly)))
     assert token not in repr((tip["tags"], tip["categories"], tip["params"]))
     assert tip["params"] == {"ort": "", "liste": ["", {"tief": ""}]}
 

@@ -191,7 +191,8 @@ def _check_templates(
         factory.build(_SAMPLE_RECIPIENT, now=now)
     except DigestmailError as exc:
         return [_list_problem(list_cfg, exc)], ()
-    return [], factory.columns
+    left_out = [Problem("template", f"lists.{list_cfg.key}: {w}", WARNING) for w in issue.warnings]
+    return left_out, factory.columns
 
 
 def _check_columns(list_cfg: ListConfig, columns: tuple[str, ...]) -> list[Problem]:

@@ -83,6 +83,8 @@ def build(
     table.add_row("text", f"{len(text.encode('utf-8')) / 1024:.1f} KB  {text_path}")
     table.add_row("message", f"{len(message.data) / 1024:.1f} KB  {eml_path} (to {sample.email})")
     err_console.print(table)
+    for warning in issue.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     if html_size > GMAIL_CLIP_BYTES:
         err_console.print(
             f"[yellow]warning:[/] the HTML is {html_size / 1024:.0f} KB; Gmail clips messages "

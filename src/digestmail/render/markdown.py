@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
@@ -23,10 +24,13 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 from markupsafe import Markup
 
+from digestmail.render.images import Rendition
 from digestmail.render.plaintext import STASH, TEXT_WIDTH, TextWriter
 from digestmail.render.summary import cut_summary
 
 EXTENSIONS = ("tables", "fenced_code", "sane_lists")
+ImageHook = Callable[[str], "Rendition | None"]
+"""Maps an image's absolute URL to what the email links, or None to leave the image out."""
 IMAGE_WIDTH = 552
 """Pixel width given to images: the 600px column minus its padding."""
 
@@ -80,6 +84,7 @@ class _Options:
     heading_shift: int
     width: int
     summary_words: int | None = None
+    images: ImageHook | None = None
     result: _Result = field(default_factory=_Result)
 
 
@@ -117,10 +122,17 @@ class _EmailTree(Treeprocessor):
                     el.attrib.clear()
                     el.text = alt
                     continue
-                el.set("src", src)
+                shown = opts.images(src) if opts.images is not None else Rendition(src)
+                if shown is None:  # no client could show it, and no copy could be made
+                    el.tag, el.text, el.tail = "span", "", el.tail
+                    el.attrib.clear()
+                    continue
+                el.set("src", shown.url)
                 if not el.get("alt"):
                     el.set("alt", el.get("title") or opts.alt)
                 el.set("width", str(opts.width))
+                if shown.width and shown.height:
+                    el.set("height", str(max(1, round(shown.height * opts.width / shown.width))))
                 el.set("style", "display:block;max-width:100%;height:auto;border:0;")
         opts.result.text = TextWriter(self.md).render(root)
 
@@ -296,13 +308,14 @@ def render_markdown(
     heading_shift: int = 2,
     width: int = TEXT_WIDTH,
     summary_words: int | None = None,
+    images: ImageHook | None = None,
 ) -> RenderedMarkdown:
     """Render one post's Markdown; relative URLs resolve against ``base``.
 
     ``base`` is the post's permalink for a page bundle (its images live there) and the site's
     ``base_url`` otherwise. ``alt`` is the fallback alt text for images without one. With
     ``summary_words``, only Hugo's automatic summary of that many words is rendered
-    (:mod:`.summary`).
+    (:mod:`.summary`). ``images`` decides each image's URL (:mod:`.images`): None leaves it out.
     """
     options = _Options(
         base=base,
@@ -310,6 +323,7 @@ def render_markdown(
         heading_shift=heading_shift,
         width=IMAGE_WIDTH,
         summary_words=summary_words,
+        images=images,
     )
     md = markdown.Markdown(
         extensions=[*EXTENSIONS, *_hugo_extensions(), _EmailExtension(options)],

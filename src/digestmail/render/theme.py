@@ -11,13 +11,11 @@ import re
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from babel.dates import format_date
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 from premailer import Premailer
@@ -27,10 +25,8 @@ from digestmail.errors import ConfigError, HeaderInjectionError, TemplateError
 from digestmail.header_values import check_header_value
 from digestmail.models import Issue, Post, PostRef, Selection
 from digestmail.render import limits, placeholders
-from digestmail.render.labels import labels_for
-from digestmail.render.markdown import absolute_url, render_markdown
+from digestmail.render.context import template_context
 from digestmail.render.plaintext import TEXT_WIDTH, wrap_text
-from digestmail.selection.periods import period_label
 
 HTML_TEMPLATE = "{name}.html.j2"
 TEXT_TEMPLATE = "{name}.txt.j2"
@@ -199,109 +195,6 @@ def _css_error(filename: str, message: str) -> str:
     return f"{where}: CSS syntax error: {what}"
 
 
-# --- the data the templates see ---------------------------------------------------------------
-
-
-def _date_label(moment: datetime | None, config: Config) -> str:
-    if moment is None:
-        return ""
-    day: date = moment.astimezone(config.site.timezone).date()
-    return format_date(day, "long", locale=config.site.language.replace("-", "_"))
-
-
-def _tip(post: Post, config: Config, list_cfg: ListConfig) -> dict[str, Any]:
-    base = post.permalink if post.bundle else config.site.base_url
-    shown = post.shown(use_headline=list_cfg.title_from == "auto")
-    title = placeholders.defuse(shown.title)
-    automatic = shown.summary is None  # no <!--more-->: Hugo's summary, cut from the body
-    summary = render_markdown(
-        placeholders.defuse(shown.body if shown.summary is None else shown.summary),
-        base=base,
-        alt=title,
-        summary_words=config.site.summary_length if automatic else None,
-    )
-    thumbnail = absolute_url(placeholders.defuse(post.thumbnail), base) if post.thumbnail else ""
-    return {
-        "title": title,
-        "subtitle": placeholders.defuse(shown.subtitle),
-        "url": placeholders.defuse(post.permalink),
-        "date": post.date,
-        "date_label": _date_label(post.date, config),
-        "author": placeholders.defuse(post.author),
-        "summary_html": Markup(placeholders.defuse(str(summary.html))),
-        "summary_text": placeholders.defuse(summary.text),
-        "truncated": summary.truncated if automatic else shown.truncated,
-        "thumbnail": thumbnail,
-        "categories": tuple(placeholders.defuse(c) for c in post.categories),
-        "tags": tuple(placeholders.defuse(t) for t in post.tags),
-        "params": _defused(post.params),
-    }
-
-
-def _defused(value: Any) -> Any:
-    """Front-matter params for a theme, every string in them defused (nested lists and maps
-    too): a theme may print any of them, and none may fill a reader's hole."""
-    if isinstance(value, str):
-        return placeholders.defuse(value)
-    if isinstance(value, Mapping):
-        return {key: _defused(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_defused(item) for item in value]
-    return value
-
-
-def web_url(config: Config, list_cfg: ListConfig, issue_id: str) -> str:
-    """The archived copy's address, or ``""`` when the site publishes no archive."""
-    base = config.site.archive_url
-    if not base:
-        return ""
-    return (base if base.endswith("/") else base + "/") + f"{list_cfg.key}/{issue_id}.html"
-
-
-def _context(selection: Selection, config: Config, list_cfg: ListConfig) -> dict[str, Any]:
-    language = config.site.language
-    groups: list[dict[str, Any]] = [
-        {
-            "category": g.category,
-            "label": g.category[:1].upper() + g.category[1:],
-            "tips": [_tip(p, config, list_cfg) for p in g.posts],
-        }
-        for g in selection.groups
-        if g.posts
-    ]
-    tips: list[dict[str, Any]] = [t for g in groups for t in g["tips"]]
-    issue: dict[str, Any] = {
-        "id": selection.issue_id,
-        "period": selection.period.key,
-        "period_label": period_label(selection.period, language),
-        "tip_count": len(tips),
-        "web_url": web_url(config, list_cfg, selection.issue_id),
-        "preheader": tips[0]["title"] if tips else "",
-    }
-    return {
-        "site": {
-            "title": config.site.title,
-            "base_url": config.site.base_url,
-            "language": language,
-        },
-        "list": {"key": list_cfg.key, "name": list_cfg.name},
-        "issue": issue,
-        "groups": groups,
-        "tips": tips,
-        "labels": labels_for(language),
-        "recipient": {
-            "email": placeholders.Slot.EMAIL.value,
-            "name": placeholders.Slot.NAME.value,
-            "unsubscribe_url": placeholders.Slot.UNSUBSCRIBE_URL.value,
-        },
-        "subscriber": placeholders.SubscriberFields(),
-        "personal_start": Markup(placeholders.PERSONAL_START),
-        "personal_end": Markup(placeholders.PERSONAL_END),
-        "text_personal_start": placeholders.TEXT_PERSONAL_START,
-        "text_personal_end": placeholders.TEXT_PERSONAL_END,
-    }
-
-
 def render_subject(template: str, context: Mapping[str, Any], *, list_cfg: ListConfig) -> str:
     """The subject template in a sandbox; a result with a line break is refused, never sent."""
     env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
@@ -364,7 +257,7 @@ def render_issue(selection: Selection, *, config: Config, list_cfg: ListConfig) 
     """
     theme = resolve_theme(config, list_cfg)
     env = _environment(theme)
-    context = _context(selection, config, list_cfg)
+    context, warnings = template_context(selection, config, list_cfg)
     subject = render_subject(list_cfg.subject, context, list_cfg=list_cfg)
     context["issue"]["subject"] = subject
     context["css"] = _css(env, theme)
@@ -384,6 +277,7 @@ def render_issue(selection: Selection, *, config: Config, list_cfg: ListConfig) 
         html=html,
         text=text,
         posts=tuple(PostRef(rel_path=p.rel_path, permalink=p.permalink) for p in posts),
+        warnings=tuple(warnings),
     )
 
 
@@ -397,5 +291,4 @@ __all__ = [
     "render_issue",
     "render_subject",
     "resolve_theme",
-    "web_url",
 ]
