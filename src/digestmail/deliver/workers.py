@@ -26,7 +26,13 @@ from digestmail.deliver.job import MessageFactoryLike, SendJob
 from digestmail.deliver.ratelimit import TokenBucket
 from digestmail.deliver.recipients import MAX_LISTED, Screen, Tally, chunks
 from digestmail.deliver.retry import backoff_delay, is_user_unknown
-from digestmail.deliver.transports.base import Connection, Gate, Transport
+from digestmail.deliver.transports.base import (
+    Connection,
+    Gate,
+    LocalTransportError,
+    RefusedBeforeSending,
+    Transport,
+)
 from digestmail.deliver.transports.smtp import envelope_sender
 from digestmail.errors import (
     DeliveryError,
@@ -112,6 +118,8 @@ class SendRun:
         self.idle = asyncio.Event()
         self.error: BaseException | None = None
         self.dead_workers = 0
+        self.tried = 0
+        """Messages handed to a connection: once above 0, something may have gone out."""
 
     # --- the producer ---------------------------------------------------------------------
 
@@ -186,6 +194,9 @@ class SendRun:
                         await _close_quietly(connection)
                     try:
                         connection = await self._connect()
+                    except LocalTransportError as exc:
+                        self._stop_for(job, exc)
+                        return
                     except TransportError as exc:
                         connection = None
                         self._worker_lost(job, exc)
@@ -203,8 +214,8 @@ class SendRun:
         for attempt in range(1, self.cfg.max_attempts + 1):
             try:
                 return await self.transport.connect()
-            except TransportSetupError:
-                raise  # a refused password or certificate stays refused
+            except (TransportSetupError, LocalTransportError):
+                raise  # a refused password, a full disk: waiting will not change them
             except TransportError:
                 if attempt == self.cfg.max_attempts or self.stopping:
                     raise
@@ -227,16 +238,22 @@ class SendRun:
             try:
                 job.message = self.factory.build(job.recipient)
             except HeaderInjectionError as exc:
-                return self._failed(job, DeliveryError(str(exc), recipient=email, code=553))
+                return self._refused_by_us(job, str(exc))
         message = job.message
         if not job.marked:  # a retry: its attempt is recorded now, alone
             await self.journal.attempts([(email, message.message_id)])
         job.marked = False
         job.tries += 1
+        self.tried += 1
         try:
             result = await connection.send(self.sender, message, gate=self._gate(after))
+        except RefusedBeforeSending as exc:
+            return self._refused_by_us(job, str(exc))
         except DeliveryError as exc:
             return self._failed(job, exc)
+        except LocalTransportError as exc:
+            self._stop_for(job, exc)
+            return after if after is not None else _done()
         except TransportError as exc:
             return self._failed(job, DeliveryError(str(exc), recipient=email))
         self.tally.counts[Outcome.SENT] += 1
@@ -276,6 +293,38 @@ class SendRun:
         return self.journal.add_result(
             DeliveryResult(email, DeliveryStatus.FAILED_TEMPORARY, exc.code, reply)
         )
+
+    def _refused_by_us(self, job: _Job, reason: str) -> asyncio.Future[None]:
+        """Our own check refused the row's message (a control character bound for a header).
+
+        The row's fault, not the recipient's: it is named like an invalid row, recorded as a
+        temporary failure and counted as left to retry (the issue stays open, exit 75), so the
+        first run after the file is fixed delivers it. Past ``give_up_after_days`` it is
+        failed for good, like any deferral, so an unfixed row cannot hold the issue forever.
+        """
+        email = job.recipient.email
+        reply = f"refused by digestmail before sending: {reason}; fix the row, then run again"
+        last_chance = self.screen.last_chance.get(email)
+        if last_chance is not None:
+            first, earlier = last_chance
+            reply = f"gave up after {earlier + job.tries} attempts since {first:%Y-%m-%d}: {reply}"
+            return self._failed_for_good(job, None, reply, shown=reply)
+        if len(self.tally.invalid_rows) < MAX_LISTED:
+            self.tally.invalid_rows.append(f"line {job.recipient.line}: {email}: {reply}")
+        self.tally.counts[Outcome.LEFT_TO_RETRY] += 1
+        self._finish(job)
+        return self.journal.add_result(
+            DeliveryResult(email, DeliveryStatus.FAILED_TEMPORARY, None, reply)
+        )
+
+    def _stop_for(self, job: _Job, exc: LocalTransportError) -> None:
+        """A destination that refuses every message alike: stop the run now, blame no one.
+
+        The job's attempt stays ``queued`` in the ledger, so the next run sends it; nothing was
+        written, so nobody gets a second copy.
+        """
+        self._drop(job)
+        self._fail(exc)
 
     def _give_up(
         self, job: _Job, exc: DeliveryError, first: datetime, earlier: int
