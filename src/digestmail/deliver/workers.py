@@ -8,32 +8,29 @@ failures and the group-committing :class:`~digestmail.deliver.group_commit.Journ
 Memory stays flat however long the list is: at most :func:`window` recipients are between the
 file and their final outcome, and a message's bytes live only while it is being sent (a retry
 rebuilds them). Stopping (a signal, a lost lease, no connection possible) cancels waiting
-retries and drops queued work; transactions in flight finish or time out on their own.
+retries and drops queued work; transactions in flight finish or time out on their own. A
+destination that refuses every message alike (a full disk under the Maildir) stops the run at
+the first message instead of grinding through the list. The shared state and the bookkeeping
+of stopping live in :mod:`.run_state`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from digestmail.deliver.counts import Counts, Outcome, ProgressEvent
-from digestmail.deliver.group_commit import Journal
-from digestmail.deliver.job import MessageFactoryLike, SendJob
-from digestmail.deliver.ratelimit import TokenBucket
-from digestmail.deliver.recipients import MAX_LISTED, Screen, Tally, chunks
+from digestmail.deliver.counts import Outcome
+from digestmail.deliver.recipients import MAX_LISTED, chunks
 from digestmail.deliver.retry import backoff_delay, is_user_unknown
+from digestmail.deliver.run_state import MARK_BATCH, Job, RunState, done_future, window
 from digestmail.deliver.transports.base import (
     Connection,
     Gate,
     LocalTransportError,
     RefusedBeforeSending,
-    Transport,
 )
-from digestmail.deliver.transports.smtp import envelope_sender
 from digestmail.errors import (
     DeliveryError,
     HeaderInjectionError,
@@ -41,85 +38,14 @@ from digestmail.errors import (
     TransportSetupError,
 )
 from digestmail.ledger.store import DeliveryResult
-from digestmail.models import DeliveryStatus, OutgoingMessage, Recipient
+from digestmail.models import DeliveryStatus, Recipient
 from digestmail.subscribers.reader import SubscriberProblem
 
-MARK_BATCH = 100
-"""Attempts recorded per ledger transaction by the producer."""
-PROGRESS_INTERVAL = 0.25
+__all__ = ["SendRun", "window"]
 
 
-def window(connections: int) -> int:
-    """How many recipients may be between the file and their outcome at once."""
-    return 2 * connections * 100
-
-
-@dataclass(eq=False)
-class _Job:
-    recipient: Recipient
-    tries: int = 0
-    message: OutgoingMessage | None = None
-    marked: bool = False
-    """An attempt is committed for the next try (so dropping the job leaves a ledger row)."""
-
-
-class SendRun:
-    """One send of one issue: the shared state of producer, workers and timers."""
-
-    def __init__(
-        self,
-        job: SendJob,
-        *,
-        transport: Transport,
-        factory: MessageFactoryLike,
-        ledger_id: str,
-        consult_ledger: bool,
-    ) -> None:
-        """``ledger_id`` is the issue's id, or ``<id>#test`` for test copies, which also do not
-        ``consult_ledger`` (suppressions and earlier copies do not apply to them)."""
-        list_cfg = job.list_cfg
-        ledger = job.ledger
-        self.cfg = job.config.smtp
-        self.list_key = list_cfg.key
-        self.sender = envelope_sender(list_cfg.from_addr)
-        self.ledger = ledger
-        self.ledger_id = ledger_id
-        self.transport = transport
-        self.factory = factory
-        self.dry_run = job.dry_run
-        self.stop = job.stop
-        self.on_progress = job.on_progress
-        self.total = job.total
-        self.tally = Tally()
-        self.journal = Journal(ledger, ledger_id)
-        self.screen = Screen(
-            ledger=ledger,
-            ledger_id=ledger_id,
-            list_key=list_cfg.key,
-            tally=self.tally,
-            started=datetime.now(UTC),
-            give_up_after=timedelta(days=self.cfg.give_up_after_days),
-            consult_ledger=consult_ledger,
-            record=None if job.dry_run else self.journal.add_result,
-            remember_all=job.dry_run,
-        )
-        self.workers = max(1, transport.max_connections)
-        self.bucket = TokenBucket(self.cfg.rate_per_second)
-        self.window = asyncio.Semaphore(window(self.workers))
-        self.queue: asyncio.Queue[_Job | None] = asyncio.Queue()
-        self.active: set[str] = set()
-        self.retries: dict[_Job, asyncio.TimerHandle] = {}
-        self.clock0 = time.monotonic()
-        self.outstanding = 0
-        self.feeding = True
-        self.stopping = False
-        self.halted = asyncio.Event()
-        """Set with ``stopping``, for waits that must end early (the rate limit)."""
-        self.idle = asyncio.Event()
-        self.error: BaseException | None = None
-        self.dead_workers = 0
-        self.tried = 0
-        """Messages handed to a connection: once above 0, something may have gone out."""
+class SendRun(RunState):
+    """One send of one issue: what its producer, workers and retry timers do."""
 
     # --- the producer ---------------------------------------------------------------------
 
@@ -149,7 +75,7 @@ class SendRun:
 
     async def _admit(self, recipients: list[Recipient]) -> None:
         """Take window slots, record the attempts in batches, then hand the jobs to workers."""
-        batch: list[_Job] = []
+        batch: list[Job] = []
         for recipient in recipients:
             # Dispatch a full batch; a partial one only when the window is full and the
             # workers could run dry waiting for it.
@@ -163,11 +89,11 @@ class SendRun:
                 break
             self.active.add(recipient.email)
             self.outstanding += 1
-            batch.append(_Job(recipient))
+            batch.append(Job(recipient))
         if batch:
             await self._dispatch(batch)
 
-    async def _dispatch(self, batch: list[_Job]) -> None:
+    async def _dispatch(self, batch: list[Job]) -> None:
         message_id = self.factory.message_id
         await self.journal.attempts(
             [(j.recipient.email, message_id(j.recipient.email)) for j in batch]
@@ -223,7 +149,7 @@ class SendRun:
         raise AssertionError("unreachable")
 
     async def _transact(
-        self, connection: Connection, job: _Job, *, after: asyncio.Future[None] | None
+        self, connection: Connection, job: Job, *, after: asyncio.Future[None] | None
     ) -> asyncio.Future[None]:
         """One try; returns the future of the commit of its outcome.
 
@@ -233,7 +159,7 @@ class SendRun:
         email = job.recipient.email
         if not await self.bucket.acquire(self.halted):
             self._drop(job)  # stopped while waiting for the rate limit: not sent, not tried
-            return after if after is not None else _done()
+            return after if after is not None else done_future()
         if job.message is None:
             try:
                 job.message = self.factory.build(job.recipient)
@@ -253,7 +179,7 @@ class SendRun:
             return self._failed(job, exc)
         except LocalTransportError as exc:
             self._stop_for(job, exc)
-            return after if after is not None else _done()
+            return after if after is not None else done_future()
         except TransportError as exc:
             return self._failed(job, DeliveryError(str(exc), recipient=email))
         self.tally.counts[Outcome.SENT] += 1
@@ -272,7 +198,7 @@ class SendRun:
 
         return gate
 
-    def _failed(self, job: _Job, exc: DeliveryError) -> asyncio.Future[None]:
+    def _failed(self, job: Job, exc: DeliveryError) -> asyncio.Future[None]:
         email = job.recipient.email
         reply = exc.reply or str(exc)
         if not exc.temporary:
@@ -294,7 +220,7 @@ class SendRun:
             DeliveryResult(email, DeliveryStatus.FAILED_TEMPORARY, exc.code, reply)
         )
 
-    def _refused_by_us(self, job: _Job, reason: str) -> asyncio.Future[None]:
+    def _refused_by_us(self, job: Job, reason: str) -> asyncio.Future[None]:
         """Our own check refused the row's message (a control character bound for a header).
 
         The row's fault, not the recipient's: it is named like an invalid row, recorded as a
@@ -317,7 +243,7 @@ class SendRun:
             DeliveryResult(email, DeliveryStatus.FAILED_TEMPORARY, None, reply)
         )
 
-    def _stop_for(self, job: _Job, exc: LocalTransportError) -> None:
+    def _stop_for(self, job: Job, exc: LocalTransportError) -> None:
         """A destination that refuses every message alike: stop the run now, blame no one.
 
         The job's attempt stays ``queued`` in the ledger, so the next run sends it; nothing was
@@ -327,7 +253,7 @@ class SendRun:
         self._fail(exc)
 
     def _give_up(
-        self, job: _Job, exc: DeliveryError, first: datetime, earlier: int
+        self, job: Job, exc: DeliveryError, first: datetime, earlier: int
     ) -> asyncio.Future[None]:
         """Deferred again after ``smtp.give_up_after_days``: failed for good, so the issue can
         finish instead of keeping every later run at exit 75 for one address."""
@@ -339,7 +265,7 @@ class SendRun:
         return self._failed_for_good(job, exc.code, reply, shown=reply)
 
     def _failed_for_good(
-        self, job: _Job, code: int | None, reply: str, *, shown: str
+        self, job: Job, code: int | None, reply: str, *, shown: str
     ) -> asyncio.Future[None]:
         """Record a permanent failure; ``shown`` is how the summary lists it."""
         email = job.recipient.email
@@ -350,35 +276,7 @@ class SendRun:
             DeliveryResult(email, DeliveryStatus.FAILED_PERMANENT, code, reply)
         )
 
-    def _requeue(self, job: _Job) -> None:
-        self.retries.pop(job, None)
-        self.tally.retrying -= 1
-        if self.stopping:
-            self.tally.counts[Outcome.LEFT_TO_RETRY] += 1
-            self._finish(job)
-        else:
-            self.queue.put_nowait(job)
-
-    def _drop(self, job: _Job) -> None:
-        """A job left undone by a stop; if its attempt is already recorded, it is pending.
-
-        A retry (``tries``) is pending too: its row holds the temporary failure.
-        """
-        if job.marked or job.tries:
-            self.tally.counts[Outcome.LEFT_TO_RETRY] += 1
-        self._finish(job)
-
-    def _finish(self, job: _Job) -> None:
-        self.active.discard(job.recipient.email)
-        self.outstanding -= 1
-        self.window.release()
-        self._maybe_idle()
-
-    def _note_failure(self, text: str) -> None:
-        if len(self.tally.failures) < MAX_LISTED:
-            self.tally.failures.append(text)
-
-    def _worker_lost(self, job: _Job, exc: TransportError) -> None:
+    def _worker_lost(self, job: Job, exc: TransportError) -> None:
         """A worker that cannot connect hands its job back; when none is left, the run ends."""
         self.dead_workers += 1
         if self.dead_workers >= self.workers:
@@ -387,66 +285,6 @@ class SendRun:
             self.halt()
         else:
             self.queue.put_nowait(job)
-
-    def _fail(self, exc: BaseException) -> None:
-        self.error = self.error or exc
-        self.halt()
-
-    # --- ending -------------------------------------------------------------------------------
-
-    def _maybe_idle(self) -> None:
-        if self.stopping or (not self.feeding and self.outstanding == 0):
-            self.idle.set()
-
-    def halt(self) -> None:
-        """Stop taking work: cancel waiting retries, drop queued jobs, release the workers."""
-        if self.stopping:
-            return
-        self.stopping = True
-        self.halted.set()
-        for job, handle in list(self.retries.items()):
-            handle.cancel()
-            self.retries.pop(job)
-            self.tally.retrying -= 1
-            self.tally.counts[Outcome.LEFT_TO_RETRY] += 1
-            self._finish(job)
-        while not self.queue.empty():
-            queued = self.queue.get_nowait()
-            if queued is not None:
-                self._drop(queued)
-        self.idle.set()
-
-    def release_workers(self) -> None:
-        for _ in range(self.workers):
-            self.queue.put_nowait(None)
-
-    def event(self, *, done: bool = False) -> ProgressEvent:
-        return ProgressEvent(
-            issue_id=self.ledger_id,
-            counts=Counts(self.tally.counts),
-            retrying=self.tally.retrying,
-            total=self.total,
-            elapsed=time.monotonic() - self.clock0,
-            done=done,
-        )
-
-    async def report_progress(self) -> None:
-        if self.on_progress is None:
-            return
-        while True:
-            await asyncio.sleep(PROGRESS_INTERVAL)
-            self.on_progress(self.event())
-
-    async def watch_stop(self) -> None:
-        await self.stop.wait()
-        self.halt()
-
-
-def _done() -> asyncio.Future[None]:
-    """An already-resolved commit future, for a try that wrote nothing."""
-    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    future.set_result(None)
-    return future
 
 
 async def _close_quietly(connection: Connection) -> None:
