@@ -113,9 +113,7 @@ def test_a_full_disk_under_the_maildir_stops_at_once_and_the_next_run_resumes(
         assert statuses(ledger) == collections.Counter({"sent": len(people)})
 
 
-def test_a_maildir_path_that_is_a_plain_file_stops_at_once(
-    sample_project: Path, cli: Cli
-) -> None:
+def test_a_maildir_path_that_is_a_plain_file_stops_at_once(sample_project: Path, cli: Cli) -> None:
     outbox = sample_project / "outbox"
     outbox.write_text("not a folder\n", encoding="utf-8")
     ledger = sample_project / "state" / "digestmail.sqlite"
