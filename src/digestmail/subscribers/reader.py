@@ -31,6 +31,7 @@ from email_validator import EmailNotValidError
 from digestmail.addresses import normalise
 from digestmail.errors import SubscriberError, TemplateError
 from digestmail.models import ProblemKind, Recipient
+from digestmail.subscribers.csv_rows import records
 from digestmail.subscribers.seen import SeenAddresses
 
 _CHECK_BATCH = 1000
@@ -221,44 +222,7 @@ def _header(reader: Iterator[list[str]], path: Path) -> list[str]:
     return header
 
 
-class _Lines:
-    """The file's physical lines as csv.reader pulls them, counted and quote-tracked.
-
-    After csv.Error the reader starts its next row at the next line it pulls, which may be in
-    the middle of the broken row's quoted field (a field over the size limit that spans lines):
-    :meth:`skip_rest_of_row` drops lines until the broken row's quotes are balanced, so reading
-    resumes at the row after it. A row's quotes are balanced exactly where it can end, because
-    a quoted field doubles each quote inside it.
-    """
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self.read = 0
-        """Physical lines read so far: a row starts one after the last one ended."""
-        self._open_quote = False
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._stream)
-        self.read += 1
-        if line.count('"') % 2:
-            self._open_quote = not self._open_quote
-        return line
-
-    def row_done(self) -> None:
-        """The reader returned a row: the next one starts with balanced quotes."""
-        self._open_quote = False
-
-    def skip_rest_of_row(self) -> None:
-        """Drop the lines that still belong to the row the reader just failed on."""
-        while self._open_quote and next(self, None) is not None:
-            pass
-        self._open_quote = False
-
-
-def _csv_problem(exc: csv.Error, line: int) -> SubscriberProblem:
+def csv_problem(exc: csv.Error, line: int) -> SubscriberProblem:
     """A row the csv module refused, as an invalid row naming its line."""
     limit = csv.field_size_limit()
     if "field larger than field limit" in str(exc):
@@ -271,36 +235,13 @@ def _csv_problem(exc: csv.Error, line: int) -> SubscriberProblem:
     return SubscriberProblem(line, "", reason, ProblemKind.INVALID)
 
 
-def _records(stream: TextIO, delimiter: str) -> Iterator[tuple[int, list[str] | csv.Error]]:
-    """(start line, cells or the csv error) for every row after the header row."""
-    lines = _Lines(stream)
-    reader = csv.reader(lines, strict=True, delimiter=delimiter)
-    first = True
-    while True:
-        start = lines.read + 1
-        try:
-            row = next(reader, None)
-        except csv.Error as exc:
-            lines.skip_rest_of_row()
-            if not first:
-                yield start, exc
-            first = False
-            continue
-        if row is None:
-            return
-        lines.row_done()
-        if not first:
-            yield start, row
-        first = False
-
-
 def _rows(
     path: Path, layout: _Layout, seen: SeenAddresses | None
 ) -> Iterator[Recipient | SubscriberProblem]:
     with _open(path) as stream:
-        for start, row in _records(stream, layout.delimiter):
+        for start, row in records(stream, layout.delimiter):
             if isinstance(row, csv.Error):
-                yield _csv_problem(row, start)
+                yield csv_problem(row, start)
             elif any(cell.strip() for cell in row):  # else a blank line, or only empty cells
                 yield _row(row, start, layout, seen)
 
@@ -388,9 +329,9 @@ def count_rows(path: Path) -> int | None:
             else:
                 return max(lines - 1, 0)
         with _open(path) as stream:
-            records = _records(stream, delimiter)
+            rows = records(stream, delimiter)
             return sum(
-                1 for _, row in records if not isinstance(row, list) or any(map(str.strip, row))
+                1 for _, row in rows if not isinstance(row, list) or any(map(str.strip, row))
             )
     except (OSError, UnicodeDecodeError, SubscriberError):
         return None
