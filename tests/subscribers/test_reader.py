@@ -115,13 +115,13 @@ def test_headers_that_cannot_work_are_refused(tmp_path: Path, text: str, message
         read_subscribers(write(tmp_path, text))
 
 
-def test_broken_quoting_is_reported_with_its_line(tmp_path: Path) -> None:
-    path = write(tmp_path, 'email,name\na@example.org,A\nb@example.org,"B"x\n')
-    rows = read_subscribers(path)
-    assert isinstance(next(rows), Recipient)
-    with pytest.raises(SubscriberError, match="not valid CSV") as caught:
-        next(rows)
-    assert caught.value.line == 3
+def test_broken_quoting_is_an_invalid_row_with_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, 'email,name\na@example.org,A\nb@example.org,"B"x\nc@example.org,C\n')
+    rows = list(read_subscribers(path))
+    assert [type(row) for row in rows] == [Recipient, SubscriberProblem, Recipient]
+    problem = rows[1]
+    assert isinstance(problem, SubscriberProblem)
+    assert problem.line == 3 and "not valid CSV" in problem.reason
 
 
 def test_empty_rows_and_rows_without_an_address(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from digestmail.config import Config
 from digestmail.content.reader import ContentResult
 from digestmail.deliver.counts import ProgressSink
 from digestmail.deliver.job import SendJob
-from digestmail.deliver.send import DeliveryReport
+from digestmail.deliver.send import DeliveryReport, SendStoppedError
 from digestmail.errors import (
     ConfigError,
     ExitCode,
@@ -162,6 +162,11 @@ async def _one(run: DueRun, item: DueIssue, content: ContentResult) -> Outcome:
         # still go out; the exit code still reports the failure.
         log.error("not sent", **fields, error=str(exc))
         return Outcome(item.issue_id, exc.exit_code, f"not sent: {exc}")
+    except SendStoppedError as exc:
+        if not isinstance(exc.cause, _LIST_ERRORS):
+            raise  # the ledger: every other issue would fail the same way
+        log.error("stopped part-way", **fields, error=str(exc))
+        return Outcome(item.issue_id, exc.exit_code, f"stopped part-way: {exc}")
     return Outcome(item.issue_id, report.exit_code, "sent", report=report)
 
 

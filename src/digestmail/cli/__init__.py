@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from digestmail import __version__
+from digestmail.cli.backup import backup
 from digestmail.cli.build import build
 from digestmail.cli.check import check
 from digestmail.cli.common import State
@@ -52,7 +53,7 @@ def main(ctx: click.Context, config_path: str | None, log_format: str) -> None:
     ctx.obj = State(config_path, log_format)
 
 
-for command in (posts, build, send, status, unsubscribe, subscribers, check, run_due):
+for command in (posts, build, send, status, unsubscribe, subscribers, check, run_due, backup):
     main.add_command(command)
 
 

@@ -15,6 +15,9 @@
   run's lease is taken over by the next run at once (same host, dead PID) or after expiry.
 - **Stoppable.** ``stop`` (see :mod:`digestmail.cli.signals`) ends the run cleanly: no new
   transactions, in-flight ones finish or time out, the ledger is flushed, exit code 75.
+- **Exit 2 means nothing was sent.** An error that would exit 2 (a subscriber file or ledger
+  that fails part-way) but comes after the first message went out is raised as
+  :class:`SendStoppedError` (exit 75, the original as its cause): the run is resumable.
 
 The moving parts live in :mod:`.workers`; this module decides what to run with which
 issue and turns the tally into a :class:`DeliveryReport`.
@@ -28,6 +31,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import NoReturn
 
 from digestmail.addresses import normalise_address
 from digestmail.config import Config, ListConfig
@@ -39,7 +43,13 @@ from digestmail.deliver.transports.base import Transport
 from digestmail.deliver.transports.maildir import MaildirTransport
 from digestmail.deliver.transports.smtp import SmtpTransport
 from digestmail.deliver.workers import SendRun
-from digestmail.errors import ExitCode, LedgerError, LockHeldError, SubscriberError
+from digestmail.errors import (
+    DigestmailError,
+    ExitCode,
+    LedgerError,
+    LockHeldError,
+    SubscriberError,
+)
 from digestmail.ledger.store import Lease, Ledger
 from digestmail.models import Issue, IssueStatus, Recipient
 from digestmail.subscribers.reader import SubscriberProblem
@@ -48,6 +58,35 @@ LEASE_TTL = 60.0
 """Seconds a vanished run on another host blocks the issue (same host: until its PID is dead)."""
 TEST_SUFFIX = "#test"
 """Test copies (``--to``) are recorded under ``<issue id>#test``, apart from the list's rows."""
+
+
+class SendStoppedError(DigestmailError):
+    """An error that ended a send after messages went out; exit 75, never 2.
+
+    Exit 2 promises "nothing was sent"; once something was, running the same command again
+    (after fixing the cause, which the message names) resumes without a second copy to anyone.
+    """
+
+    exit_code = ExitCode.TEMPFAIL
+
+    def __init__(self, cause: DigestmailError, *, tried: int) -> None:
+        self.cause = cause
+        super().__init__(
+            f"{cause} (the send stopped after {tried} message(s) were handed to the transport; "
+            "what went out is recorded: fix this, then run the same command again to resume)"
+        )
+
+
+def raise_after_sending(exc: BaseException, *, tried: int) -> NoReturn:
+    """Raise ``exc`` as it must leave a send that handed ``tried`` messages to the transport."""
+    if tried and isinstance(exc, DigestmailError) and exc.exit_code is ExitCode.USAGE:
+        raise SendStoppedError(exc, tried=tried) from exc
+    raise exc
+
+
+def _raise_run_error(run: SendRun) -> None:
+    if run.error is not None:
+        raise_after_sending(run.error, tried=run.tried)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +204,7 @@ async def send_issue(
             # the place of the send's own outcome.
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await keeper
-        if run.error is not None:
-            raise run.error
+        _raise_run_error(run)
         if stored.status is not IssueStatus.FINISHED:  # a finished issue has nothing left to lose
             _refuse_an_empty_list(run.tally, job.list_cfg, stop)
         report = DeliveryReport.from_tally(
@@ -176,7 +214,10 @@ async def send_issue(
             interrupted=stop.is_set(),
         )
         if report.exit_code != ExitCode.TEMPFAIL and stored.status is not IssueStatus.FINISHED:
-            ledger.finish_issue(issue.id)
+            try:
+                ledger.finish_issue(issue.id)
+            except LedgerError as exc:
+                raise_after_sending(exc, tried=run.tried)
         return report
     finally:
         # A lease that cannot be released now (taken over, or the ledger busy) simply expires;
@@ -250,8 +291,7 @@ async def send_test_copies(
         consult_ledger=False,
     )
     await drive(run, recipients)
-    if run.error is not None:
-        raise run.error
+    _raise_run_error(run)
     return DeliveryReport.from_tally(
         run.tally, issue_id=issue.id, test_copies=True, interrupted=job.stop.is_set()
     )

@@ -8,26 +8,29 @@ failures and the group-committing :class:`~digestmail.deliver.group_commit.Journ
 Memory stays flat however long the list is: at most :func:`window` recipients are between the
 file and their final outcome, and a message's bytes live only while it is being sent (a retry
 rebuilds them). Stopping (a signal, a lost lease, no connection possible) cancels waiting
-retries and drops queued work; transactions in flight finish or time out on their own.
+retries and drops queued work; transactions in flight finish or time out on their own. A
+destination that refuses every message alike (a full disk under the Maildir) stops the run at
+the first message instead of grinding through the list. The shared state and the bookkeeping
+of stopping live in :mod:`.run_state`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-from digestmail.deliver.counts import Counts, Outcome, ProgressEvent
-from digestmail.deliver.group_commit import Journal
-from digestmail.deliver.job import MessageFactoryLike, SendJob
-from digestmail.deliver.ratelimit import TokenBucket
-from digestmail.deliver.recipients import MAX_LISTED, Screen, Tally, chunks
+from digestmail.deliver.counts import Outcome
+from digestmail.deliver.recipients import MAX_LISTED, chunks
 from digestmail.deliver.retry import backoff_delay, is_user_unknown
-from digestmail.deliver.transports.base import Connection, Gate, Transport
-from digestmail.deliver.transports.smtp import envelope_sender
+from digestmail.deliver.run_state import MARK_BATCH, Job, RunState, done_future, window
+from digestmail.deliver.transports.base import (
+    Connection,
+    Gate,
+    LocalTransportError,
+    RefusedBeforeSending,
+)
 from digestmail.errors import (
     DeliveryError,
     HeaderInjectionError,
@@ -35,83 +38,14 @@ from digestmail.errors import (
     TransportSetupError,
 )
 from digestmail.ledger.store import DeliveryResult
-from digestmail.models import DeliveryStatus, OutgoingMessage, Recipient
+from digestmail.models import DeliveryStatus, Recipient
 from digestmail.subscribers.reader import SubscriberProblem
 
-MARK_BATCH = 100
-"""Attempts recorded per ledger transaction by the producer."""
-PROGRESS_INTERVAL = 0.25
+__all__ = ["SendRun", "window"]
 
 
-def window(connections: int) -> int:
-    """How many recipients may be between the file and their outcome at once."""
-    return 2 * connections * 100
-
-
-@dataclass(eq=False)
-class _Job:
-    recipient: Recipient
-    tries: int = 0
-    message: OutgoingMessage | None = None
-    marked: bool = False
-    """An attempt is committed for the next try (so dropping the job leaves a ledger row)."""
-
-
-class SendRun:
-    """One send of one issue: the shared state of producer, workers and timers."""
-
-    def __init__(
-        self,
-        job: SendJob,
-        *,
-        transport: Transport,
-        factory: MessageFactoryLike,
-        ledger_id: str,
-        consult_ledger: bool,
-    ) -> None:
-        """``ledger_id`` is the issue's id, or ``<id>#test`` for test copies, which also do not
-        ``consult_ledger`` (suppressions and earlier copies do not apply to them)."""
-        list_cfg = job.list_cfg
-        ledger = job.ledger
-        self.cfg = job.config.smtp
-        self.list_key = list_cfg.key
-        self.sender = envelope_sender(list_cfg.from_addr)
-        self.ledger = ledger
-        self.ledger_id = ledger_id
-        self.transport = transport
-        self.factory = factory
-        self.dry_run = job.dry_run
-        self.stop = job.stop
-        self.on_progress = job.on_progress
-        self.total = job.total
-        self.tally = Tally()
-        self.journal = Journal(ledger, ledger_id)
-        self.screen = Screen(
-            ledger=ledger,
-            ledger_id=ledger_id,
-            list_key=list_cfg.key,
-            tally=self.tally,
-            started=datetime.now(UTC),
-            give_up_after=timedelta(days=self.cfg.give_up_after_days),
-            consult_ledger=consult_ledger,
-            record=None if job.dry_run else self.journal.add_result,
-            remember_all=job.dry_run,
-        )
-        self.workers = max(1, transport.max_connections)
-        self.bucket = TokenBucket(self.cfg.rate_per_second)
-        self.window = asyncio.Semaphore(window(self.workers))
-        self.queue: asyncio.Queue[_Job | None] = asyncio.Queue()
-        self.active: set[str] = set()
-        self.retries: dict[_Job, asyncio.TimerHandle] = {}
-        self.clock0 = time.monotonic()
-        self.outstanding = 0
-        self.feeding = True
-        self.stopping = False
-        self.halted = asyncio.Event()
-        """Set with ``stopping``, for waits that must end early (the rate limit)."""
-        self.idle = asyncio.Event()
-        self.error: BaseException | None = None
-        self.dead_workers = 0
+class SendRun(RunState):
+    """One send of one issue: what its producer, workers and retry timers do."""
 
     # --- the producer ---------------------------------------------------------------------
 
@@ -141,7 +75,7 @@ class SendRun:
 
     async def _admit(self, recipients: list[Recipient]) -> None:
         """Take window slots, record the attempts in batches, then hand the jobs to workers."""
-        batch: list[_Job] = []
+        batch: list[Job] = []
         for recipient in recipients:
             # Dispatch a full batch; a partial one only when the window is full and the
             # workers could run dry waiting for it.
@@ -155,11 +89,11 @@ class SendRun:
                 break
             self.active.add(recipient.email)
             self.outstanding += 1
-            batch.append(_Job(recipient))
+            batch.append(Job(recipient))
         if batch:
             await self._dispatch(batch)
 
-    async def _dispatch(self, batch: list[_Job]) -> None:
+    async def _dispatch(self, batch: list[Job]) -> None:
         message_id = self.factory.message_id
         await self.journal.attempts(
             [(j.recipient.email, message_id(j.recipient.email)) for j in batch]
@@ -186,6 +120,9 @@ class SendRun:
                         await _close_quietly(connection)
                     try:
                         connection = await self._connect()
+                    except LocalTransportError as exc:
+                        self._stop_for(job, exc)
+                        return
                     except TransportError as exc:
                         connection = None
                         self._worker_lost(job, exc)
@@ -203,8 +140,8 @@ class SendRun:
         for attempt in range(1, self.cfg.max_attempts + 1):
             try:
                 return await self.transport.connect()
-            except TransportSetupError:
-                raise  # a refused password or certificate stays refused
+            except (TransportSetupError, LocalTransportError):
+                raise  # a refused password, a full disk: waiting will not change them
             except TransportError:
                 if attempt == self.cfg.max_attempts or self.stopping:
                     raise
@@ -212,7 +149,7 @@ class SendRun:
         raise AssertionError("unreachable")
 
     async def _transact(
-        self, connection: Connection, job: _Job, *, after: asyncio.Future[None] | None
+        self, connection: Connection, job: Job, *, after: asyncio.Future[None] | None
     ) -> asyncio.Future[None]:
         """One try; returns the future of the commit of its outcome.
 
@@ -222,21 +159,27 @@ class SendRun:
         email = job.recipient.email
         if not await self.bucket.acquire(self.halted):
             self._drop(job)  # stopped while waiting for the rate limit: not sent, not tried
-            return after if after is not None else _done()
+            return after if after is not None else done_future()
         if job.message is None:
             try:
                 job.message = self.factory.build(job.recipient)
             except HeaderInjectionError as exc:
-                return self._failed(job, DeliveryError(str(exc), recipient=email, code=553))
+                return self._refused_by_us(job, str(exc))
         message = job.message
         if not job.marked:  # a retry: its attempt is recorded now, alone
             await self.journal.attempts([(email, message.message_id)])
         job.marked = False
         job.tries += 1
+        self.tried += 1
         try:
             result = await connection.send(self.sender, message, gate=self._gate(after))
+        except RefusedBeforeSending as exc:
+            return self._refused_by_us(job, str(exc))
         except DeliveryError as exc:
             return self._failed(job, exc)
+        except LocalTransportError as exc:
+            self._stop_for(job, exc)
+            return after if after is not None else done_future()
         except TransportError as exc:
             return self._failed(job, DeliveryError(str(exc), recipient=email))
         self.tally.counts[Outcome.SENT] += 1
@@ -255,7 +198,7 @@ class SendRun:
 
         return gate
 
-    def _failed(self, job: _Job, exc: DeliveryError) -> asyncio.Future[None]:
+    def _failed(self, job: Job, exc: DeliveryError) -> asyncio.Future[None]:
         email = job.recipient.email
         reply = exc.reply or str(exc)
         if not exc.temporary:
@@ -277,8 +220,40 @@ class SendRun:
             DeliveryResult(email, DeliveryStatus.FAILED_TEMPORARY, exc.code, reply)
         )
 
+    def _refused_by_us(self, job: Job, reason: str) -> asyncio.Future[None]:
+        """Our own check refused the row's message (a control character bound for a header).
+
+        The row's fault, not the recipient's: it is named like an invalid row, recorded as a
+        temporary failure and counted as left to retry (the issue stays open, exit 75), so the
+        first run after the file is fixed delivers it. Past ``give_up_after_days`` it is
+        failed for good, like any deferral, so an unfixed row cannot hold the issue forever.
+        """
+        email = job.recipient.email
+        reply = f"refused by digestmail before sending: {reason}; fix the row, then run again"
+        last_chance = self.screen.last_chance.get(email)
+        if last_chance is not None:
+            first, earlier = last_chance
+            reply = f"gave up after {earlier + job.tries} attempts since {first:%Y-%m-%d}: {reply}"
+            return self._failed_for_good(job, None, reply, shown=reply)
+        if len(self.tally.invalid_rows) < MAX_LISTED:
+            self.tally.invalid_rows.append(f"line {job.recipient.line}: {email}: {reply}")
+        self.tally.counts[Outcome.LEFT_TO_RETRY] += 1
+        self._finish(job)
+        return self.journal.add_result(
+            DeliveryResult(email, DeliveryStatus.FAILED_TEMPORARY, None, reply)
+        )
+
+    def _stop_for(self, job: Job, exc: LocalTransportError) -> None:
+        """A destination that refuses every message alike: stop the run now, blame no one.
+
+        The job's attempt stays ``queued`` in the ledger, so the next run sends it; nothing was
+        written, so nobody gets a second copy.
+        """
+        self._drop(job)
+        self._fail(exc)
+
     def _give_up(
-        self, job: _Job, exc: DeliveryError, first: datetime, earlier: int
+        self, job: Job, exc: DeliveryError, first: datetime, earlier: int
     ) -> asyncio.Future[None]:
         """Deferred again after ``smtp.give_up_after_days``: failed for good, so the issue can
         finish instead of keeping every later run at exit 75 for one address."""
@@ -290,7 +265,7 @@ class SendRun:
         return self._failed_for_good(job, exc.code, reply, shown=reply)
 
     def _failed_for_good(
-        self, job: _Job, code: int | None, reply: str, *, shown: str
+        self, job: Job, code: int | None, reply: str, *, shown: str
     ) -> asyncio.Future[None]:
         """Record a permanent failure; ``shown`` is how the summary lists it."""
         email = job.recipient.email
@@ -301,35 +276,7 @@ class SendRun:
             DeliveryResult(email, DeliveryStatus.FAILED_PERMANENT, code, reply)
         )
 
-    def _requeue(self, job: _Job) -> None:
-        self.retries.pop(job, None)
-        self.tally.retrying -= 1
-        if self.stopping:
-            self.tally.counts[Outcome.LEFT_TO_RETRY] += 1
-            self._finish(job)
-        else:
-            self.queue.put_nowait(job)
-
-    def _drop(self, job: _Job) -> None:
-        """A job left undone by a stop; if its attempt is already recorded, it is pending.
-
-        A retry (``tries``) is pending too: its row holds the temporary failure.
-        """
-        if job.marked or job.tries:
-            self.tally.counts[Outcome.LEFT_TO_RETRY] += 1
-        self._finish(job)
-
-    def _finish(self, job: _Job) -> None:
-        self.active.discard(job.recipient.email)
-        self.outstanding -= 1
-        self.window.release()
-        self._maybe_idle()
-
-    def _note_failure(self, text: str) -> None:
-        if len(self.tally.failures) < MAX_LISTED:
-            self.tally.failures.append(text)
-
-    def _worker_lost(self, job: _Job, exc: TransportError) -> None:
+    def _worker_lost(self, job: Job, exc: TransportError) -> None:
         """A worker that cannot connect hands its job back; when none is left, the run ends."""
         self.dead_workers += 1
         if self.dead_workers >= self.workers:
@@ -338,66 +285,6 @@ class SendRun:
             self.halt()
         else:
             self.queue.put_nowait(job)
-
-    def _fail(self, exc: BaseException) -> None:
-        self.error = self.error or exc
-        self.halt()
-
-    # --- ending -------------------------------------------------------------------------------
-
-    def _maybe_idle(self) -> None:
-        if self.stopping or (not self.feeding and self.outstanding == 0):
-            self.idle.set()
-
-    def halt(self) -> None:
-        """Stop taking work: cancel waiting retries, drop queued jobs, release the workers."""
-        if self.stopping:
-            return
-        self.stopping = True
-        self.halted.set()
-        for job, handle in list(self.retries.items()):
-            handle.cancel()
-            self.retries.pop(job)
-            self.tally.retrying -= 1
-            self.tally.counts[Outcome.LEFT_TO_RETRY] += 1
-            self._finish(job)
-        while not self.queue.empty():
-            queued = self.queue.get_nowait()
-            if queued is not None:
-                self._drop(queued)
-        self.idle.set()
-
-    def release_workers(self) -> None:
-        for _ in range(self.workers):
-            self.queue.put_nowait(None)
-
-    def event(self, *, done: bool = False) -> ProgressEvent:
-        return ProgressEvent(
-            issue_id=self.ledger_id,
-            counts=Counts(self.tally.counts),
-            retrying=self.tally.retrying,
-            total=self.total,
-            elapsed=time.monotonic() - self.clock0,
-            done=done,
-        )
-
-    async def report_progress(self) -> None:
-        if self.on_progress is None:
-            return
-        while True:
-            await asyncio.sleep(PROGRESS_INTERVAL)
-            self.on_progress(self.event())
-
-    async def watch_stop(self) -> None:
-        await self.stop.wait()
-        self.halt()
-
-
-def _done() -> asyncio.Future[None]:
-    """An already-resolved commit future, for a try that wrote nothing."""
-    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    future.set_result(None)
-    return future
 
 
 async def _close_quietly(connection: Connection) -> None:

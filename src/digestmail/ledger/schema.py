@@ -15,10 +15,29 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from digestmail.errors import LedgerBusyError, LedgerError
+from digestmail.errors import ExitCode, LedgerBusyError, LedgerError
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer waits for another process's transaction before giving up."""
+
+SYNCHRONOUS = "FULL"
+"""Every commit is on disk when it returns, so a power cut re-sends no more than a kill does.
+
+With NORMAL a WAL commit reaches the disk only at the next checkpoint: a power cut could take
+back thousands of outcomes (and their attempts), and every one of those messages would go out
+again. The group commit (deliver/group_commit.py) makes one commit carry about one outcome per
+connection, so the extra fsync per commit costs little; README "Exactly once" has the figures.
+"""
+
+
+class LedgerStorageError(LedgerError):
+    """The ledger's file system refused a write: full (SQLITE_FULL) or an I/O error.
+
+    Temporary by nature (exit 75): the run stops at once, what was committed stays, and once
+    space is freed the same command resumes, re-sending at most the messages in flight.
+    """
+
+    exit_code = ExitCode.TEMPFAIL
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -152,8 +171,28 @@ def is_busy(exc: sqlite3.Error) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
+def _storage_trouble(exc: sqlite3.Error) -> str | None:
+    """What went wrong with the disk under the ledger, or None for any other error."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc)
+    if primary == sqlite3.SQLITE_FULL or "database or disk is full" in text:
+        return "its file system is full (database or disk is full)"
+    if primary == sqlite3.SQLITE_IOERR or "disk I/O error" in text:
+        name = getattr(exc, "sqlite_errorname", None) or "SQLITE_IOERR"
+        return f"the disk under it failed a read or write ({text}, {name})"
+    return None
+
+
 def translate(exc: sqlite3.Error, path: Path) -> LedgerError:
     """Turn a driver error into one the CLI can show and map to an exit code."""
+    trouble = _storage_trouble(exc)
+    if trouble is not None:
+        return LedgerStorageError(
+            f"cannot write the ledger: {trouble}; the send stopped: free space (or fix the "
+            "disk), then run the same command again to resume",
+            path=path,
+        )
     if is_busy(exc):
         return LedgerBusyError(
             f"the ledger stayed locked by another process for over {BUSY_TIMEOUT_MS // 1000} s "
@@ -208,16 +247,14 @@ def connect(path: Path) -> sqlite3.Connection:
 def _prepare(db: sqlite3.Connection, path: Path) -> None:
     """Set the connection up and migrate; safe to repeat after a busy error part-way."""
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    # WAL lets `status` read while a send writes; NORMAL syncs at checkpoints only, which
-    # survives a crashed process (every commit is in the WAL) and at worst loses the last
-    # commits on power loss, which resume re-sends: at-least-once still holds. The mode is
-    # stored in the file, so only a new ledger needs the switch (which takes an exclusive lock).
+    # WAL lets `status` read while a send writes. The mode is stored in the file, so only a
+    # new ledger needs the switch (which takes an exclusive lock). See SYNCHRONOUS for FULL.
     mode = str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower()
     if mode != "wal":
         mode = str(db.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
         if mode != "wal":
             raise LedgerError(f"cannot switch the ledger to WAL mode (got {mode})", path=path)
-    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
     db.execute("PRAGMA foreign_keys = ON")
     migrate(db, path)
 
@@ -242,7 +279,8 @@ def migrate(db: sqlite3.Connection, path: Path) -> None:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
         raise
 
 
@@ -262,7 +300,10 @@ def transaction(db: sqlite3.Connection, path: Path) -> Iterator[sqlite3.Connecti
         db.execute("COMMIT")
     except BaseException as exc:
         if db.in_transaction:
-            db.execute("ROLLBACK")
+            # On a full disk SQLite may have rolled back already, or fail to: the error that
+            # caused it is the one to report, never the rollback's own.
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
         if isinstance(exc, sqlite3.Error):
             raise translate(exc, path) from exc
         raise

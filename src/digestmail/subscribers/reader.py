@@ -10,7 +10,9 @@ case-insensitively and stripped, an ``email`` column (required), ``name`` (optio
 other column passed to templates as ``subscriber.<column>`` (lower-cased header). Addresses are
 checked for syntax with email-validator (no DNS) and normalised; a row that fails is reported
 with its line and skipped; a later row with the same address (ignoring case) is reported as a
-duplicate naming the first one's line, and skipped.
+duplicate naming the first one's line, and skipped. A row the csv module cannot parse (a field
+over :func:`csv.field_size_limit`, a stray quote) is reported the same way, and reading goes on
+at the next row: an error half-way through a list must not stop a send that already began.
 """
 
 from __future__ import annotations
@@ -29,12 +31,16 @@ from email_validator import EmailNotValidError
 from digestmail.addresses import normalise
 from digestmail.errors import SubscriberError, TemplateError
 from digestmail.models import ProblemKind, Recipient
+from digestmail.subscribers.csv_rows import records
 from digestmail.subscribers.seen import SeenAddresses
 
 _CHECK_BATCH = 1000
 """Addresses per call of the ``suppressed`` lookup in :func:`check_subscribers`."""
 
-_WHITESPACE = re.compile(r"\s+")
+_NAME_BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+"""Runs of whitespace and control characters (C0 incl. NUL, DEL, C1, line and paragraph
+separators): a name ends up in the To header, where each would be refused (or break the line),
+so each run becomes one plain space where the name is read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,25 +222,28 @@ def _header(reader: Iterator[list[str]], path: Path) -> list[str]:
     return header
 
 
+def csv_problem(exc: csv.Error, line: int) -> SubscriberProblem:
+    """A row the csv module refused, as an invalid row naming its line."""
+    limit = csv.field_size_limit()
+    if "field larger than field limit" in str(exc):
+        reason = (
+            f"a field is longer than {limit} characters (a quote not closed?); "
+            "the row is skipped, the rows after it are read"
+        )
+    else:
+        reason = f"not valid CSV ({exc}); the row is skipped, the rows after it are read"
+    return SubscriberProblem(line, "", reason, ProblemKind.INVALID)
+
+
 def _rows(
     path: Path, layout: _Layout, seen: SeenAddresses | None
 ) -> Iterator[Recipient | SubscriberProblem]:
     with _open(path) as stream:
-        reader = csv.reader(stream, strict=True, delimiter=layout.delimiter)
-        _header(reader, path)
-        while True:
-            # csv counts physical lines read so far, so a row starts one after the last ended,
-            # however many lines a quoted field spans.
-            start = reader.line_num + 1
-            try:
-                row = next(reader, None)
-            except csv.Error as exc:
-                raise SubscriberError(f"is not valid CSV: {exc}", path=path, line=start) from exc
-            if row is None:
-                return
-            if not any(cell.strip() for cell in row):
-                continue  # blank line, or a row of empty cells
-            yield _row(row, start, layout, seen)
+        for start, row in records(stream, layout.delimiter):
+            if isinstance(row, csv.Error):
+                yield csv_problem(row, start)
+            elif any(cell.strip() for cell in row):  # else a blank line, or only empty cells
+                yield _row(row, start, layout, seen)
 
 
 def _row(
@@ -270,9 +279,9 @@ def _row(
             return SubscriberProblem(
                 line, email, f"duplicate of line {first} (mailed once)", ProblemKind.DUPLICATE
             )
-    # A name ends up in the To header: any line break or tab becomes a plain space.
+    # A name ends up in the To header: any line break, tab or control character is a space.
     name = (
-        _WHITESPACE.sub(" ", row[name_at]).strip()
+        _NAME_BREAKS.sub(" ", row[name_at]).strip()
         if name_at is not None and name_at < len(row)
         else ""
     )
@@ -320,9 +329,11 @@ def count_rows(path: Path) -> int | None:
             else:
                 return max(lines - 1, 0)
         with _open(path) as stream:
-            reader = csv.reader(stream, delimiter=delimiter)
-            return max(sum(1 for row in reader if any(cell.strip() for cell in row)) - 1, 0)
-    except (OSError, UnicodeDecodeError, csv.Error, SubscriberError):
+            rows = records(stream, delimiter)
+            return sum(
+                1 for _, row in rows if not isinstance(row, list) or any(map(str.strip, row))
+            )
+    except (OSError, UnicodeDecodeError, SubscriberError):
         return None
 
 

@@ -1,13 +1,42 @@
-"""The embedded default transport: each message a file in a real Maildir, no server needed."""
+"""The embedded default transport: each message a file in a real Maildir, no server needed.
+
+A Maildir that cannot take one message (full or read-only file system, no permission, a path
+that is a plain file) cannot take the next one either, so such an OS error stops the run at
+once (:class:`~.base.LocalTransportError`, exit 75) instead of being retried per recipient.
+"""
 
 from __future__ import annotations
 
+import errno
 import mailbox
+import os
 from pathlib import Path
 
-from digestmail.deliver.transports.base import Connection, Gate, SendResult, through_gate
+from digestmail.deliver.transports.base import (
+    Connection,
+    Gate,
+    LocalTransportError,
+    SendResult,
+    through_gate,
+)
 from digestmail.errors import TransportError
 from digestmail.models import OutgoingMessage
+
+_PASSING = frozenset({errno.EINTR, errno.EAGAIN, errno.EBUSY, errno.ETIMEDOUT})
+"""OS errors worth trying again with the next message; every other one stops the run."""
+_SUBDIRS = ("tmp", "new", "cur")
+
+
+def _os_error(directory: Path, doing: str, exc: OSError) -> TransportError:
+    """The error for ``exc``, naming the folder and the OS error with its symbolic name."""
+    name = errno.errorcode.get(exc.errno or 0, "")
+    cause = f"{exc.strerror or exc} ({name})" if name else str(exc)
+    if exc.errno in _PASSING:
+        return TransportError(f"{directory}: {doing}: {cause}")
+    return LocalTransportError(
+        f"{directory}: {doing}: {cause}; the send stopped, nothing is marked failed: fix that "
+        "(free space, permissions, the folder) and run the same command again to resume"
+    )
 
 
 class MaildirTransport:
@@ -28,11 +57,24 @@ class MaildirTransport:
 
     async def connect(self) -> Connection:
         if self._box is None:
-            try:
-                self._box = mailbox.Maildir(self.directory, create=True)
-            except OSError as exc:
-                raise TransportError(f"{self.directory}: cannot create the Maildir: {exc}") from exc
+            self._box = self._open()
         return _MaildirConnection(self._box, self.directory)
+
+    def _open(self) -> mailbox.Maildir:
+        """The Maildir, its three folders made when missing; a plain file in the way is refused.
+
+        :class:`mailbox.Maildir` only creates the folders of a path that does not exist yet, so
+        an existing empty folder (or a file) would otherwise fail on every message instead.
+        """
+        directory = self.directory
+        try:
+            if directory.exists() and not directory.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+            for sub in _SUBDIRS:
+                (directory / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+            return mailbox.Maildir(directory, create=False)
+        except OSError as exc:
+            raise _os_error(directory, "cannot use it as the Maildir", exc) from exc
 
 
 class _MaildirConnection:
@@ -52,7 +94,7 @@ class _MaildirConnection:
         try:
             key = self._box.add(data)
         except OSError as exc:
-            raise TransportError(f"{self._directory}: cannot write a message: {exc}") from exc
+            raise _os_error(self._directory, "cannot write a message", exc) from exc
         return SendResult(250, f"written to {self._directory / 'new' / key}")
 
     async def close(self) -> None:

@@ -19,7 +19,12 @@ import ssl
 import aiosmtplib
 
 from digestmail.config import SmtpConfig
-from digestmail.deliver.transports.base import Connection, Gate, SendResult
+from digestmail.deliver.transports.base import (
+    Connection,
+    Gate,
+    RefusedBeforeSending,
+    SendResult,
+)
 from digestmail.deliver.transports.smtp_pipelining import Reply, ReplyReader
 from digestmail.errors import DeliveryError, TransportError, TransportSetupError
 from digestmail.message.headers import parse_address
@@ -28,7 +33,7 @@ from digestmail.models import OutgoingMessage
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _DOT_AFTER_NEWLINE = re.compile(rb"\n\.")
 """Searched with ``re`` because it beats ``bytes.find`` for this needle about threefold."""
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>]")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029<>]")
 _CLOSING = 421
 
 
@@ -182,7 +187,9 @@ class SmtpConnection:
     def _address(self, address: str, message: OutgoingMessage) -> tuple[bytes, bytes]:
         """The address as command bytes (plus `` SMTPUTF8`` when needed); refuses injection."""
         if _UNSAFE.search(address):
-            raise DeliveryError(
+            # Our own check, before any command is written: the row is at fault, so this is
+            # never the recipient's permanent failure (see workers._refused_by_us).
+            raise RefusedBeforeSending(
                 f"{address!r}: control characters or angle brackets in an address",
                 recipient=message.email,
                 code=553,
