@@ -16,6 +16,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from digestmail.config import values
+from digestmail.config.hugo_settings import HugoSettings
 from digestmail.config.schema import INTERNAL, Bounds, setting
 from digestmail.errors import ConfigError
 
@@ -32,9 +33,18 @@ SECONDS = "seconds"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SiteConfig:
-    title: str
-    base_url: str = field(metadata=setting(parse=values.base_url))
+    """The site the posts belong to; what ``[site]`` leaves out comes from the Hugo config.
+
+    ``title`` and ``base_url`` are required, but either place may hold them (Hugo's ``title``
+    and ``baseURL``); the loader reports a missing one naming both.
+    """
+
+    title: str = ""
+    base_url: str = field(default="", metadata=setting(parse=values.base_url))
     """Always ends with a slash, so relative URLs join predictably."""
+    hugo: str | None = None
+    """The Hugo site's folder, relative to the project; None: the project when it holds a
+    Hugo config; "": read no Hugo config."""
     language: str = field(default="en", metadata=setting(parse=values.language))
     timezone: ZoneInfo = field(default=ZoneInfo("UTC"), metadata=setting(parse=values.time_zone))
     content_dir: Path = Path("content")
@@ -46,6 +56,8 @@ class SiteConfig:
     """Base URL where the archive is published; empty when there is no web version."""
     summary_length: int = field(default=70, metadata=setting(bounds=Bounds(1, 1000, unit="words")))
     """Hugo's ``summaryLength``: words of a post's automatic summary, before its sentence ends."""
+    hugo_settings: HugoSettings = field(default_factory=HugoSettings, metadata=INTERNAL)
+    """The Hugo rules the reader follows (languages, dates, URLs); Hugo's defaults without one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +135,8 @@ class ListConfig:
     )
     """How many periods back ``run-due`` still sends an unsent issue without ``--include-old``."""
     reply_to: str = ""
+    language: str = ""
+    """The content language of the list's posts; empty in the file means the site's default."""
 
 
 DEFAULT_SCHEDULES: Mapping[str, str] = {"month": "0 8 1 * *", "week": "0 8 * * 1"}
