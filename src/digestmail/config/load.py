@@ -136,8 +136,6 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
     def section(cls: type, key: str) -> dict[str, Any]:
         return read_section(cls, _table(raw, key, path), prefix=key, path=path, project=project)
 
-    if "site" not in raw:
-        raise ConfigError("missing required section", path=path, key="site")
     site = _site(section(SiteConfig, "site"), _table(raw, "site", path), path=path, project=project)
     state = StateConfig(**section(StateConfig, "state"))
     transport = TransportConfig(**section(TransportConfig, "transport"))
