@@ -118,7 +118,9 @@ def test_chains_expand_default_and_aliases() -> None:
 
 
 def test_git_is_a_warning_naming_the_key(tmp_path: Path) -> None:
-    hugo = 'baseURL = "https://ex.org/"\ntitle = "T"\n[frontmatter]\nlastmod = [":git", "lastmod"]\n'
+    hugo = (
+        'baseURL = "https://ex.org/"\ntitle = "T"\n[frontmatter]\nlastmod = [":git", "lastmod"]\n'
+    )
     config = load_config(Site(hugo=hugo, posts={}).write(tmp_path))
     (warning,) = config.site.hugo_settings.warnings
     assert warning.startswith("hugo.toml: frontmatter.lastmod: ':git' is unsupported")

@@ -48,7 +48,10 @@ def test_hugo_agrees(name: str, tmp_path: Path) -> None:
 
 
 def links(name: str, root: Path) -> dict[str, str]:
-    return {rel: p.permalink.removeprefix("https://ex.org") for rel, p in SITES[name].posts_read(root).items()}
+    return {
+        rel: p.permalink.removeprefix("https://ex.org")
+        for rel, p in SITES[name].posts_read(root).items()
+    }
 
 
 def test_pattern_without_trailing_slash_gets_one(tmp_path: Path) -> None:

@@ -65,7 +65,9 @@ SITES = {
     ),
     "multi": Site(hugo=MULTI, posts=MULTI_POSTS),
     "multi-subdir": Site(
-        hugo=MULTI.replace('title = "Netz"\n', 'title = "Netz"\ndefaultContentLanguageInSubdir = true\n'),
+        hugo=MULTI.replace(
+            'title = "Netz"\n', 'title = "Netz"\ndefaultContentLanguageInSubdir = true\n'
+        ),
         posts=MULTI_POSTS,
     ),
     "duplicates": Site(

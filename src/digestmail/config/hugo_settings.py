@@ -341,6 +341,8 @@ def apply_hugo(site: dict[str, Any], given: Mapping[str, Any], hugo: HugoConfig)
         value = item.read(read, item.hugo_key)
         if value is not None and item.site_key not in given:
             take(item.site_key, value, item.hugo_key)
+    if "content_dir" not in given and "content_dir" not in {t.key[5:] for t in taken}:
+        site["content_dir"] = hugo.root / "content"  # Hugo's default, in the Hugo site
     languages, default = _languages(read)
     if "language" not in given:
         found = _site_language(read, default)
