@@ -65,6 +65,9 @@ class Post:
     is shorter than the body is known only once it is rendered."""
     warnings: tuple[str, ...] = ()
     """Problems that do not stop the post being listed (a missing date or title)."""
+    language: str = ""
+    """The content language (``post.de.md`` -> ``de``); empty for a post built by hand, which
+    every list takes."""
     headline: Headline | None = None
     """Set when the title is a placeholder and the body opens with the real one."""
 
@@ -77,8 +80,11 @@ class Post:
 
     @property
     def incomplete(self) -> bool:
-        """A post without a date or title can be listed but never mailed."""
-        return self.date is None or not self.title
+        """A post without a date or title can be listed but never mailed.
+
+        ``title`` is kept as written, spaces and all (Hugo lists it so); only blank is none.
+        """
+        return self.date is None or not self.title.strip()
 
     def in_category(self, category: str) -> bool:
         wanted = category.casefold()
@@ -110,6 +116,8 @@ class Reason(enum.StrEnum):
     CATEGORY = "category"
     INCOMPLETE = "incomplete"
     SENT = "sent"
+    LANGUAGE = "language"
+    """In another content language than the list's (``lists.X.language``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,8 @@ class CheckReport:
     problems: tuple[Problem, ...] = ()
     checked: tuple[str, ...] = field(default=())
     """What was checked, for people: ``"12 posts"``, ``"list monthly: 240 subscribers"``."""
+    taken: tuple[str, ...] = ()
+    """What the Hugo config supplied: ``site.base_url = https://... (from hugo.toml: baseURL)``."""
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -89,6 +91,10 @@ def run_checks(
         return CheckReport(config_path=path, problems=tuple(problems))
     moment = now or datetime.now(config.site.timezone)
     checked: list[str] = [f"config {path}"]
+    hugo = config.site.hugo_settings
+    if hugo.root is not None:
+        checked.append(f"Hugo site {hugo.root}")
+    problems.extend(Problem("config", warning, WARNING) for warning in hugo.warnings)
 
     problems.extend(_check_schedules(config, moment))
     loaded = load_posts(config.site)
@@ -109,7 +115,12 @@ def run_checks(
         if list_cfg.subscribers not in seen_files:  # lists may share a file: report it once
             seen_files.add(list_cfg.subscribers)
             problems.extend(found)
-    return CheckReport(config_path=path, problems=tuple(problems), checked=tuple(checked))
+    return CheckReport(
+        config_path=path,
+        problems=tuple(problems),
+        checked=tuple(checked),
+        taken=tuple(str(item) for item in hugo.taken),
+    )
 
 
 # --- config and schedules -----------------------------------------------------------------------
@@ -166,7 +177,13 @@ def _sample_selection(
     groups: list[CategoryGroup] = []
     for category in list_cfg.categories:
         chosen = sorted(
-            (p for p in posts if p.in_category(category) and not p.incomplete),
+            (
+                p
+                for p in posts
+                if p.in_category(category)
+                and not p.incomplete
+                and (not p.language or p.language == list_cfg.language)
+            ),
             key=lambda p: p.date or now,
             reverse=True,
         )[:_SAMPLE_TIPS]

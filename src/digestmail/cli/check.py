@@ -23,6 +23,8 @@ def check(ctx: click.Context, now: str | None) -> None:
     for problem in report.problems:
         colour = "red" if problem in report.errors else "yellow"
         err_console.print(f"[{colour}]{escape(str(problem))}[/]", soft_wrap=True)
+    for item in report.taken:
+        err_console.print(escape(item), soft_wrap=True)
     for item in report.checked:
         err_console.print(f"checked {escape(item)}")
     verdict = "ok" if report.ok else f"{len(report.errors)} problem(s) to fix"

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from digestmail.config.hugo_files import has_hugo_config, read_hugo_config
+from digestmail.config.hugo_settings import apply_hugo
 from digestmail.config.model import (
     DEFAULT_SCHEDULES,
     Config,
@@ -70,6 +72,57 @@ def _table(raw: Mapping[str, Any], key: str, path: Path) -> Mapping[str, Any]:
     return value
 
 
+def _hugo_root(given: str | None, *, path: Path, project: Path) -> Path | None:
+    """``site.hugo``: the Hugo site's folder; by default the project if it holds a Hugo config."""
+    if given is None:
+        return project if has_hugo_config(project) else None
+    if not given.strip():
+        return None
+    root = project / given
+    if not has_hugo_config(root):
+        raise ConfigError(
+            f"no Hugo config in {root} (hugo.toml, config.toml or config/_default/); "
+            'give the Hugo site\'s folder relative to the project, or "" to read none',
+            path=path,
+            key="site.hugo",
+        )
+    return root
+
+
+def _site(
+    values: dict[str, Any], given: Mapping[str, Any], *, path: Path, project: Path
+) -> SiteConfig:
+    """``[site]`` with what it leaves out taken from the Hugo config; title and URL required."""
+    root = _hugo_root(values["hugo"], path=path, project=project)
+    if root is not None:
+        values["hugo_settings"] = apply_hugo(values, given, read_hugo_config(root))
+    for key, hugo_key in (("title", "title"), ("base_url", "baseURL")):
+        if not values[key]:
+            hugo_file = "the Hugo site's config" if root is None else "its Hugo config"
+            raise ConfigError(
+                f"missing required key: set it here, or {hugo_key} in {hugo_file} "
+                "(site.hugo names the Hugo site's folder)",
+                path=path,
+                key=f"site.{key}",
+            )
+    return SiteConfig(**values)
+
+
+def _list_language(language: str, site: SiteConfig, *, path: Path, key: str) -> str:
+    """A list's language: one of the site's content languages; empty means the default one."""
+    rules = site.hugo_settings
+    if not language:
+        return rules.default_language
+    if language not in rules.languages:
+        raise ConfigError(
+            f"{language!r} is not a content language of the site "
+            f"(languages: {', '.join(rules.languages)}; set them in the Hugo config)",
+            path=path,
+            key=f"{key}.language",
+        )
+    return language
+
+
 def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
     """Validate an already-parsed TOML document (separate from I/O so tests can feed dicts)."""
     top = sections_of(Config)
@@ -83,9 +136,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
     def section(cls: type, key: str) -> dict[str, Any]:
         return read_section(cls, _table(raw, key, path), prefix=key, path=path, project=project)
 
-    site = SiteConfig(**section(SiteConfig, "site"))
-    if "site" not in raw:
-        raise ConfigError("missing required section", path=path, key="site")
+    site = _site(section(SiteConfig, "site"), _table(raw, "site", path), path=path, project=project)
     state = StateConfig(**section(StateConfig, "state"))
     transport = TransportConfig(**section(TransportConfig, "transport"))
     smtp = SmtpConfig(**section(SmtpConfig, "smtp"))
@@ -99,6 +150,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
         if "schedule" not in table:
             item["schedule"] = DEFAULT_SCHEDULES[item["cadence"]]
         item["name"] = item["name"] or name
+        item["language"] = _list_language(item["language"], site, path=path, key=prefix)
         lists[name] = ListConfig(key=name, **item)
 
     return Config(

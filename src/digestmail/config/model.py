@@ -16,6 +16,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from digestmail.config import values
+from digestmail.config.hugo_settings import HugoSettings
 from digestmail.config.schema import INTERNAL, Bounds, setting
 from digestmail.errors import ConfigError
 
@@ -33,9 +34,18 @@ SECONDS = "seconds"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SiteConfig:
-    title: str
-    base_url: str = field(metadata=setting(parse=values.base_url))
+    """The site the posts belong to; what ``[site]`` leaves out comes from the Hugo config.
+
+    ``title`` and ``base_url`` are required, but either place may hold them (Hugo's ``title``
+    and ``baseURL``); the loader reports a missing one naming both.
+    """
+
+    title: str = ""
+    base_url: str = field(default="", metadata=setting(parse=values.base_url))
     """Always ends with a slash, so relative URLs join predictably."""
+    hugo: str | None = None
+    """The Hugo site's folder, relative to the project; None: the project when it holds a
+    Hugo config; "": read no Hugo config."""
     language: str = field(default="en", metadata=setting(parse=values.language))
     timezone: ZoneInfo = field(default=ZoneInfo("UTC"), metadata=setting(parse=values.time_zone))
     content_dir: Path = Path("content")
@@ -50,6 +60,8 @@ class SiteConfig:
     placeholder_titles: tuple[str, ...] = ()
     """Front-matter titles that stand for "the body's first heading" (also found by themselves:
     a title several posts of a section share, each opening with a heading)."""
+    hugo_settings: HugoSettings = field(default_factory=HugoSettings, metadata=INTERNAL)
+    """The Hugo rules the reader follows (languages, dates, URLs); Hugo's defaults without one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +142,8 @@ class ListConfig:
     title_from: TitleFrom = "auto"
     """``auto``: a placeholder title gives way to the body's first heading; ``front_matter``:
     the front-matter title, always."""
+    language: str = ""
+    """The content language of the list's posts; empty in the file means the site's default."""
 
 
 DEFAULT_SCHEDULES: Mapping[str, str] = {"month": "0 8 1 * *", "week": "0 8 * * 1"}

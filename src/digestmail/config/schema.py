@@ -122,6 +122,7 @@ def _is_number(value: Any) -> bool:
 _STRING = _Kind("a string", _is_str)
 _KINDS: dict[object, _Kind] = {
     str: _STRING,
+    str | None: _STRING,
     int: _Kind("an integer", _is_int),
     float: _Kind("a number", _is_number, float),
     bool: _Kind("true or false", lambda v: isinstance(v, bool)),

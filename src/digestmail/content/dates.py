@@ -29,8 +29,12 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from enum import Enum
+from pathlib import Path
+from typing import Any
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -279,3 +283,96 @@ def to_datetime(value: object, site_tz: tzinfo) -> datetime:
         # Go's cast reads a number as Unix seconds; Hugo shows it in UTC.
         return datetime.fromtimestamp(value, tz=UTC)
     raise DateValueError(f"{value!r} is not a date")
+
+
+# --- a page's four dates, by the site's ``[frontmatter]`` chains --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PageFile:
+    """What the file handlers of a chain need: ``:filename`` and ``:fileModTime``."""
+
+    name: str
+    """The file name without extension and language (a bundle: its folder's name)."""
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class PageDates:
+    """The four dates (``None`` = Hugo's zero date), and the slug ``:filename`` gave, if any."""
+
+    dates: Mapping[str, datetime | None]
+    filename_slug: str | None
+    warnings: tuple[str, ...]
+
+
+def date_and_slug_from_filename(name: str, site_tz: tzinfo) -> tuple[datetime | None, str]:
+    """Hugo's ``dateAndSlugFromBaseFilename``: ``2021-05-02-name`` -> (2021-05-02, ``name``).
+
+    The first ten characters must be a date; the rest, trimmed of ``' -_'``, is the slug.
+    """
+    if len(name) < 10:
+        return None, ""
+    try:
+        found = to_datetime(name[:10], site_tz)
+    except DateValueError:
+        return None, ""
+    return found, name[10:].strip(" -_")
+
+
+def page_dates(
+    meta: Mapping[str, Any],
+    chains: Mapping[str, tuple[str, ...]],
+    *,
+    site_tz: tzinfo,
+    page: PageFile,
+) -> PageDates:
+    """Each date from the first handler of its chain that has one, as Hugo's frontmatter does.
+
+    A chain entry is a front-matter key (lower case, aliases already in the chain), or
+    ``:filename`` (the date a file name starts with; it also sets the slug when the front
+    matter has no ``slug`` key at all), ``:filemodtime`` (the file's modification time) or
+    ``:git`` (skipped: no Git history is read; the config warned). A value Hugo cannot read is
+    skipped with a warning, once per key, and the chain goes on.
+    """
+    parsed: dict[str, datetime | None] = {}
+    warnings: list[str] = []
+    slug: str | None = None
+
+    def from_key(key: str) -> datetime | None:
+        if key not in parsed:
+            raw = meta.get(key)
+            value = None
+            if raw is not None and raw != "":
+                try:
+                    value = to_datetime(raw, site_tz)
+                except DateValueError as exc:
+                    warnings.append(f"{key}: {exc}; Hugo ignores it")
+            parsed[key] = value
+        return parsed[key]
+
+    out: dict[str, datetime | None] = {}
+    for field, chain in chains.items():
+        out[field] = None
+        for ident in chain:
+            if ident == ":filename":
+                value, name_slug = date_and_slug_from_filename(page.name, site_tz)
+                if value is not None and "slug" not in meta:
+                    slug = name_slug
+            elif ident == ":filemodtime":
+                value = _mod_time(page.path, site_tz)
+            elif ident.startswith(":"):  # :git
+                value = None
+            else:
+                value = from_key(ident)
+            if value is not None:
+                out[field] = value
+                break
+    return PageDates(out, slug, tuple(warnings))
+
+
+def _mod_time(path: Path, site_tz: tzinfo) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=site_tz)
+    except OSError:
+        return None

@@ -12,16 +12,26 @@ title, slug or file name becomes a space and then a hyphen (``C++ Kurs`` -> ``c-
 
 Go's URL type also reads everything after a path's first '#' as a fragment and prints a later
 '#' as ``%23``, with or without a pattern (``C# & F#`` -> ``c#-f%23``).
+
+A page's path always ends in '/' (a pattern ``/:filename`` too, and ``/x/:slug.html`` becomes
+``/x/c.html/``); with ``uglyURLs`` it ends in ``.html`` instead (``/x/c.html.html``). With
+``removePathAccents`` accents are dropped from the path (``Köln`` -> ``koln``; ``ß`` stays). A
+page in another language than the default lives under ``/<lang>/``. An explicit ``url`` keeps
+neither rule: Hugo 0.111 uses it as written. All checked with ``hugo list all``.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import quote, unquote_plus
+
+from digestmail.config.hugo_settings import HugoSettings
 
 _ALLOWED_PUNCT = frozenset("./\\_#+~-@")
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -133,6 +143,46 @@ def explicit_url(base_url: str, url: str) -> str:
     return join(base_url, escape_path(_with_trailing_slash("/" + url.lstrip("/"))))
 
 
+def split_language(stem: str, rules: HugoSettings) -> tuple[str, str]:
+    """(name, language) of a file name without extension, as Hugo 0.111 reads it.
+
+    ``post.de`` is ``post`` in German only when ``de`` is a content language (case counts):
+    otherwise ``.de`` is part of the name and the page is in the default language.
+    """
+    name, dot, suffix = stem.rpartition(".")
+    if dot and suffix in rules.languages:
+        return name, suffix
+    return stem, rules.default_language
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a page sits: path relative to the content dir, its directory, name and language."""
+
+    rel: str
+    directory: str
+    filename: str
+    """The name Hugo uses for ``:filename`` and the default path: no extension, no language
+    suffix; a bundle's folder name."""
+    bundle: bool
+    language: str
+
+
+def place_of(path: Path, content_dir: Path, rules: HugoSettings) -> Place:
+    """Where the file at ``path`` sits as a page: ``dir/index.de.md`` is a bundle in German."""
+    base, full = str(content_dir) + os.sep, str(path)
+    if full.startswith(base):  # the common case, without pathlib's parsing per post
+        rel = full[len(base) :].replace(os.sep, "/")
+    else:
+        rel = path.relative_to(content_dir).as_posix()
+    directory, _, name = rel.rpartition("/")
+    stem, language = split_language(name.rsplit(".", 1)[0], rules)
+    if name.split(".", 1)[0] == "index" and directory:  # index.md, index.de.md: a bundle
+        parent, _, bundle_name = directory.rpartition("/")
+        return Place(rel, parent, bundle_name, True, language)
+    return Place(rel, directory, stem, False, language)
+
+
 _ZERO_TIME = datetime(1, 1, 1)  # Go's zero time: what Hugo expands for an undated page
 
 
@@ -174,6 +224,21 @@ def _query_unescape(text: str) -> str | None:
     return unquote_plus(text, errors="replace")
 
 
+def remove_accents(text: str) -> str:
+    """Hugo's ``removePathAccents``: decompose, drop the combining marks (Mn), recompose."""
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", kept)
+
+
+def finish(path: str, *, ugly: bool) -> str:
+    """The page path as Hugo writes it: '/'-terminated, or ``.html`` with ``uglyURLs``."""
+    if ugly:
+        trimmed = path.rstrip("/")
+        return (trimmed or "/index") + ".html"
+    return path if path.endswith("/") else path + "/"
+
+
 def expand(
     pattern: str,
     *,
@@ -182,6 +247,7 @@ def expand(
     title: str,
     slug: str,
     filename: str,
+    accents: bool = True,
 ) -> str | None:
     """Expand a ``[permalinks]`` pattern; ``:slug`` falls back to the title, as in Hugo 0.111.
 
@@ -195,6 +261,8 @@ def expand(
     expanded = _query_unescape(_TOKEN.sub(lambda m: _EXPANDERS[m.group(1)](parts), pattern))
     if expanded is None:
         return None
+    if not accents:
+        expanded = remove_accents(expanded)
     return _fragment_hashes(urlize(_SLASHES.sub("/", "/" + expanded)))
 
 
@@ -205,8 +273,12 @@ def _fragment_hashes(path: str) -> str:
     return head + mark + fragment.replace("#", "%23")
 
 
-def default_path(*, directory: str, slug: str, filename: str) -> str:
-    """Hugo's path for a regular page with no pattern: its directory, then slug or file name."""
-    parts = [urlize(directory)] if directory else []
-    parts.append(urlize(slug) if slug else urlize(filename))
+def default_path(*, directory: str, slug: str, filename: str, accents: bool = True) -> str:
+    """Hugo's path for a regular page with no pattern: its directory, then slug or file name.
+
+    ``accents=False`` is ``removePathAccents``.
+    """
+    keep = (lambda text: text) if accents else remove_accents
+    parts = [urlize(keep(directory))] if directory else []
+    parts.append(urlize(keep(slug)) if slug else urlize(keep(filename)))
     return _fragment_hashes("/" + "/".join(p.strip("/") for p in parts if p.strip("/")) + "/")

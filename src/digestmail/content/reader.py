@@ -24,13 +24,14 @@ import re
 import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from digestmail.config import SiteConfig
+from digestmail.config.hugo_settings import DATE_ALIASES, HugoSettings
 from digestmail.content import permalinks
-from digestmail.content.dates import DateValueError, to_datetime
+from digestmail.content.dates import PageFile, page_dates
 from digestmail.content.frontmatter import FrontMatterError, split
 from digestmail.content.summaries import summarize
 from digestmail.content.titles import with_headlines
@@ -48,23 +49,13 @@ binary renamed ``.md``), and reading it whole would cost every run its memory an
 # to regular files), and never leak the descriptor into a child process.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
-# Hugo 0.111's date keys, aliases first-found-wins, and the default fallback chains
-# (``[frontmatter]`` defaults without ``:git``): date <- publishDate <- lastmod, and so on.
-DATE_ALIASES: Mapping[str, tuple[str, ...]] = {
-    "date": ("date",),
-    "publishdate": ("publishdate", "pubdate", "published"),
-    "lastmod": ("lastmod", "modified"),
-    "expirydate": ("expirydate", "unpublishdate"),
-}
-DATE_CHAINS: Mapping[str, tuple[str, ...]] = {
-    "date": ("date", "publishdate", "lastmod"),
-    "publishdate": ("publishdate", "date"),
-    "lastmod": ("lastmod", "date", "publishdate"),
-    "expirydate": ("expirydate",),
-}
+# Hugo 0.111's date keys and their aliases; which key a date comes from, and in what order, is
+# the site's ``[frontmatter]`` (``SiteConfig.hugo_settings.date_chains``, Hugo's defaults
+# without a Hugo config): date <- publishDate <- lastmod, and so on.
 # Keys with a Post field of their own; everything else goes to ``params``.
 KNOWN_KEYS = frozenset(
     {"title", "slug", "url", "draft", "categories", "tags", "author", "thumbnail"}
+    | set(DATE_ALIASES)
     | {alias for aliases in DATE_ALIASES.values() for alias in aliases}
 )
 # Go's strconv.ParseBool spellings of true; any other string (its false ones, and the ones it
@@ -86,6 +77,11 @@ def _text(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(_text(v) for v in value if _text(v))
     return str(value).strip()
+
+
+def _raw_title(value: Any) -> str:
+    """The title as Hugo keeps it: a string untouched (``"  Tipp "`` stays so), else as text."""
+    return value if isinstance(value, str) else _text(value)
 
 
 def _terms(value: Any) -> tuple[str, ...]:
@@ -117,40 +113,6 @@ def _flag(value: Any, fmt: str) -> bool:
     return False
 
 
-def _dates(meta: Mapping[str, Any], tz: tzinfo, warnings: list[str]) -> dict[str, datetime | None]:
-    """The four Hugo dates: aliases resolved, unreadable values warned about, fallbacks applied."""
-    found: dict[str, datetime] = {}
-    for field, aliases in DATE_ALIASES.items():
-        for alias in aliases:
-            raw = meta.get(alias)
-            if raw is None or raw == "":
-                continue
-            try:
-                found[field] = to_datetime(raw, tz)
-                break
-            except DateValueError as exc:
-                warnings.append(f"{alias}: {exc}; Hugo ignores it")
-    return {
-        field: next((found[key] for key in chain if key in found), None)
-        for field, chain in DATE_CHAINS.items()
-    }
-
-
-def _rel_parts(path: Path, content_dir: Path) -> tuple[str, str, str, bool]:
-    """(rel_path, directory of the page, file name as Hugo uses it, is it a bundle)."""
-    base, full = str(content_dir) + os.sep, str(path)
-    if full.startswith(base):  # the common case, without pathlib's parsing per post
-        rel = full[len(base) :].replace(os.sep, "/")
-    else:
-        rel = path.relative_to(content_dir).as_posix()
-    directory, _, name = rel.rpartition("/")
-    stem = name.rsplit(".", 1)[0]
-    if stem == "index" and directory:
-        parent, _, bundle_name = directory.rpartition("/")
-        return rel, parent, bundle_name, True
-    return rel, directory, stem, False
-
-
 def _permalink(
     site: SiteConfig,
     meta: Mapping[str, Any],
@@ -161,19 +123,31 @@ def _permalink(
     title: str,
     slug: str,
     date: datetime | None,
+    language: str,
 ) -> str:
     url = _text(meta.get("url"))
-    if url:
+    if url:  # as written: no language folder, no uglyURLs (checked with hugo 0.111)
         return permalinks.explicit_url(site.base_url, url)
+    rules = site.hugo_settings
+    accents = not rules.remove_path_accents
     pattern = site.permalinks.get(section) if section else None
     path = None
     if pattern:
         path = permalinks.expand(
-            pattern, date=date, section=section, title=title, slug=slug, filename=filename
+            pattern,
+            date=date,
+            section=section,
+            title=title,
+            slug=slug,
+            filename=filename,
+            accents=accents,
         )
     if path is None:  # no pattern, or one Hugo drops (see permalinks.expand)
-        path = permalinks.default_path(directory=directory, slug=slug, filename=filename)
-    return permalinks.join(site.base_url, path)
+        path = permalinks.default_path(
+            directory=directory, slug=slug, filename=filename, accents=accents
+        )
+    path = permalinks.finish(path, ugly=rules.ugly_urls)
+    return permalinks.join(site.base_url, rules.language_prefix(language) + path)
 
 
 def _key_line(text: str, key: str) -> int:
@@ -213,15 +187,20 @@ def build_post(path: Path, text: str, *, site: SiteConfig) -> Post:
         raise ContentError(exc.message, path=path, line=exc.line) from exc
     meta = doc.meta
     _check_url(path, text, meta)
-    warnings: list[str] = []
-    dates = _dates(meta, site.timezone, warnings)
-    rel, directory, filename, bundle = _rel_parts(path, site.content_dir)
+    rules = site.hugo_settings
+    place = permalinks.place_of(path, site.content_dir, rules)
+    rel, directory, filename, bundle = place.rel, place.directory, place.filename, place.bundle
+    found = page_dates(
+        meta, rules.date_chains, site_tz=site.timezone, page=PageFile(filename, path)
+    )
+    dates = found.dates
+    warnings = list(found.warnings)
     section = directory.split("/", 1)[0]  # a top-level bundle lives in the root section ""
-    title = _text(meta.get("title"))
-    slug = _text(meta.get("slug"))
+    title = _raw_title(meta.get("title"))  # as written, spaces kept: Hugo lists it so
+    slug = _text(meta.get("slug")) if found.filename_slug is None else found.filename_slug
     if dates["date"] is None:
         warnings.append("no date: set date (or publishDate) in the front matter")
-    if not title:
+    if not title.strip():
         warnings.append("no title: set title in the front matter")
     parts = summarize(doc.body)
     return Post(
@@ -235,7 +214,7 @@ def build_post(path: Path, text: str, *, site: SiteConfig) -> Post:
         expiry_date=dates["expirydate"],
         lastmod=dates["lastmod"],
         draft=_flag(meta.get("draft", False), doc.format),
-        categories=_terms(meta.get("categories")),
+        categories=_terms(meta.get(rules.category_key)),
         tags=_terms(meta.get("tags")),
         author=_text(meta.get("author")),
         thumbnail=_text(meta.get("thumbnail")),
@@ -247,14 +226,16 @@ def build_post(path: Path, text: str, *, site: SiteConfig) -> Post:
             section=section,
             directory=directory,
             filename=filename,
-            title=title,
+            title=title.strip(),
             slug=slug,
             date=dates["date"],
+            language=place.language,
         ),
         params={k: v for k, v in meta.items() if k not in KNOWN_KEYS},
         bundle=bundle,
         truncated=parts.truncated,
         warnings=tuple(warnings),
+        language=place.language,
     )
 
 
@@ -336,13 +317,35 @@ def _is_page(name: str) -> bool:
     )
 
 
+def _first_per_page(names: list[str], rules: HugoSettings, *, bundle: bool) -> list[str]:
+    """One file per page and language, the first by name, as ``hugo list`` shows.
+
+    ``a.md`` and ``a.en.md`` are the same page when ``en`` is the default language; Hugo 0.111
+    keeps ``a.en.md``. In a bundle every ``index.*`` is its page: ``index.md`` and
+    ``index.fr.md`` (``fr`` no language) are one page, and Hugo keeps ``index.fr.md``.
+    """
+    seen: set[tuple[str, str]] = set()
+    kept: list[str] = []
+    for name in sorted(names):
+        stem, language = permalinks.split_language(name.rsplit(".", 1)[0], rules)
+        key = ("" if bundle else stem, language)
+        if key not in seen:
+            seen.add(key)
+            kept.append(name)
+    return kept
+
+
 def iter_content_files(
-    content_dir: Path, *, on_error: Callable[[ContentError], None] | None = None
+    content_dir: Path,
+    *,
+    on_error: Callable[[ContentError], None] | None = None,
+    rules: HugoSettings | None = None,
 ) -> Iterator[Path]:
-    """Regular pages as Hugo finds them: ``*.md`` and bundles' ``index.md``.
+    """Regular pages as Hugo finds them: ``*.md`` and bundles' ``index.md`` (``index.de.md``).
 
     Section lists (``_index.md``) are skipped, and so is every other Markdown file inside a
-    leaf bundle, because Hugo treats those as the bundle's resources, not pages.
+    leaf bundle, because Hugo treats those as the bundle's resources, not pages. ``rules``
+    holds the content languages that tell translations (``a.de.md``) from names with a dot.
 
     A folder that cannot be listed is a :class:`ContentError` passed to ``on_error`` (raised
     when there is none), never skipped in silence as ``os.walk`` would: its posts are tips.
@@ -355,15 +358,17 @@ def iter_content_files(
             raise error from exc
         on_error(error)
 
+    rules = rules or HugoSettings()
     for root, dirs, files in os.walk(content_dir, onerror=walk_error):
         dirs[:] = sorted(d for d in dirs if not _ignored(d))
         pages = [f for f in files if _is_page(f)]
-        index = next((f for f in pages if f.rsplit(".", 1)[0] == "index"), None)
-        if index is not None and Path(root) != content_dir:
+        indexes = [f for f in pages if f.split(".", 1)[0] == "index"]
+        if indexes and Path(root) != content_dir:
             dirs[:] = []  # a leaf bundle: everything below it is a resource
-            yield Path(root, index)
+            for name in _first_per_page(indexes, rules, bundle=True):
+                yield Path(root, name)
             continue
-        for name in sorted(pages):
+        for name in _first_per_page(pages, rules, bundle=False):
             yield Path(root, name)
 
 
@@ -375,7 +380,7 @@ def load_posts(site: SiteConfig) -> ContentResult:
         return ContentResult((), (error,))
     posts: list[Post] = []
     errors: list[ContentError] = []
-    for path in iter_content_files(content_dir, on_error=errors.append):
+    for path in iter_content_files(content_dir, on_error=errors.append, rules=site.hugo_settings):
         try:
             posts.append(read_post(path, site=site))
         except ContentError as exc:

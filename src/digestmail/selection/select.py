@@ -6,8 +6,10 @@ falls back to ``date``) and pages whose expiry date is *before* now (``ExpiryDat
 A post expiring exactly at the cut-off is therefore still published, as on the site.
 
 Each left-out post carries exactly one reason, the first that applies in this order:
-incomplete, category, draft, future, expired, sent, period -- the most fundamental first, so
-an editor fixes the cause that matters (a missing date before a wrong month).
+language, incomplete, category, draft, future, expired, sent, period -- the most fundamental
+first, so an editor fixes the cause that matters (a missing date before a wrong month). A post
+in another content language than the list's (``lists.X.language``) is not for this list at all,
+so that comes first.
 """
 
 from __future__ import annotations
@@ -65,7 +67,9 @@ def select(
         window_start = late_since
 
     def reason_for(post: Post, category: str | None) -> Reason | None:
-        if post.date is None or not post.title:
+        if post.language and list_cfg.language and post.language != list_cfg.language:
+            return Reason.LANGUAGE
+        if post.date is None or post.incomplete:
             return Reason.INCOMPLETE
         if category is None:
             return Reason.CATEGORY
