@@ -92,11 +92,12 @@ def web_url(config: Config, list_cfg: ListConfig, issue_id: str) -> str:
 def image_site(config: Config, list_cfg: ListConfig) -> ImageSite:
     """Where the list's images come from (the Hugo site) and where their renditions go."""
     site = config.site
+    root = site.hugo_settings.root or config.project_dir  # static/ and assets/ live here
     archive = site.archive_url
     out_url = (archive if archive.endswith("/") else archive + "/") if archive else ""
     return ImageSite(
         base_url=site.base_url,
-        folders=(config.project_dir / "static", config.project_dir / "assets"),
+        folders=(root / "static", root / "assets"),
         out_dir=site.archive_dir / list_cfg.key / "images",
         out_url=out_url + f"{list_cfg.key}/images/" if out_url else "",
     )

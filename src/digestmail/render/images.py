@@ -116,9 +116,9 @@ class Renditions:
         except (OSError, ValueError) as exc:  # Pillow: UnidentifiedImageError is an OSError
             self.warnings.append(f"image {source}: cannot be read ({exc}); left out")
             return None
-        if made is None:
-            return Rendition(url)  # a JPEG, PNG or GIF of a sensible size: fine as it is
         data, ext, width, height = made
+        if not data:
+            return Rendition(url, width, height)  # a JPEG, PNG or GIF of a sensible size
         if not self.site.out_url:
             self.warnings.append(
                 f"image {source}: needs an email-safe copy, but site.archive_url is not set "
@@ -137,8 +137,8 @@ class Renditions:
         return result
 
 
-def _rendition(source: Path, suffix: str) -> tuple[bytes, str, int, int] | None:
-    """(bytes, ``.jpg``/``.png``, width, height), or None when the file can be linked as is."""
+def _rendition(source: Path, suffix: str) -> tuple[bytes, str, int, int]:
+    """(bytes, ``.jpg``/``.png``, width, height); no bytes when the file can be linked as is."""
     from PIL import Image  # Pillow is needed only when an issue has images to convert
 
     image: Image.Image
@@ -150,7 +150,7 @@ def _rendition(source: Path, suffix: str) -> tuple[bytes, str, int, int] | None:
     else:
         image = Image.open(source)
         if suffix in RASTER and image.width <= MAX_WIDTH:
-            return None
+            return b"", suffix, image.width, image.height
     image.load()
     if image.width > MAX_WIDTH:
         height = max(1, round(image.height * MAX_WIDTH / image.width))

@@ -230,6 +230,9 @@ def inline_css(html: str) -> str:
         exclude_pseudoclasses=True,
         cssutils_logging_level=logging.CRITICAL,
         align_floating_images=False,
+        # CSS "height:auto" (fluid images) must not replace an image's height attribute:
+        # Outlook sizes images by their attributes alone.
+        disable_basic_attributes=["height", "width"],
     )
     out: str = inliner.transform(pretty_print=False)
     if not out.lstrip().lower().startswith("<!doctype"):
