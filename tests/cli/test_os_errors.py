@@ -132,13 +132,16 @@ def test_build_out_is_a_file_or_under_one(project: Path, cli: Cli, where: str) -
 def test_send_with_the_archive_under_a_file(project: Path, cli: Cli) -> None:
     """The archive is written once the issue is finished: the mail has left, the page cannot.
 
-    Exit 2 (a path to fix); running again once it is fixed writes the page and sends nothing.
+    Exit 75, never 2 (that would say nothing was sent); running again once the path is fixed
+    writes the page and sends nothing.
     """
     config = project / "config/digestmail.toml"
     _set(config, 'archive_dir = "archive"', 'archive_dir = "blocker"')
     result = _run(cli, project, "send")
-    assert result.exit_code == 2
-    _one_line_error(_output(result), str(project / "blocker"), result.exit_code)
+    assert result.exit_code == 75, _output(result)
+    said = " ".join(_output(result).split())
+    assert "Traceback" not in said
+    assert "web archive not written" in said and f"{project / 'blocker'}/monthly: Not a" in said
     _set(config, 'archive_dir = "blocker"', 'archive_dir = "archive"')
     again = _run(cli, project, "send")
     assert again.exit_code == 0, _output(again)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from digestmail.config import Config, ListConfig
 from digestmail.content.reader import ContentResult, load_posts
+from digestmail.errors import DigestmailError
 from digestmail.models import Issue, IssueStatus, Period, Post, PostRef, Selection
 from digestmail.selection.late import late_window
 from digestmail.selection.periods import parse_period
@@ -129,5 +130,11 @@ async def send_issue_to_list(job: SendJob) -> DeliveryReport:
     if not job.dry_run:
         stored = ledger.get_issue(issue.id)
         if stored is not None and stored.status is IssueStatus.FINISHED:
-            write_archive(stored.issue, config=config, list_cfg=list_cfg)
+            try:
+                write_archive(stored.issue, config=config, list_cfg=list_cfg)
+            except (OSError, DigestmailError) as exc:
+                # The mail went out: exit 2 would say it did not. Running again writes it.
+                where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                return replace(report, archive_error=f"{where}{reason}")
     return report

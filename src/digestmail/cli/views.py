@@ -63,6 +63,12 @@ def print_report(err_console: Console, report: DeliveryReport) -> None:
             "[yellow]note:[/] the posts would now render differently; the stored copy of the "
             "issue was sent so every subscriber gets the same content."
         )
+    if report.archive_error:
+        err_console.print(
+            f"[yellow]the web archive was not written:[/] {escape(report.archive_error)}; "
+            "fix that and run the same command again (nothing is sent twice)",
+            soft_wrap=True,
+        )
     if report.interrupted:
         err_console.print("interrupted: run the same command again to resume.")
     elif report.counts[Outcome.LEFT_TO_RETRY]:
@@ -139,6 +145,8 @@ def log_report(log: EventLog, report: DeliveryReport) -> None:
         log.warning("failed permanently", issue=report.issue_id, detail=failure)
     for row in report.invalid_rows:
         log.warning("invalid row skipped", issue=report.issue_id, detail=row)
+    if report.archive_error:
+        log.warning("web archive not written", issue=report.issue_id, detail=report.archive_error)
     if report.content_changed:
         log.warning(
             "the posts would now render differently; the stored copy was sent",

@@ -104,11 +104,16 @@ class DeliveryReport:
     """The first permanent failures as ``address: code reply``, for the summary."""
     invalid_rows: tuple[str, ...] = ()
     """The first invalid subscriber rows as ``line N: address: reason``."""
+    archive_error: str = ""
+    """The web archive could not be written after the issue went out (the next run does it)."""
 
     @property
     def exit_code(self) -> ExitCode:
-        """75 when running again would do more; 1 when some address refused for good; else 0."""
-        if self.counts[Outcome.LEFT_TO_RETRY] or self.interrupted:
+        """75 when running again would do more; 1 when some address refused for good; else 0.
+
+        Never 2: that promises nothing was sent, and a report exists only once a send ran.
+        """
+        if self.counts[Outcome.LEFT_TO_RETRY] or self.interrupted or self.archive_error:
             return ExitCode.TEMPFAIL
         return ExitCode.FAILED if self.counts[Outcome.FAILED_PERMANENT] else ExitCode.OK
 
@@ -119,6 +124,7 @@ class DeliveryReport:
         for name in ("dry_run", "content_changed", "interrupted", "test_copies"):
             flat[name] = getattr(self, name)
         flat.update(failures=list(self.failures), invalid_rows=list(self.invalid_rows))
+        flat["archive_error"] = self.archive_error or None
         return flat
 
     @classmethod
