@@ -13,14 +13,18 @@ nothing of digestmail can still catch it::
     ├── FileLineError(path, line)
     │   ├── ContentError                      a post
     │   └── SubscriberError                   a subscriber file
-    ├── TemplateError                         a theme
+    ├── TemplateError                         a theme, or a digest too large to send whole
     ├── HeaderInjectionError, ValueError      CR/LF/NUL bound for a header
     ├── DeliveryError(recipient, code, reply) exit 1: one recipient refused
+    │   └── RefusedBeforeSending              our own check refused the row: left to retry
     ├── TransportError, ConnectionError       exit 75: cannot reach the relay or the Maildir
-    │   └── TransportSetupError               exit 2: credentials or certificate refused
+    │   ├── TransportSetupError               exit 2: credentials or certificate refused
+    │   └── LocalTransportError               exit 75: the Maildir's disk is full, read-only...
     ├── LockHeldError                         exit 75: another run holds the issue
+    ├── SendStoppedError(cause)               exit 75: an error after messages went out
     └── LedgerError(path)                     the SQLite ledger cannot be used
-        └── LedgerBusyError, TimeoutError     exit 75: locked by another process too long
+        ├── LedgerBusyError, TimeoutError     exit 75: locked by another process too long
+        └── LedgerStorageError                exit 75: its disk is full or failing
 """
 
 from __future__ import annotations
@@ -169,3 +173,50 @@ class LedgerBusyError(LedgerError, TimeoutError):
     """Another process kept the ledger locked for longer than the busy timeout; retry later."""
 
     exit_code = ExitCode.TEMPFAIL
+
+
+class SendStoppedError(DigestmailError):
+    """An error that ended a send after messages went out; exit 75, never 2.
+
+    Exit 2 promises "nothing was sent"; once something was, running the same command again
+    (after fixing the cause, which the message names) resumes without a second copy to anyone.
+    """
+
+    exit_code = ExitCode.TEMPFAIL
+
+    def __init__(self, cause: DigestmailError, *, tried: int) -> None:
+        self.cause = cause
+        super().__init__(
+            f"{cause} (the send stopped after {tried} message(s) were handed to the transport; "
+            "what went out is recorded: fix this, then run the same command again to resume)"
+        )
+
+
+class LedgerStorageError(LedgerError):
+    """The ledger's file system refused a write: full (SQLITE_FULL) or an I/O error.
+
+    Temporary by nature (exit 75): the run stops at once, what was committed stays, and once
+    space is freed the same command resumes, re-sending at most the messages in flight.
+    """
+
+    exit_code = ExitCode.TEMPFAIL
+
+
+class LocalTransportError(TransportError):
+    """The local destination refuses every message alike: a full or read-only file system, a
+    folder without permission, a Maildir path that is a plain file.
+
+    Trying the next recipient cannot help (it grinds through the whole list, each row tried
+    ``max_attempts`` times), so the engine stops the run at the first one (exit 75), records
+    nothing as failed and leaves the message in flight ``queued``: once the cause is fixed, the
+    next run resumes exactly where this one stopped.
+    """
+
+
+class RefusedBeforeSending(DeliveryError):
+    """digestmail's own check refused a message before any byte of it left (a control character
+    in an address): the subscriber row is at fault, not the recipient's mailbox.
+
+    Never recorded as the recipient's permanent failure: the engine reports the row and leaves
+    it to retry, so a fixed subscriber file delivers it on the next run.
+    """

@@ -22,11 +22,18 @@ from digestmail.config import Config, load_config
 from digestmail.deliver.counts import Outcome
 from digestmail.deliver.job import FactoryMaker, SendJob
 from digestmail.deliver.recipients import LOOKUP_CHUNK
-from digestmail.deliver.send import DeliveryReport, SendStoppedError, make_transport, send_issue
-from digestmail.deliver.transports.base import LocalTransportError, RefusedBeforeSending, Transport
+from digestmail.deliver.send import DeliveryReport, make_transport, send_issue
+from digestmail.deliver.transports.base import Transport
 from digestmail.deliver.transports.memory import MemoryTransport
-from digestmail.errors import ExitCode, HeaderInjectionError, SubscriberError
-from digestmail.ledger.schema import LedgerStorageError
+from digestmail.errors import (
+    ExitCode,
+    HeaderInjectionError,
+    LedgerStorageError,
+    LocalTransportError,
+    RefusedBeforeSending,
+    SendStoppedError,
+    SubscriberError,
+)
 from digestmail.ledger.store import Ledger
 from digestmail.models import DeliveryStatus, OutgoingMessage, Recipient
 from digestmail.subscribers.reader import SubscriberProblem, read_subscribers

@@ -21,12 +21,13 @@ from digestmail.config import Config
 from digestmail.content.reader import ContentResult
 from digestmail.deliver.counts import ProgressSink
 from digestmail.deliver.job import SendJob
-from digestmail.deliver.send import DeliveryReport, SendStoppedError
+from digestmail.deliver.send import DeliveryReport
 from digestmail.errors import (
     ConfigError,
     ExitCode,
     HeaderInjectionError,
     LockHeldError,
+    SendStoppedError,
     SubscriberError,
     TemplateError,
 )

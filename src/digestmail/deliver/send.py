@@ -48,6 +48,7 @@ from digestmail.errors import (
     ExitCode,
     LedgerError,
     LockHeldError,
+    SendStoppedError,
     SubscriberError,
 )
 from digestmail.ledger.store import Lease, Ledger
@@ -58,23 +59,6 @@ LEASE_TTL = 60.0
 """Seconds a vanished run on another host blocks the issue (same host: until its PID is dead)."""
 TEST_SUFFIX = "#test"
 """Test copies (``--to``) are recorded under ``<issue id>#test``, apart from the list's rows."""
-
-
-class SendStoppedError(DigestmailError):
-    """An error that ended a send after messages went out; exit 75, never 2.
-
-    Exit 2 promises "nothing was sent"; once something was, running the same command again
-    (after fixing the cause, which the message names) resumes without a second copy to anyone.
-    """
-
-    exit_code = ExitCode.TEMPFAIL
-
-    def __init__(self, cause: DigestmailError, *, tried: int) -> None:
-        self.cause = cause
-        super().__init__(
-            f"{cause} (the send stopped after {tried} message(s) were handed to the transport; "
-            "what went out is recorded: fix this, then run the same command again to resume)"
-        )
 
 
 def raise_after_sending(exc: BaseException, *, tried: int) -> NoReturn:
@@ -128,14 +112,26 @@ class DeliveryReport:
         return flat
 
     @classmethod
-    def from_tally(cls, tally: Tally, *, issue_id: str, **flags: bool) -> DeliveryReport:
+    def from_tally(
+        cls,
+        tally: Tally,
+        *,
+        issue_id: str,
+        interrupted: bool,
+        dry_run: bool = False,
+        content_changed: bool = False,
+        test_copies: bool = False,
+    ) -> DeliveryReport:
         """Freeze the run's counts and the rows it names."""
         return cls(
             issue_id=issue_id,
             counts=Counts(tally.counts),
+            dry_run=dry_run,
+            content_changed=content_changed,
+            interrupted=interrupted,
+            test_copies=test_copies,
             failures=tuple(tally.failures),
             invalid_rows=tuple(tally.invalid_rows),
-            **flags,
         )
 
 

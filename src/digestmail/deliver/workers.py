@@ -25,15 +25,12 @@ from digestmail.deliver.counts import Outcome
 from digestmail.deliver.recipients import MAX_LISTED, chunks
 from digestmail.deliver.retry import backoff_delay, is_user_unknown
 from digestmail.deliver.run_state import MARK_BATCH, Job, RunState, done_future, window
-from digestmail.deliver.transports.base import (
-    Connection,
-    Gate,
-    LocalTransportError,
-    RefusedBeforeSending,
-)
+from digestmail.deliver.transports.base import Connection, Gate
 from digestmail.errors import (
     DeliveryError,
     HeaderInjectionError,
+    LocalTransportError,
+    RefusedBeforeSending,
     TransportError,
     TransportSetupError,
 )

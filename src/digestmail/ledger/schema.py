@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from digestmail.errors import ExitCode, LedgerBusyError, LedgerError
+from digestmail.errors import LedgerBusyError, LedgerError, LedgerStorageError
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer waits for another process's transaction before giving up."""
@@ -28,16 +28,6 @@ back thousands of outcomes (and their attempts), and every one of those messages
 again. The group commit (deliver/group_commit.py) makes one commit carry about one outcome per
 connection, so the extra fsync per commit costs little; README "Exactly once" has the figures.
 """
-
-
-class LedgerStorageError(LedgerError):
-    """The ledger's file system refused a write: full (SQLITE_FULL) or an I/O error.
-
-    Temporary by nature (exit 75): the run stops at once, what was committed stays, and once
-    space is freed the same command resumes, re-sending at most the messages in flight.
-    """
-
-    exit_code = ExitCode.TEMPFAIL
 
 
 def _v1(db: sqlite3.Connection) -> None:

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from digestmail.errors import DeliveryError, TransportError
 from digestmail.models import OutgoingMessage
 
 Gate = Callable[[], Awaitable[None] | None]
@@ -35,26 +34,6 @@ class SendResult:
 
     code: int
     reply: str
-
-
-class LocalTransportError(TransportError):
-    """The local destination refuses every message alike: a full or read-only file system, a
-    folder without permission, a Maildir path that is a plain file.
-
-    Trying the next recipient cannot help (it grinds through the whole list, each row tried
-    ``max_attempts`` times), so the engine stops the run at the first one (exit 75), records
-    nothing as failed and leaves the message in flight ``queued``: once the cause is fixed, the
-    next run resumes exactly where this one stopped.
-    """
-
-
-class RefusedBeforeSending(DeliveryError):
-    """digestmail's own check refused a message before any byte of it left (a control character
-    in an address): the subscriber row is at fault, not the recipient's mailbox.
-
-    Never recorded as the recipient's permanent failure: the engine reports the row and leaves
-    it to retry, so a fixed subscriber file delivers it on the next run.
-    """
 
 
 class Connection(Protocol):

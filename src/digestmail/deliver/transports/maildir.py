@@ -12,14 +12,8 @@ import mailbox
 import os
 from pathlib import Path
 
-from digestmail.deliver.transports.base import (
-    Connection,
-    Gate,
-    LocalTransportError,
-    SendResult,
-    through_gate,
-)
-from digestmail.errors import TransportError
+from digestmail.deliver.transports.base import Connection, Gate, SendResult, through_gate
+from digestmail.errors import LocalTransportError, TransportError
 from digestmail.models import OutgoingMessage
 
 _PASSING = frozenset({errno.EINTR, errno.EAGAIN, errno.EBUSY, errno.ETIMEDOUT})

@@ -19,14 +19,14 @@ import ssl
 import aiosmtplib
 
 from digestmail.config import SmtpConfig
-from digestmail.deliver.transports.base import (
-    Connection,
-    Gate,
-    RefusedBeforeSending,
-    SendResult,
-)
+from digestmail.deliver.transports.base import Connection, Gate, SendResult
 from digestmail.deliver.transports.smtp_pipelining import Reply, ReplyReader
-from digestmail.errors import DeliveryError, TransportError, TransportSetupError
+from digestmail.errors import (
+    DeliveryError,
+    RefusedBeforeSending,
+    TransportError,
+    TransportSetupError,
+)
 from digestmail.message.headers import parse_address
 from digestmail.models import OutgoingMessage
 
