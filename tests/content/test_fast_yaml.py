@@ -62,6 +62,15 @@ VALUES = [
     "a: b",
     "ǅ Titelcase",
     "Ende ",
+    "Linkerd's proxy!",
+    "a: b:c",
+    "C# und F#",
+    "Text, mit [Klammern] & {mehr}",
+    "http://example.org/x",
+    "0.25",
+    "-1.5",
+    "1.",
+    "01.5",
 ]
 KEYS = ["title", "Date", "draft_2", "my-key", "2zahl", "mit leer", '"quoted"']
 
@@ -105,6 +114,16 @@ DECLINE = None
         ("", {}),
         ("# nur ein Kommentar\n", {}),
         ("head:\nnext: 1\n", {"head": None, "next": 1}),
+        (
+            "d: Erste Zeile\n  zweite's Zeile\n    dritte\nx: 1\n",
+            {"d": "Erste Zeile zweite's Zeile dritte", "x": 1},
+        ),
+        ("d:\n  Nur unten,\n  auf zwei Zeilen.\n", {"d": "Nur unten, auf zwei Zeilen."}),
+        ("d:\n  unten\n", {"d": "unten"}),
+        ("d: |-\n  Zeile 1\n\n    eingerückt\n\nx: 1\n", {"d": "Zeile 1\n\n  eingerückt", "x": 1}),
+        ("d: |\n  Zeile 1\n  Zeile 2\n\n", {"d": "Zeile 1\nZeile 2\n"}),
+        ("d: |\n  ohne Zeilenende", {"d": "ohne Zeilenende"}),
+        ("p:\n  priority: 1.0\n", {"p": {"priority": 1.0}}),
         # declined: each is outside the subset, for the reason given
         ("a: 1\nA: 2\n", DECLINE),  # keys that are duplicates once lower-cased
         ("head:\n  a: 1\n   b: 2\n", DECLINE),  # uneven nested indent (a PyYAML error)
@@ -115,6 +134,15 @@ DECLINE = None
         ("a: 1\n  # eingerueckter Kommentar\n", DECLINE),  # an indented comment
         ("a: 1\n...\n", DECLINE),  # a document end marker
         ("a: [1, 2\n", DECLINE),  # an unclosed flow sequence (a PyYAML error)
+        ("d: Text\n  weiter # Kommentar\n", DECLINE),  # a comment after a further line
+        ("d: Text\n\n  nach Leerzeile\n", DECLINE),  # a blank line inside a plain text
+        ("d: 1\n  2\n", DECLINE),  # a further line after a number
+        ('d: "zitiert"\n  weiter\n', DECLINE),  # after a quoted text (a PyYAML error)
+        ("d: |2\n  Text\n", DECLINE),  # an indentation indicator
+        ("d: >-\n  gefaltet\n", DECLINE),  # a folded block
+        ("d: |\n\n  Text\n", DECLINE),  # a literal block opening with a blank line
+        ("d: |\n  \tTab\n", DECLINE),  # a tab in a literal block (a PyYAML error here)
+        ("d:\n  - a\n", DECLINE),  # a block sequence
     ],
 )
 def test_structures(block: str, fast: dict[str, Any] | None) -> None:
@@ -131,6 +159,17 @@ def test_random_combinations_agree() -> None:
     rng = random.Random(2017)
     lines = [f"{k}: {v}" for k, v in itertools.product(KEYS[:4], VALUES)]
     lines += ["headline:", "  enabled: false", '  background: ""', "  x: [a, b]", "", "# c"]
+    lines += [
+        "desc: |",
+        "desc: |-",
+        "desc:",
+        "  weiter geht's",
+        "    tiefer",
+        "  - x",
+        "  ",
+        "  # c",
+    ]
+    lines += ["  C# und: F#", "  http://x.y/z", "  'q'", "  yes", "  12", "  1.5", "   "]
     for _ in range(2000):
         agrees("\n".join(rng.choice(lines) for _ in range(rng.randrange(1, 8))) + "\n")
 

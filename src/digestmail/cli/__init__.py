@@ -7,21 +7,43 @@ input and nothing sent, 75 temporary: run again to resume).
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from digestmail import __version__
-from digestmail.cli.backup import backup
-from digestmail.cli.build import build
-from digestmail.cli.check import check
 from digestmail.cli.common import State
-from digestmail.cli.posts import posts
-from digestmail.cli.run_due import run_due
-from digestmail.cli.send import send
-from digestmail.cli.status import status
-from digestmail.cli.subscribers import subscribers, unsubscribe
+
+# Each command's name, module and function. A command's module is imported when the command
+# runs (or ``--help`` lists it), not at start-up: ``posts`` never loads what ``send`` needs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "posts": ("posts", "posts"),
+    "build": ("build", "build"),
+    "send": ("send", "send"),
+    "status": ("status", "status"),
+    "unsubscribe": ("subscribers", "unsubscribe"),
+    "subscribers": ("subscribers", "subscribers"),
+    "check": ("check", "check"),
+    "run-due": ("run_due", "run_due"),
+    "backup": ("backup", "backup"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group that imports a command's module on first use; listed and run as if added."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attr = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f"digestmail.cli.{module}"), attr)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -51,10 +73,6 @@ def main(ctx: click.Context, config_path: str | None, log_format: str) -> None:
     subscriber file (nothing was sent); 75 temporary: run the same command again to resume.
     """
     ctx.obj = State(config_path, log_format)
-
-
-for command in (posts, build, send, status, unsubscribe, subscribers, check, run_due, backup):
-    main.add_command(command)
 
 
 if __name__ == "__main__":  # pragma: no cover

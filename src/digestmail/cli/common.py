@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import os
 import sys
@@ -10,27 +11,43 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
-from digestmail.cli.logs import EventLog
 from digestmail.config import Config, ListConfig, load_config
 from digestmail.errors import ContentError, DigestmailError, ExitCode, UsageError
-from digestmail.models import Issue, Selection
 
 if TYPE_CHECKING:
     import asyncio
 
+    from rich.console import Console
+
+    from digestmail.cli.logs import EventLog
     from digestmail.content.reader import ContentResult
+    from digestmail.models import Issue, Selection
+
+    err_console: Console
 
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-err_console = Console(stderr=True, highlight=False)
+
+@functools.cache
+def get_err_console() -> Console:
+    """The console for people (stderr), made on first use: ``posts --format json`` that prints
+    no error never imports rich, a good part of its start-up."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def __getattr__(name: str) -> Any:
+    """``err_console``, the one :func:`get_err_console` makes, for ``from ... import``."""
+    if name == "err_console":
+        return get_err_console()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class State:
@@ -94,7 +111,9 @@ def os_error_exit_code(exc: OSError) -> ExitCode:
 
 
 def _print_error(text: str) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(text)}", markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    get_err_console().print(f"[bold red]error:[/] {escape(text)}", markup=True, soft_wrap=True)
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -116,7 +135,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             _print_error(describe_os_error(exc))
             sys.exit(os_error_exit_code(exc))
         except KeyboardInterrupt:
-            err_console.print("interrupted; run the same command again to resume")
+            get_err_console().print("interrupted; run the same command again to resume")
             sys.exit(ExitCode.TEMPFAIL)
 
     return wrapper
@@ -164,8 +183,10 @@ def config_of(ctx: click.Context) -> Config:
 
 
 def log_of(ctx: click.Context) -> EventLog:
+    from digestmail.cli.logs import EventLog
+
     state: State = ctx.find_object(State)  # type: ignore[assignment]
-    if err_console.is_terminal and state.log_format == "text":
+    if get_err_console().is_terminal and state.log_format == "text":
         return EventLog(fmt="text", stream=io.StringIO())  # people get tables, not log lines
     return EventLog(fmt=state.log_format)
 
@@ -183,7 +204,7 @@ def resolve_now(config: Config, now: str | None) -> datetime:
 
 def report_content_errors(errors: tuple[DigestmailError, ...]) -> None:
     for error in errors:
-        err_console.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+        get_err_console().print(f"[bold red]error:[/] {error}", soft_wrap=True)
 
 
 def require_clean_content(result: ContentResult) -> None:
@@ -213,7 +234,7 @@ def make_issue(
         )
         if not allow_empty:
             raise UsageError(message)
-        err_console.print(f"[yellow]warning:[/] {message}")
+        get_err_console().print(f"[yellow]warning:[/] {message}")
     return selection, render_issue(selection, config=config, list_cfg=list_cfg)
 
 

@@ -11,13 +11,13 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
-
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from digestmail.models import Post, Reason, Selection
 from digestmail.selection import is_published
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 JSON_FIELDS = (
     "path",
@@ -142,6 +142,9 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def to_table(rows: Sequence[dict[str, Any]], *, title: str) -> Table:
+    from rich.markup import escape  # only the table for people needs rich
+    from rich.table import Table
+
     with_selection = bool(rows) and "selected" in rows[0]
     table = Table(title=title, title_justify="left", expand=False)
     table.add_column("date", no_wrap=True)

@@ -12,7 +12,7 @@ from digestmail.cli.common import (
     NOW_OPTION,
     PERIOD_OPTION,
     config_of,
-    err_console,
+    get_err_console,
     handle_errors,
     report_content_errors,
     resolve_now,
@@ -44,15 +44,19 @@ def posts(ctx: click.Context, list_key: str | None, period: str, now: str | None
     in an earlier issue). A post that cannot be read is reported with its file and line, and
     the command exits 2 after listing the others.
     """
-    from digestmail.app import issues
+    from digestmail.content import load_posts
 
     if list_key is None and ctx.get_parameter_source("period") is ParameterSource.COMMANDLINE:
         raise UsageError("--period chooses a list's issue: give --list too")
     config = config_of(ctx)
     moment = resolve_now(config, now)
-    result = issues.load_content(config)
+    # What app.issues.load_content does, without importing the issue steps (and Babel with
+    # them) when no list's issue is asked for.
+    result = load_posts(config.site)
     selection, use_headline = None, True
     if list_key is not None:
+        from digestmail.app import issues
+
         list_cfg = config.get_list(list_key)
         selection = issues.select_issue(
             config, list_cfg, period=period, now=moment, posts=result.posts
@@ -70,7 +74,7 @@ def posts(ctx: click.Context, list_key: str | None, period: str, now: str | None
                 f" — issue {selection.issue_id}: {len(selection.posts)} selected"
                 f" (cut-off {selection.cutoff:%Y-%m-%d %H:%M %Z})"
             )
-        err_console.print(listing.to_table(rows, title=title))
+        get_err_console().print(listing.to_table(rows, title=title))
     if result.errors:
         report_content_errors(result.errors)
         sys.exit(ExitCode.USAGE)

@@ -363,6 +363,8 @@ def page_dates(
                 value = _mod_time(page.path, site_tz)
             elif ident.startswith(":"):  # :git
                 value = None
+            elif ident not in meta:  # the usual case: from_key would find nothing either
+                continue
             else:
                 value = from_key(ident)
             if value is not None:

@@ -363,13 +363,14 @@ def iter_content_files(
         dirs[:] = sorted(d for d in dirs if not _ignored(d))
         pages = [f for f in files if _is_page(f)]
         indexes = [f for f in pages if f.split(".", 1)[0] == "index"]
-        if indexes and Path(root) != content_dir:
+        folder = Path(root)  # parsed once; '/ name' parses only the name
+        if indexes and folder != content_dir:
             dirs[:] = []  # a leaf bundle: everything below it is a resource
             for name in _first_per_page(indexes, rules, bundle=True):
-                yield Path(root, name)
+                yield folder / name
             continue
         for name in _first_per_page(pages, rules, bundle=False):
-            yield Path(root, name)
+            yield folder / name
 
 
 def load_posts(site: SiteConfig) -> ContentResult:

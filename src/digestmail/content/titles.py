@@ -68,9 +68,26 @@ def opening_headings(body: str) -> tuple[list[str], str] | None:
     return headings, "\n".join(lines[i:]).lstrip("\n")
 
 
+def opens_with_heading(body: str) -> bool:
+    """Whether :func:`opening_headings` finds a heading, from the body's first two lines that
+    hold text; it splits the whole body, which every post of a big site paid for."""
+    pos, end = 0, body.find("\n")
+    while end != -1 and not body[pos:end].strip():  # blank lines before the first text
+        pos, end = end + 1, body.find("\n", end + 1)
+    line = body[pos:] if end == -1 else body[pos:end]
+    if not line.strip():
+        return False
+    if _ATX.match(line):
+        return True
+    if end == -1:
+        return False
+    after = body.find("\n", end + 1)
+    return _SETEXT.match(body[end + 1 :] if after == -1 else body[end + 1 : after]) is not None
+
+
 def _placeholders(posts: Iterable[Post], named: frozenset[str]) -> set[tuple[str, str]]:
     """(section, folded title) pairs that are placeholders: named, or shared by openers."""
-    openers = [p for p in posts if p.title and opening_headings(p.body) is not None]
+    openers = [p for p in posts if p.title and opens_with_heading(p.body)]
     shared = Counter((p.section, p.title.casefold()) for p in openers)
     return {
         (p.section, p.title.casefold())
