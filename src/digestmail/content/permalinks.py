@@ -22,6 +22,7 @@ neither rule: Hugo 0.111 uses it as written. All checked with ``hugo list all``.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
@@ -119,6 +120,10 @@ def sanitize(text: str) -> str:
 def urlize(text: str) -> str:
     """Hugo's ``urlize`` of a title, slug or path, percent-encoded as in ``.Permalink``."""
     return quote(_lower(sanitize(text)), safe=_SAFE)
+
+
+_urlize_folder = functools.lru_cache(maxsize=1024)(urlize)
+"""Folders repeat for every post in them: their URL form is worked out once."""
 
 
 def escape_path(path: str) -> str:
@@ -279,6 +284,6 @@ def default_path(*, directory: str, slug: str, filename: str, accents: bool = Tr
     ``accents=False`` is ``removePathAccents``.
     """
     keep = (lambda text: text) if accents else remove_accents
-    parts = [urlize(keep(directory))] if directory else []
+    parts = [_urlize_folder(keep(directory))] if directory else []
     parts.append(urlize(keep(slug)) if slug else urlize(keep(filename)))
     return _fragment_hashes("/" + "/".join(p.strip("/") for p in parts if p.strip("/")) + "/")

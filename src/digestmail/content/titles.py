@@ -86,8 +86,18 @@ def opens_with_heading(body: str) -> bool:
 
 
 def _placeholders(posts: Iterable[Post], named: frozenset[str]) -> set[tuple[str, str]]:
-    """(section, folded title) pairs that are placeholders: named, or shared by openers."""
-    openers = [p for p in posts if p.title and opens_with_heading(p.body)]
+    """(section, folded title) pairs that are placeholders: named, or shared by openers.
+
+    Titles are counted first, so on an ordinary site, where titles differ, no body is looked at.
+    """
+    posts = list(posts)
+    titled = Counter((p.section, p.title.casefold()) for p in posts if p.title)
+    candidates = [
+        p
+        for p in posts
+        if p.title and (titled[(p.section, p.title.casefold())] > 1 or p.title.casefold() in named)
+    ]
+    openers = [p for p in candidates if opens_with_heading(p.body)]
     shared = Counter((p.section, p.title.casefold()) for p in openers)
     return {
         (p.section, p.title.casefold())
