@@ -17,6 +17,7 @@ from digestmail.cli.common import State
 from digestmail.cli.posts import posts
 from digestmail.cli.run_due import run_due
 from digestmail.cli.send import send
+from digestmail.cli.serve import serve
 from digestmail.cli.status import status
 from digestmail.cli.subscribers import subscribers, unsubscribe
 
@@ -54,6 +55,9 @@ def main(ctx: click.Context, config_path: str | None, log_format: str) -> None:
 
 
 for command in (posts, build, send, status, unsubscribe, subscribers, check, run_due, backup):
+    main.add_command(command)
+# The subscriber side (issue 10).
+for command in (serve,):
     main.add_command(command)
 
 
