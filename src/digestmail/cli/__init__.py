@@ -20,6 +20,7 @@ from digestmail.cli.send import send
 from digestmail.cli.serve import serve
 from digestmail.cli.status import status
 from digestmail.cli.subscribers import subscribers, unsubscribe
+from digestmail.cli.suppressions import suppressions
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,7 +58,7 @@ def main(ctx: click.Context, config_path: str | None, log_format: str) -> None:
 for command in (posts, build, send, status, unsubscribe, subscribers, check, run_due, backup):
     main.add_command(command)
 # The subscriber side (issue 10).
-for command in (serve,):
+for command in (serve, suppressions):
     main.add_command(command)
 
 

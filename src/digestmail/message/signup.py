@@ -33,6 +33,7 @@ class SignUp:
     lists: tuple[str, ...]
     name: str
     requested_at: datetime
+    """Kept to the millisecond: an unsubscribe made after the request must stay later than it."""
 
 
 def _b64(data: bytes) -> str:
@@ -55,7 +56,7 @@ def confirm_token(secret: str, request: SignUp) -> str:
         "e": request.email,
         "l": list(request.lists),
         "n": request.name,
-        "t": int(request.requested_at.timestamp()),
+        "t": int(request.requested_at.timestamp() * 1000),
     }
     payload = _b64(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     return f"{payload}.{_b64(_mac(secret, payload))}"
@@ -79,7 +80,7 @@ def verify_confirm_token(
             email=str(data["e"]),
             lists=tuple(str(x) for x in data["l"]),
             name=str(data["n"]),
-            requested_at=datetime.fromtimestamp(int(data["t"]), UTC),
+            requested_at=datetime.fromtimestamp(int(data["t"]) / 1000, UTC),
         )
     except (ValueError, KeyError, TypeError):
         return None

@@ -81,7 +81,7 @@ def _request_of(form: FormData, ctx: WebContext) -> SignUp | str:
     if not lists or any(ctx.list_cfg(key) is None for key in lists):
         return "bad_list"
     name = _CONTROL.sub(" ", str(form.get("name", ""))).strip()[:MAX_NAME]
-    return SignUp(email, lists, name, datetime.now(UTC).replace(microsecond=0))
+    return SignUp(email, lists, name, datetime.now(UTC))
 
 
 async def subscribe(request: Request) -> Response:
