@@ -43,3 +43,18 @@ def test_serve_answers_healthz_and_needs_the_secret(sample_project: Path, cli: C
     assert "GET /healthz 200" in err
     assert "Application shutdown complete" in err  # graceful: uvicorn then re-raises SIGTERM
     assert server.returncode in (0, -15), err
+
+
+def test_check_wants_https_and_the_secret(sample_project: Path, cli: Cli) -> None:
+    config = sample_project / "config" / "digestmail.toml"
+    with config.open("a", encoding="utf-8") as out:
+        out.write('\n[web]\nbase_url = "http://www.example.org/newsletter/"\n')
+    done = cli.run("check", cwd=sample_project)
+    assert done.returncode == 2
+    assert "web.base_url: http://www.example.org/newsletter/ is not https" in done.stderr
+    text = config.read_text(encoding="utf-8").replace("http://www", "https://www")
+    config.write_text(text, encoding="utf-8")
+    no_secret = cli.run("check", cwd=sample_project)
+    assert no_secret.returncode == 2 and "DIGESTMAIL_SECRET" in no_secret.stderr
+    fine = cli.run("check", cwd=sample_project, env={"DIGESTMAIL_SECRET": SECRET})
+    assert fine.returncode == 0, fine.stderr
