@@ -9,11 +9,14 @@ a fixture by name and never imports one.
 - ``tests.plugins.smtp_server``: ``smtp_password`` and ``smtp_server`` (aiosmtpd with STARTTLS
   and AUTH, see :mod:`tests.helpers.smtp_server`);
 - ``tests.plugins.cli``: ``cli``, the one way to run ``digestmail`` (in process or as a
-  subprocess), always without the caller's ``DIGESTMAIL_*`` variables.
+  subprocess), always without the caller's ``DIGESTMAIL_*`` variables;
+- ``tests.plugins.web``: ``serve``, the sample project served by ``digestmail serve``'s app on
+  a real uvicorn (see :mod:`tests.helpers.web`).
 """
 
 pytest_plugins = [
     "tests.plugins.project",
     "tests.plugins.smtp_server",
     "tests.plugins.cli",
+    "tests.plugins.web",
 ]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from digestmail.app.schedule import first_fire_after
 from digestmail.config import Config, ListConfig, find_config, load_config, parse_config
@@ -97,6 +98,7 @@ def run_checks(
     problems.extend(Problem("config", warning, WARNING) for warning in hugo.warnings)
 
     problems.extend(_check_schedules(config, moment))
+    problems.extend(_check_web(config))
     loaded = load_posts(config.site)
     checked.append(_count(len(loaded.posts), "post"))
     problems.extend(Problem("content", str(error)) for error in loaded.errors)
@@ -124,6 +126,27 @@ def run_checks(
 
 
 # --- config and schedules -----------------------------------------------------------------------
+
+
+def _check_web(config: Config) -> Iterator[Problem]:
+    """``[web]``: serve's links must be https on the internet (RFC 8058 asks for it, and the
+    tokens travel in them); a secret-less setup is reported by the template check, which
+    builds a message with serve's link."""
+    url = config.web.base_url
+    if not url or url.startswith("https://"):
+        return
+    host = urlsplit(url).hostname or ""
+    local = host in ("127.0.0.1", "::1", "localhost")
+    yield Problem(
+        "config",
+        f"{config.path}: web.base_url: {url} is not https"
+        + (
+            "; fine for a try on this machine, not for readers"
+            if local
+            else "; readers' mail clients need an https link (put serve behind nginx or Caddy)"
+        ),
+        WARNING if local else ERROR,
+    )
 
 
 def _schedule_list(error: ConfigError) -> str | None:

@@ -97,11 +97,12 @@ async def send_issue_to_list(job: SendJob) -> DeliveryReport:
     care of that); the archive is written from the stored copy once the issue is finished.
     """
     from digestmail.app.archive import write_archive
+    from digestmail.app.audience import list_rows
     from digestmail.deliver.send import make_transport, send_issue, send_test_copies
     from digestmail.message.factory import MessageFactory
     from digestmail.message.unsubscribe import secret_from_env
     from digestmail.render.placeholders import used_columns
-    from digestmail.subscribers.reader import count_rows, read_subscribers, require_columns
+    from digestmail.subscribers.reader import count_rows, require_columns
 
     config, list_cfg, issue, ledger = job.config, job.list_cfg, job.issue, job.ledger
     secret = secret_from_env()
@@ -125,7 +126,7 @@ async def send_issue_to_list(job: SendJob) -> DeliveryReport:
         job,
         transport=transport,
         make_factory=make_factory,
-        recipients=read_subscribers(list_cfg.subscribers),
+        recipients=list_rows(list_cfg, ledger),
     )
     if not job.dry_run:
         stored = ledger.get_issue(issue.id)

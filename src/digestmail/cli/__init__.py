@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("check", "check"),
     "run-due": ("run_due", "run_due"),
     "backup": ("backup", "backup"),
+    "serve": ("serve", "serve"),
+    "suppressions": ("suppressions", "suppressions"),
 }
 
 

@@ -30,6 +30,7 @@ from digestmail.config.model import (
     StateConfig,
     TransportConfig,
     TransportKind,
+    WebConfig,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "StateConfig",
     "TransportConfig",
     "TransportKind",
+    "WebConfig",
     "find_config",
     "load_config",
     "parse_config",

@@ -23,6 +23,7 @@ from digestmail.config.model import (
     SmtpConfig,
     StateConfig,
     TransportConfig,
+    WebConfig,
 )
 from digestmail.config.schema import read_section, sections_of
 from digestmail.errors import ConfigError
@@ -140,6 +141,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
     state = StateConfig(**section(StateConfig, "state"))
     transport = TransportConfig(**section(TransportConfig, "transport"))
     smtp = SmtpConfig(**section(SmtpConfig, "smtp"))
+    web = WebConfig(**section(WebConfig, "web"))
 
     lists: dict[str, ListConfig] = {}
     for name, table in _table(raw, "lists", path).items():
@@ -161,4 +163,5 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
         transport=transport,
         smtp=smtp,
         lists=lists,
+        web=web,
     )

@@ -146,6 +146,38 @@ class ListConfig:
     """The content language of the list's posts; empty in the file means the site's default."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebConfig:
+    """``digestmail serve``: where readers unsubscribe and sign up; off without ``base_url``.
+
+    The limits have ranges because they are the only brake on a sign-up form that anyone on
+    the internet can fill in: a confirmation mail to a stranger's address is what abuse costs.
+    """
+
+    base_url: str = field(default="", metadata=setting(parse=values.web_base_url))
+    """Where serve is reached from outside; every link it makes lives under it."""
+    listen: str = field(default="127.0.0.1:8025", metadata=setting(parse=values.listen))
+    """``host:port`` that ``serve`` binds without ``--host``/``--port``."""
+    trusted_proxies: tuple[str, ...] = field(default=(), metadata=setting(parse=values.networks))
+    """Addresses or networks whose ``X-Forwarded-For`` is believed (the reverse proxy)."""
+    confirm_days: int = field(default=7, metadata=setting(bounds=Bounds(1, 365, unit="days")))
+    signups_per_hour: int = field(
+        default=5,
+        metadata=setting(bounds=Bounds(1, 1000, note="confirmation mails per address and hour")),
+    )
+    store_ip: bool = False
+    """Keep the client IP with the consent record (off: data protection by default)."""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url)
+
+    def listen_address(self) -> tuple[str, int]:
+        """``listen`` split into host and port (checked when the config was read)."""
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
 DEFAULT_SCHEDULES: Mapping[str, str] = {"month": "0 8 1 * *", "week": "0 8 * * 1"}
 """Without a ``schedule``, a list is sent at 08:00 after its period: on the 1st or on Monday."""
 
@@ -159,6 +191,7 @@ class Config:
     transport: TransportConfig
     smtp: SmtpConfig
     lists: Mapping[str, ListConfig] = field(default_factory=dict)
+    web: WebConfig = field(default_factory=WebConfig)
 
     def get_list(self, key: str) -> ListConfig:
         try:

@@ -20,6 +20,36 @@ def base_url(value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def web_base_url(value: str) -> str:
+    """serve's public URL: like ``site.base_url``, and without query or fragment, because
+    ``unsubscribe?list=..`` and ``confirm?token=..`` are appended to it."""
+    url = base_url(value)
+    if "?" in url or "#" in url:
+        raise Invalid(f"must not have a query or fragment, not {value!r}")
+    return url
+
+
+def listen(value: str) -> str:
+    """``host:port`` (``[::1]:8025`` for IPv6); the port 1 to 65535."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise Invalid(f"must be host:port such as 127.0.0.1:8025, not {value!r}")
+    return value.strip()
+
+
+def networks(value: tuple[str, ...]) -> tuple[str, ...]:
+    """IP addresses or networks (``10.0.0.0/8``), normalised so matching is exact."""
+    import ipaddress
+
+    out: list[str] = []
+    for item in value:
+        try:
+            out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+        except ValueError:
+            raise Invalid(f"not an IP address or network: {item!r}") from None
+    return tuple(out)
+
+
 def time_zone(value: str) -> ZoneInfo:
     try:
         return ZoneInfo(value)

@@ -200,7 +200,9 @@ class SendRun(RunState):
         reply = exc.reply or str(exc)
         if not exc.temporary:
             if is_user_unknown(exc.code, reply):
-                self.ledger.suppress(email, list_key=self.list_key, reason=f"{exc.code} {reply}")
+                self.ledger.suppress(
+                    email, list_key=self.list_key, reason=f"{exc.code} {reply}", source="smtp"
+                )
             return self._failed_for_good(job, exc.code, reply, shown=f"{exc.code} {reply}")
         job.message = None  # rebuilt on retry: no message bytes wait in memory
         last_chance = self.screen.last_chance.get(email)

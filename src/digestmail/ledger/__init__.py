@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from digestmail.exports import lazy_exports
 
 if TYPE_CHECKING:
+    from digestmail.ledger.audience import Subscription, Suppression
     from digestmail.ledger.lease import Lease
     from digestmail.ledger.records import DeliveryResult, IssueSummary, StoredIssue
     from digestmail.ledger.store import Ledger
@@ -17,6 +18,8 @@ __all__ = [
     "Lease",
     "Ledger",
     "StoredIssue",
+    "Subscription",
+    "Suppression",
 ]
 
 __getattr__ = lazy_exports(
@@ -27,5 +30,7 @@ __getattr__ = lazy_exports(
         "Lease": "lease",
         "Ledger": "store",
         "StoredIssue": "records",
+        "Subscription": "audience",
+        "Suppression": "audience",
     },
 )

@@ -144,9 +144,39 @@ def _v2(db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM deliveries WHERE email = ? AND status != 'sent'", (email,))
 
 
+def _v3(db: sqlite3.Connection) -> None:
+    """Who asked for a suppression (``source``), and confirmed web sign-ups with their consent.
+
+    Until now a suppression came from ``digestmail unsubscribe`` or from a send that met
+    "user unknown" (its reason the SMTP reply, ``550 5.1.1 ...``): those rows get ``smtp``,
+    every other one ``cli``. No row is dropped or rewritten otherwise.
+
+    A subscription is kept per list and address, keyed like a suppression (case-folded), with
+    what a consent record needs: when it was requested and confirmed, the name given, and the
+    client IP only when ``web.store_ip`` is on (NULL otherwise).
+    """
+    db.execute(
+        "ALTER TABLE suppressions ADD COLUMN source TEXT NOT NULL DEFAULT 'cli'"
+        " CHECK (source IN ('cli', 'web', 'bounce', 'reply', 'smtp'))"
+    )
+    db.execute("UPDATE suppressions SET source = 'smtp' WHERE reason GLOB '5[0-9][0-9] *'")
+    db.execute(
+        """CREATE TABLE subscriptions (
+            list_key TEXT NOT NULL,
+            email_key TEXT NOT NULL,
+            email TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            requested_at TEXT NOT NULL,
+            confirmed_at TEXT NOT NULL,
+            ip TEXT,
+            PRIMARY KEY (list_key, email_key)
+        ) WITHOUT ROWID"""
+    )
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
 """Applied in order; ``user_version`` counts how many ran. Append only."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

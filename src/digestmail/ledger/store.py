@@ -25,7 +25,9 @@ from types import TracebackType
 from typing import Any, Self
 
 from digestmail.errors import LedgerBusyError, LedgerError
+from digestmail.ledger import audience
 from digestmail.ledger import lease as leases
+from digestmail.ledger.audience import Subscription, Suppression, SuppressionSource
 from digestmail.ledger.lease import Lease
 from digestmail.ledger.records import (
     DELIVERY_COLUMNS,
@@ -47,6 +49,8 @@ __all__ = [
     "LedgerBusyError",
     "LedgerError",
     "StoredIssue",
+    "Subscription",
+    "Suppression",
 ]
 
 PENDING_CHUNK = 500
@@ -339,35 +343,37 @@ class Ledger:
 
     # --- suppressions -----------------------------------------------------------------------
 
-    def suppress(self, email: str, *, list_key: str | None, reason: str) -> None:
+    def suppress(
+        self, email: str, *, list_key: str | None, reason: str, source: SuppressionSource = "cli"
+    ) -> None:
         """Never send to ``email`` again (on ``list_key``, or on every list when None).
 
-        Matching ignores case. Suppressing again keeps the first time and updates the reason.
+        Matching ignores case. Suppressing again keeps the first time and updates the reason
+        and the source. ``source`` says who asked: ``cli``, ``web``, ``bounce``, ``reply``,
+        ``smtp`` (a send met "user unknown").
         """
-        address = email.strip()
-        with transaction(self._db, self.path) as db:
-            db.execute(
-                "INSERT INTO suppressions (email_key, list_key, email, reason, created_at)"
-                " VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (email_key, list_key) DO UPDATE SET reason = excluded.reason",
-                (address.casefold(), list_key or "", address, reason, _now()),
-            )
+        audience.suppress(self._db, self.path, email, target=(list_key, reason, source))
 
     def suppressed(self, emails: Sequence[str], *, list_key: str) -> set[str]:
         """The members of ``emails`` (as given) suppressed on ``list_key`` or on every list."""
-        if not emails:
-            return set()
-        keys = {e.strip().casefold() for e in emails}
-        rows = self._read(
-            "SELECT email_key FROM suppressions"
-            " WHERE email_key IN (SELECT value FROM json_each(?)) AND list_key IN (?, '')",
-            (_json_list(keys), list_key),
-        )
-        hit = {str(row[0]) for row in rows}
-        return {e for e in emails if e.strip().casefold() in hit}
+        return audience.suppressed(self._db, self.path, emails, list_key=list_key)
 
     def is_suppressed(self, email: str, *, list_key: str) -> bool:
         return bool(self.suppressed([email], list_key=list_key))
+
+    def suppressions(self, list_key: str | None = None) -> list[Suppression]:
+        """Every suppression, oldest first; with ``list_key`` those that apply to that list."""
+        return audience.suppressions(self._db, self.path, list_key)
+
+    # --- web sign-ups -----------------------------------------------------------------------
+
+    def subscribe(self, item: Subscription) -> None:
+        """Record a confirmed sign-up; lifts what it outranks (see ``audience.subscribe``)."""
+        audience.subscribe(self._db, self.path, item)
+
+    def subscriptions(self, list_key: str) -> Iterator[Subscription]:
+        """The list's confirmed sign-ups, streamed in chunks, in address order."""
+        return audience.subscriptions(self._db, self.path, list_key)
 
     # --- the run lock ----------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from digestmail.config import Config, ListConfig
 from digestmail.errors import ConfigError, HeaderInjectionError
@@ -99,7 +99,7 @@ class MessageFactory:
             raise ConfigError(text, path=config.path, key=where) from exc
         self._domain = from_addr.rsplit("@", 1)[1]
         self._mailto = f"mailto:{mailto}?subject=unsubscribe"
-        self._url_template = self._check_url(list_cfg.unsubscribe_url.strip(), config, key)
+        self._url_template = self._check_url(*_unsubscribe_template(config, list_cfg), config)
         self._id_left = _ID_UNSAFE.sub("-", issue.id).strip("-") or "issue"
         self._id_scope = ""
 
@@ -140,21 +140,22 @@ class MessageFactory:
         """The subscriber CSV columns the theme uses (``subscriber.<column>``), sorted."""
         return self._columns
 
-    def _check_url(self, url: str, config: Config, key: str) -> str:
+    def _check_url(self, url: str, where: str, config: Config) -> str:
         """The https unsubscribe template; ``{token}`` needs a secret, so unsigned never leaks."""
         if not url:
             return ""
-        where = f"{key}.unsubscribe_url"
-        if not url.startswith("https://") or _URL_UNSAFE.search(url):
+        if not (url.startswith("https://") or _local_http(url)) or _URL_UNSAFE.search(url):
             raise ConfigError(
-                "must be an https:// URL of printable ASCII (percent-encode the rest)",
+                "must be an https:// URL of printable ASCII (percent-encode the rest; plain "
+                "http only on this machine: 127.0.0.1, [::1] or localhost)",
                 path=config.path,
                 key=where,
             )
         if "{token}" in url and not self._secret:
             raise ConfigError(
-                f"uses {{token}}, but ${SECRET_ENV} is not set; set it to a long random string "
-                "(the same one your unsubscribe page checks tokens with)",
+                f"needs ${SECRET_ENV} for the unsubscribe tokens, but it is not set; set it to "
+                "a long random string (the same one your unsubscribe page or serve checks "
+                "tokens with)",
                 path=config.path,
                 key=where,
             )
@@ -230,6 +231,26 @@ class MessageFactory:
         self._html.join(_values(raw, self._html_url_holes, _html_escape), out)
         out.append(self._close)
         return OutgoingMessage(email=email, message_id=message_id, data=b"".join(out))
+
+
+def _local_http(url: str) -> bool:
+    """An http URL on this machine: serve tried out before a proxy adds TLS (and tests)."""
+    host = urlsplit(url).hostname or ""
+    return url.startswith("http://") and host in ("127.0.0.1", "::1", "localhost")
+
+
+def _unsubscribe_template(config: Config, list_cfg: ListConfig) -> tuple[str, str]:
+    """The list's https unsubscribe URL template and the config key it comes from.
+
+    ``unsubscribe_url`` wins (a site with its own page); else, once ``digestmail serve`` is
+    set up (``web.base_url``), its one-click endpoint, so the reader's link works without
+    anyone writing a page.
+    """
+    own = list_cfg.unsubscribe_url.strip()
+    if own or not config.web.base_url:
+        return own, f"lists.{list_cfg.key}.unsubscribe_url"
+    url = f"{config.web.base_url}unsubscribe?list={quote(list_cfg.key, safe='')}&token={{token}}"
+    return url, "web.base_url"
 
 
 def _html_escape(value: str) -> str:

@@ -173,17 +173,21 @@ def _columns(header: list[str], path: Path, delimiter: str) -> _Layout:
     return _Layout(email_at, name_at, extra, len(header), delimiter)
 
 
-def read_subscribers(path: Path, *, dedupe: bool = True) -> Iterator[Recipient | SubscriberProblem]:
+def read_subscribers(
+    path: Path, *, dedupe: bool = True, seen: SeenAddresses | None = None
+) -> Iterator[Recipient | SubscriberProblem]:
     """Stream the rows of ``path`` in file order: a Recipient per good row, else a problem.
 
     Whole-file faults (missing, unreadable, not UTF-8, no ``email`` column) raise
     SubscriberError naming the path when this is called, before anything is yielded, so a
     send never starts on a file it cannot finish. ``dedupe=False`` skips duplicate detection
-    (and its memory) for callers that dedupe on their own.
+    (and its memory) for callers that dedupe on their own; ``seen`` is the table to dedupe in,
+    for a caller that goes on to add addresses from elsewhere (:mod:`.effective`).
     """
     _check_utf8(path)
     header, delimiter = _read_header(path)
-    seen = SeenAddresses() if dedupe else None
+    if seen is None and dedupe:
+        seen = SeenAddresses()
     return _rows(path, _columns(header, path, delimiter), seen)
 
 

@@ -1,0 +1,122 @@
+"""What every route of serve needs, built once when the app starts.
+
+The ledger is used from one thread of its own (:class:`LedgerThread`): a ``sqlite3`` connection
+belongs to the thread that opened it, and a write that has to wait for a running send (SQLite's
+busy handler, up to ``BUSY_TIMEOUT_MS``) then waits in that thread, never in the event loop that
+answers the other requests. One writer per process also means serve's own requests never
+contend for the write lock with each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from digestmail.config import Config, ListConfig
+from digestmail.deliver.transports.base import Transport
+from digestmail.ledger.store import Ledger
+from digestmail.render.web_labels import web_labels_for
+from digestmail.web.clients import (
+    PER_IP_PER_HOUR,
+    Network,
+    SlidingLimit,
+    fingerprint,
+    log_key,
+    parse_networks,
+)
+
+T = TypeVar("T")
+
+
+class LedgerThread:
+    """Runs functions of the ledger in one dedicated thread, opening the file there lazily."""
+
+    def __init__(self, config: Config) -> None:
+        self._path = config.state.path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
+        self._ledger: Ledger | None = None
+
+    def _open(self) -> Ledger:
+        if self._ledger is None:
+            self._ledger = Ledger.open(self._path)
+        return self._ledger
+
+    async def run(self, work: Callable[[Ledger], T]) -> T:
+        """``work(ledger)`` in the ledger's thread; its exceptions are raised here."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: work(self._open()))
+
+    def _close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
+
+    def close(self) -> None:
+        self._executor.submit(self._close).result()
+        self._executor.shutdown(wait=True)
+
+
+@dataclass
+class WebContext:
+    """The config and the shared parts of one running serve app."""
+
+    config: Config
+    secret: str
+    make_transport: Callable[[Config], Transport]
+    ledger: LedgerThread
+    trusted: tuple[Network, ...] = ()
+    per_address: SlidingLimit = field(default_factory=lambda: SlidingLimit(5))
+    per_ip: SlidingLimit = field(default_factory=lambda: SlidingLimit(PER_IP_PER_HOUR))
+
+    @classmethod
+    def build(
+        cls, config: Config, *, secret: str, make_transport: Callable[[Config], Transport]
+    ) -> WebContext:
+        return cls(
+            config=config,
+            secret=secret,
+            make_transport=make_transport,
+            ledger=LedgerThread(config),
+            trusted=parse_networks(config.web.trusted_proxies),
+            per_address=SlidingLimit(config.web.signups_per_hour),
+        )
+
+    @property
+    def log_key(self) -> bytes:
+        return log_key(self.secret)
+
+    def hashed(self, value: str) -> str:
+        """``value`` (an address) as it may appear in the log."""
+        return fingerprint(value.casefold(), self.log_key)
+
+    @property
+    def labels(self) -> Mapping[str, str]:
+        return web_labels_for(self.config.site.language)
+
+    @property
+    def language(self) -> str:
+        return self.config.site.language
+
+    @property
+    def base_path(self) -> str:
+        """The path part of ``web.base_url`` (``/newsletter/``): serve answers under it too."""
+        return urlsplit(self.config.web.base_url).path or "/"
+
+    @property
+    def confirm_valid_for(self) -> timedelta:
+        return timedelta(days=self.config.web.confirm_days)
+
+    def url(self, path: str) -> str:
+        """An absolute URL under ``web.base_url``: every link serve makes lives there."""
+        return f"{self.config.web.base_url}{path}"
+
+    def list_cfg(self, key: str) -> ListConfig | None:
+        return self.config.lists.get(key)
+
+    def list_names(self, keys: tuple[str, ...]) -> str:
+        return ", ".join(self.config.lists[k].name for k in keys if k in self.config.lists)
