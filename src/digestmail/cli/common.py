@@ -172,6 +172,14 @@ PERIOD_OPTION = click.option(
 )
 
 
+TABLE_OR_JSON = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table for people (stderr); json for scripts (stdout).",
+)
 LIST_OPTION = click.option(
     "--list", "list_key", required=True, metavar="LIST", help="The list's key in the config."
 )

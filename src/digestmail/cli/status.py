@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from digestmail.cli.common import config_of, err_console, handle_errors
+from digestmail.cli.common import TABLE_OR_JSON, config_of, err_console, handle_errors
 from digestmail.models import DeliveryStatus
 
 
@@ -19,14 +19,7 @@ from digestmail.models import DeliveryStatus
 @click.option(
     "--period", metavar="PERIOD", help="Only the issues of this period (2017-11, previous, ...)."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table for people (stderr); json for scripts (stdout).",
-)
+@TABLE_OR_JSON
 @click.pass_context
 @handle_errors
 def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: str) -> None:

@@ -9,19 +9,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from digestmail.cli.common import config_of, err_console, handle_errors
+from digestmail.cli.common import TABLE_OR_JSON, config_of, err_console, handle_errors
 
 
 @click.command()
 @click.option("--list", "list_key", metavar="LIST", help="Only those that apply to this list.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table for people (stderr); json for scripts (stdout).",
-)
+@TABLE_OR_JSON
 @click.pass_context
 @handle_errors
 def suppressions(ctx: click.Context, list_key: str | None, fmt: str) -> None:

@@ -192,6 +192,17 @@ _ZERO_TIME = datetime(1, 1, 1)  # Go's zero time: what Hugo expands for an undat
 
 
 @dataclass(frozen=True, slots=True)
+class PageNames:
+    """What a permalink pattern's tokens are filled from."""
+
+    date: datetime | None
+    section: str
+    title: str
+    slug: str
+    filename: str
+
+
+@dataclass(frozen=True, slots=True)
 class _Parts:
     date: datetime
     section: str
@@ -244,16 +255,7 @@ def finish(path: str, *, ugly: bool) -> str:
     return path if path.endswith("/") else path + "/"
 
 
-def expand(
-    pattern: str,
-    *,
-    date: datetime | None,
-    section: str,
-    title: str,
-    slug: str,
-    filename: str,
-    accents: bool = True,
-) -> str | None:
+def expand(pattern: str, names: PageNames, *, accents: bool = True) -> str | None:
     """Expand a ``[permalinks]`` pattern; ``:slug`` falls back to the title, as in Hugo 0.111.
 
     A missing date expands like Go's zero time (year 1, January 1st), which is what Hugo
@@ -262,7 +264,7 @@ def expand(
     (a '%' in the pattern without two hex digits): Hugo then ignores the pattern, and the page
     gets its :func:`default_path`.
     """
-    parts = _Parts(date or _ZERO_TIME, section, title, slug, filename)
+    parts = _Parts(names.date or _ZERO_TIME, names.section, names.title, names.slug, names.filename)
     expanded = _query_unescape(_TOKEN.sub(lambda m: _EXPANDERS[m.group(1)](parts), pattern))
     if expanded is None:
         return None

@@ -24,7 +24,6 @@ import re
 import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,40 +113,22 @@ def _flag(value: Any, fmt: str) -> bool:
 
 
 def _permalink(
-    site: SiteConfig,
-    meta: Mapping[str, Any],
-    *,
-    section: str,
-    directory: str,
-    filename: str,
-    title: str,
-    slug: str,
-    date: datetime | None,
-    language: str,
+    site: SiteConfig, meta: Mapping[str, Any], names: permalinks.PageNames, place: permalinks.Place
 ) -> str:
     url = _text(meta.get("url"))
     if url:  # as written: no language folder, no uglyURLs (checked with hugo 0.111)
         return permalinks.explicit_url(site.base_url, url)
     rules = site.hugo_settings
     accents = not rules.remove_path_accents
+    section = names.section
     pattern = site.permalinks.get(section) if section else None
-    path = None
-    if pattern:
-        path = permalinks.expand(
-            pattern,
-            date=date,
-            section=section,
-            title=title,
-            slug=slug,
-            filename=filename,
-            accents=accents,
-        )
+    path = permalinks.expand(pattern, names, accents=accents) if pattern else None
     if path is None:  # no pattern, or one Hugo drops (see permalinks.expand)
         path = permalinks.default_path(
-            directory=directory, slug=slug, filename=filename, accents=accents
+            directory=place.directory, slug=names.slug, filename=names.filename, accents=accents
         )
     path = permalinks.finish(path, ugly=rules.ugly_urls)
-    return permalinks.join(site.base_url, rules.language_prefix(language) + path)
+    return permalinks.join(site.base_url, rules.language_prefix(place.language) + path)
 
 
 def _key_line(text: str, key: str) -> int:
@@ -223,13 +204,8 @@ def build_post(path: Path, text: str, *, site: SiteConfig) -> Post:
         permalink=_permalink(
             site,
             meta,
-            section=section,
-            directory=directory,
-            filename=filename,
-            title=title.strip(),
-            slug=slug,
-            date=dates["date"],
-            language=place.language,
+            permalinks.PageNames(dates["date"], section, title.strip(), slug, filename),
+            place,
         ),
         params={k: v for k, v in meta.items() if k not in KNOWN_KEYS},
         bundle=bundle,

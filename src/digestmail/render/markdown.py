@@ -31,6 +31,8 @@ from digestmail.render.summary import cut_summary
 EXTENSIONS = ("tables", "fenced_code", "sane_lists")
 ImageHook = Callable[[str], "Rendition | None"]
 """Maps an image's absolute URL to what the email links, or None to leave the image out."""
+HEADING_SHIFT = 2
+"""A post's ``#`` becomes ``h3``: the digest's own ``h1`` and each tip's ``h2`` stand above it."""
 IMAGE_WIDTH = 552
 """Pixel width given to images: the 600px column minus its padding."""
 
@@ -305,7 +307,6 @@ def render_markdown(
     *,
     base: str,
     alt: str = "",
-    heading_shift: int = 2,
     width: int = TEXT_WIDTH,
     summary_words: int | None = None,
     images: ImageHook | None = None,
@@ -320,7 +321,7 @@ def render_markdown(
     options = _Options(
         base=base,
         alt=alt,
-        heading_shift=heading_shift,
+        heading_shift=HEADING_SHIFT,
         width=IMAGE_WIDTH,
         summary_words=summary_words,
         images=images,
