@@ -80,8 +80,11 @@ class ImapMailbox:
         except OSError as exc:
             self.close()
             raise MailboxError(f"{self.where}: connection lost at login: {exc}") from exc
-        self._move = "MOVE" in imap.capabilities
-        self._uidplus = "UIDPLUS" in imap.capabilities
+        # Servers announce more after login (MOVE, UIDPLUS); imaplib keeps the greeting's.
+        answer = self._call("CAPABILITY", imap.capability)
+        capabilities = set(b" ".join(d for d in answer if isinstance(d, bytes)).upper().split())
+        self._move = b"MOVE" in capabilities
+        self._uidplus = b"UIDPLUS" in capabilities
         self._call("SELECT", imap.select, quote_mailbox(cfg.folder), setup=True)
         typ, _ = imap.create(quote_mailbox(cfg.done_folder))  # NO when it exists: fine
         del typ
