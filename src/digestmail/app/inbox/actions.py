@@ -17,6 +17,7 @@ from digestmail.config import Config
 from digestmail.deliver.send import make_transport
 from digestmail.deliver.transports.smtp import envelope_sender
 from digestmail.errors import DigestmailError
+from digestmail.ledger.audience import SuppressionSource
 from digestmail.ledger.inbox import BounceRow
 from digestmail.ledger.store import Ledger
 from digestmail.message.signup import ConfirmationText, confirmation_message
@@ -52,11 +53,11 @@ class Actions:
         self._dry_run = dry_run
         self._outgoing: list[tuple[str, OutgoingMessage]] = []
 
-    def _suppress(self, email: str, list_key: str, reason: str, source: str) -> None:
+    def _suppress(self, email: str, list_key: str, reason: str, source: SuppressionSource) -> None:
         self._report[source] += 1
         log.info("inbox: suppress %s on %s (%s)", masked(email), list_key, source)
         if not self._dry_run:
-            self._ledger.suppress(email, list_key=list_key, reason=reason, source=source)  # type: ignore[arg-type]
+            self._ledger.suppress(email, list_key=list_key, reason=reason, source=source)
 
     def bounce(self, key: str, target: Target, kind: Kind, bounce: Bounce, limit: int) -> None:
         """A hard bounce suppresses; a soft one counts, and ``limit`` issues' worth suppress."""
