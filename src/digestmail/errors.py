@@ -140,6 +140,18 @@ class TransportError(DigestmailError, ConnectionError):
     exit_code = ExitCode.TEMPFAIL
 
 
+class MailboxError(DigestmailError, ConnectionError):
+    """The inbox's mailbox cannot be reached or read now (server down, folder locked)."""
+
+    exit_code = ExitCode.TEMPFAIL
+
+
+class MailboxSetupError(MailboxError):
+    """The mailbox refused our login or certificate, or the folder is wrong: fix the config."""
+
+    exit_code = ExitCode.USAGE
+
+
 class TransportSetupError(TransportError):
     """The relay refused our credentials or certificate: trying again cannot help.
 

@@ -203,6 +203,9 @@ class OutgoingMessage:
     message_id: str
     """The Message-ID header value, with angle brackets."""
     data: bytes
+    sender: str = ""
+    """The envelope sender (MAIL FROM) of this message alone: its VERP return path when
+    ``inbox.bounce_address`` is set; empty means the list's ``from`` address."""
 
 
 class IssueStatus(enum.StrEnum):

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("backup", "backup"),
     "serve": ("serve", "serve"),
     "suppressions": ("suppressions", "suppressions"),
+    "inbox": ("inbox", "inbox"),
 }
 
 

@@ -18,7 +18,9 @@ from digestmail.cli.common import (
     resolve_now,
     run_async,
 )
-from digestmail.errors import ExitCode
+from digestmail.cli.logs import EventLog
+from digestmail.config import Config
+from digestmail.errors import DigestmailError, ExitCode
 
 
 @click.command("run-due")
@@ -48,6 +50,7 @@ def run_due(ctx: click.Context, now: str | None, dry_run: bool, include_old: boo
     log = log_of(ctx)
 
     people = err_console.is_terminal  # off a TTY only log lines, which rundue writes
+    inbox_code = _inbox_first(config, dry_run=dry_run, log=log)
 
     def show(outcome: due_runs.Outcome) -> None:
         if outcome.content is not None:
@@ -71,7 +74,7 @@ def run_due(ctx: click.Context, now: str | None, dry_run: bool, include_old: boo
             log.info("nothing is due", now=moment.isoformat())
             if people:
                 err_console.print("nothing is due")
-            return
+            sys.exit(inbox_code)
         outcomes = run_async(
             lambda stop: due_runs.run_due(
                 due_runs.DueRun(
@@ -87,4 +90,22 @@ def run_due(ctx: click.Context, now: str | None, dry_run: bool, include_old: boo
                 due,
             )
         )
-    sys.exit(ExitCode.worst([o.code for o in outcomes]))
+    sys.exit(ExitCode.worst([inbox_code, *[o.code for o in outcomes]]))
+
+
+def _inbox_first(config: Config, *, dry_run: bool, log: EventLog) -> ExitCode:
+    """With ``[inbox]``: read the bounces first, so an address that bounced is not mailed.
+
+    A mailbox that cannot be read does not stop the send (the next run reads it): its exit
+    code is kept, and the run's code is the worse of the two.
+    """
+    if config.inbox is None:
+        return ExitCode.OK
+    from digestmail.cli.inbox import process_inbox
+
+    try:
+        return process_inbox(config, dry_run=dry_run)
+    except DigestmailError as exc:
+        log.error("inbox not read", detail=str(exc))
+        err_console.print(f"inbox not read: {exc}", markup=False)
+        return exc.exit_code

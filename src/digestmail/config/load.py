@@ -18,6 +18,7 @@ from digestmail.config.hugo_settings import apply_hugo
 from digestmail.config.model import (
     DEFAULT_SCHEDULES,
     Config,
+    InboxConfig,
     ListConfig,
     SiteConfig,
     SmtpConfig,
@@ -142,6 +143,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
     transport = TransportConfig(**section(TransportConfig, "transport"))
     smtp = SmtpConfig(**section(SmtpConfig, "smtp"))
     web = WebConfig(**section(WebConfig, "web"))
+    inbox = InboxConfig(**section(InboxConfig, "inbox")) if "inbox" in raw else None
 
     lists: dict[str, ListConfig] = {}
     for name, table in _table(raw, "lists", path).items():
@@ -164,4 +166,5 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
         smtp=smtp,
         lists=lists,
         web=web,
+        inbox=inbox,
     )

@@ -24,6 +24,7 @@ SecurityMode = Literal["tls", "starttls", "none"]
 TransportKind = Literal["maildir", "smtp"]
 Cadence = Literal["month", "week"]
 TitleFrom = Literal["auto", "front_matter"]
+InboxKind = Literal["imap", "maildir"]
 
 LOOKBACK_PERIODS = 24
 """How far back ``run-due`` looks (``selection.late.LOOKBACK_PERIODS``, which config cannot
@@ -178,6 +179,37 @@ class WebConfig:
         return host.strip("[]"), int(port)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboxConfig:
+    """``digestmail inbox``: where bounces and unsubscribe replies arrive; off without ``[inbox]``.
+
+    Processed mail is moved (``done_folder``, ``<maildir>/.done/``), never deleted, so a
+    person can always look at what digestmail acted on.
+    """
+
+    kind: InboxKind = "imap"
+    host: str = "localhost"
+    port: int = field(default=993, metadata=setting(bounds=Bounds(1, 65535)))
+    security: SecurityMode = "tls"
+    username: str = ""
+    password_env: str = "DIGESTMAIL_IMAP_PASSWORD"
+    folder: str = "INBOX"
+    done_folder: str = "digestmail-done"
+    maildir: Path = Path("inbox")
+    bounce_address: str = field(default="", metadata=setting(parse=values.bounce_address))
+    """The envelope sender of list mail; ``bounces+<token>@domain`` per recipient (VERP)."""
+    soft_bounce_limit: int = field(
+        default=3, metadata=setting(bounds=Bounds(1, 100, note="soft bounces in distinct issues"))
+    )
+    timeout: float = field(default=30.0, metadata=setting(bounds=Bounds(1, 3600, unit=SECONDS)))
+    ca_file: Path | None = None
+    """Extra CA bundle to trust (a private IMAP server's certificate); else the system store."""
+
+    def password(self) -> str:
+        """Read at the moment of use: secrets live only in the environment."""
+        return os.environ.get(self.password_env, "") if self.password_env else ""
+
+
 DEFAULT_SCHEDULES: Mapping[str, str] = {"month": "0 8 1 * *", "week": "0 8 * * 1"}
 """Without a ``schedule``, a list is sent at 08:00 after its period: on the 1st or on Monday."""
 
@@ -192,6 +224,8 @@ class Config:
     smtp: SmtpConfig
     lists: Mapping[str, ListConfig] = field(default_factory=dict)
     web: WebConfig = field(default_factory=WebConfig)
+    inbox: InboxConfig | None = None
+    """None without an ``[inbox]`` table: no bounce processing, list mail from ``from``."""
 
     def get_list(self, key: str) -> ListConfig:
         try:

@@ -29,6 +29,25 @@ def web_base_url(value: str) -> str:
     return url
 
 
+def bounce_address(value: str) -> str:
+    """A bare ASCII address without ``+`` before the ``@``: digestmail adds ``+<token>`` itself."""
+    value = value.strip()
+    if not value:
+        return ""
+    local, at, domain = value.rpartition("@")
+    if (
+        not at
+        or not local
+        or "." not in domain
+        or not value.isascii()
+        or any(c in value for c in ' <>"\t\r\n,;')
+    ):
+        raise Invalid(f"must be a bare address such as bounces@example.org, not {value!r}")
+    if "+" in local:
+        raise Invalid(f"must not contain '+' before the @ (digestmail adds +<token>): {value!r}")
+    return value.lower()
+
+
 def listen(value: str) -> str:
     """``host:port`` (``[::1]:8025`` for IPv6); the port 1 to 65535."""
     host, sep, port = value.strip().rpartition(":")

@@ -169,7 +169,8 @@ class SendRun(RunState):
         job.tries += 1
         self.tried += 1
         try:
-            result = await connection.send(self.sender, message, gate=self._gate(after))
+            sender = message.sender or self.sender
+            result = await connection.send(sender, message, gate=self._gate(after))
         except RefusedBeforeSending as exc:
             return self._refused_by_us(job, str(exc))
         except DeliveryError as exc:

@@ -174,9 +174,37 @@ def _v3(db: sqlite3.Connection) -> None:
     )
 
 
+def _v4(db: sqlite3.Connection) -> None:
+    """``digestmail inbox``: the messages it handled, the bounces it counted, and an index to
+    find a delivery by the Message-ID a bounce quotes (one more b-tree insert per delivery)."""
+    db.execute("CREATE INDEX deliveries_by_message_id ON deliveries (message_id)")
+    db.execute(
+        """CREATE TABLE inbox_messages (
+            key TEXT PRIMARY KEY,
+            outcome TEXT NOT NULL,
+            processed_at TEXT NOT NULL
+        ) WITHOUT ROWID"""
+    )
+    db.execute(
+        """CREATE TABLE bounces (
+            message_key TEXT NOT NULL,
+            list_key TEXT NOT NULL,
+            email_key TEXT NOT NULL,
+            email TEXT NOT NULL,
+            issue_id TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT '',
+            hard INTEGER NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (message_key, list_key, email_key)
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX bounces_by_address ON bounces (list_key, email_key)")
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
 """Applied in order; ``user_version`` counts how many ran. Append only."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

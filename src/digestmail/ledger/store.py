@@ -28,6 +28,7 @@ from digestmail.errors import LedgerBusyError, LedgerError
 from digestmail.ledger import audience
 from digestmail.ledger import lease as leases
 from digestmail.ledger.audience import Subscription, Suppression, SuppressionSource
+from digestmail.ledger.inbox import InboxRecords
 from digestmail.ledger.lease import Lease
 from digestmail.ledger.records import (
     DELIVERY_COLUMNS,
@@ -88,6 +89,11 @@ class Ledger:
 
     def close(self) -> None:
         self._db.close()
+
+    @property
+    def inbox(self) -> InboxRecords:
+        """What ``digestmail inbox`` remembers (handled messages, bounces); see ledger/inbox.py."""
+        return InboxRecords(self._db, self.path)
 
     def __enter__(self) -> Self:
         return self

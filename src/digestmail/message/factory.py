@@ -35,6 +35,7 @@ from digestmail.message.headers import (
 )
 from digestmail.message.quoted_printable import encode_qp, encode_qp_value
 from digestmail.message.unsubscribe import SECRET_ENV, unsubscribe_token
+from digestmail.message.verp import verp_address, verp_token
 from digestmail.models import Issue, OutgoingMessage, Recipient
 from digestmail.render import placeholders
 
@@ -100,6 +101,7 @@ class MessageFactory:
         self._domain = from_addr.rsplit("@", 1)[1]
         self._mailto = f"mailto:{mailto}?subject=unsubscribe"
         self._url_template = self._check_url(*_unsubscribe_template(config, list_cfg), config)
+        self._bounce_address = self._check_bounce_address(config)
         self._id_left = _ID_UNSAFE.sub("-", issue.id).strip("-") or "issue"
         self._id_scope = ""
 
@@ -160,6 +162,29 @@ class MessageFactory:
                 key=where,
             )
         return url
+
+    def _check_bounce_address(self, config: Config) -> str:
+        """``inbox.bounce_address``, or ``""``; its VERP tokens are signed, so it needs a secret."""
+        address = config.inbox.bounce_address if config.inbox is not None else ""
+        if address and not self._secret:
+            raise ConfigError(
+                f"needs ${SECRET_ENV} to sign the return path of each message (VERP), but it "
+                "is not set; set it to a long random string and keep it (bounces of mail sent "
+                "with one secret are matched with the same one)",
+                path=config.path,
+                key="inbox.bounce_address",
+            )
+        return address
+
+    def envelope_sender(self, email: str) -> str:
+        """The recipient's VERP return path, or ``""`` (the list's ``from``) without one."""
+        if not self._bounce_address:
+            return ""
+        assert self._secret is not None
+        token = verp_token(
+            self._secret, list_key=self.list_cfg.key, issue_id=self.issue.id, email=email
+        )
+        return verp_address(self._bounce_address, token)
 
     def _list_id(self) -> str:
         return f"{_ID_UNSAFE.sub('-', self.list_cfg.key).strip('-')}.{self._domain}"
@@ -230,7 +255,12 @@ class MessageFactory:
         out.append(self._html_head)
         self._html.join(_values(raw, self._html_url_holes, _html_escape), out)
         out.append(self._close)
-        return OutgoingMessage(email=email, message_id=message_id, data=b"".join(out))
+        return OutgoingMessage(
+            email=email,
+            message_id=message_id,
+            data=b"".join(out),
+            sender=self.envelope_sender(email),
+        )
 
 
 def _local_http(url: str) -> bool:

@@ -1,0 +1,137 @@
+"""What ``digestmail inbox`` remembers: messages already handled, and the bounces it counted.
+
+Kept apart from :mod:`digestmail.ledger.store` (issues and deliveries) because only the inbox
+writes these rows. A message is remembered by its key (its Message-ID, or a hash of its bytes
+when it has none), so a message seen twice (a crash between acting on it and moving it, the
+same DSN delivered twice) counts once. A bounce is a row per message, list and address, so
+soft bounces in *distinct* issues can be counted, and ``status`` can show bounces per issue.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from digestmail.ledger.schema import transaction, translate
+
+VERP_CHUNK = 2000
+"""Delivery rows read per query while the inbox rebuilds the VERP tokens."""
+
+
+@dataclass(frozen=True, slots=True)
+class BounceRow:
+    """One bounce as the ledger keeps it; ``issue_id`` is empty when no issue was known."""
+
+    message_key: str
+    list_key: str
+    issue_id: str
+    email: str
+    status: str
+    hard: bool
+    detail: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class InboxRecords:
+    """The inbox's tables in one ledger file; made by :attr:`Ledger.inbox <.store.Ledger>`."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self._db = db
+        self._path = path
+
+    def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[Any]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise translate(exc, self._path) from exc
+
+    def outcome(self, key: str) -> str | None:
+        """What a message handled before came to, or None for a message not seen yet."""
+        rows = self._read("SELECT outcome FROM inbox_messages WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def remember(self, key: str, outcome: str) -> None:
+        """Mark a message handled; the first outcome stays (a repeat changes nothing)."""
+        with transaction(self._db, self._path) as db:
+            db.execute(
+                "INSERT OR IGNORE INTO inbox_messages (key, outcome, processed_at)"
+                " VALUES (?, ?, ?)",
+                (key, outcome, _now()),
+            )
+
+    def add_bounce(self, row: BounceRow) -> None:
+        with transaction(self._db, self._path) as db:
+            db.execute(
+                "INSERT OR IGNORE INTO bounces (message_key, list_key, email_key, email,"
+                " issue_id, status, hard, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row.message_key,
+                    row.list_key,
+                    row.email.casefold(),
+                    row.email,
+                    row.issue_id,
+                    row.status,
+                    int(row.hard),
+                    row.detail[:1000],
+                    _now(),
+                ),
+            )
+
+    def soft_issues(self, list_key: str, email: str) -> int:
+        """In how many distinct issues the address bounced softly (unknown issues count once)."""
+        rows = self._read(
+            "SELECT count(DISTINCT issue_id) FROM bounces"
+            " WHERE list_key = ? AND email_key = ? AND hard = 0",
+            (list_key, email.casefold()),
+        )
+        return int(rows[0][0])
+
+    def bounces_per_issue(self) -> dict[str, tuple[int, int]]:
+        """Issue id -> (hard, soft) bounces, for ``status``."""
+        out: dict[str, tuple[int, int]] = {}
+        for issue_id, hard, soft in self._read(
+            "SELECT issue_id, sum(hard), sum(1 - hard) FROM bounces GROUP BY issue_id"
+        ):
+            out[str(issue_id)] = (int(hard), int(soft))
+        return out
+
+    def delivery_by_message_id(self, message_id: str) -> tuple[str, str, str] | None:
+        """(list key, issue id, address) of the delivery that had this Message-ID."""
+        rows = self._read(
+            "SELECT i.list_key, d.issue_id, d.email FROM deliveries d"
+            " JOIN issues i ON i.id = d.issue_id WHERE d.message_id = ? LIMIT 1",
+            (message_id,),
+        )
+        return (str(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
+
+    def deliveries_to(self, email: str) -> list[tuple[str, str]]:
+        """(list key, issue id) of every list delivery to ``email``, newest issue first."""
+        rows = self._read(
+            "SELECT i.list_key, d.issue_id FROM deliveries d JOIN issues i ON i.id = d.issue_id"
+            " WHERE lower(d.email) = lower(?) ORDER BY i.period DESC, d.updated_at DESC",
+            (email,),
+        )
+        return [(str(k), str(i)) for k, i in rows]
+
+    def all_deliveries(self) -> Iterator[tuple[str, str, str]]:
+        """(list key, issue id, address) of every list delivery, in chunks (VERP tokens)."""
+        after: tuple[str, str] = ("", "")
+        while True:
+            rows = self._read(
+                "SELECT i.list_key, d.issue_id, d.email FROM deliveries d"
+                " JOIN issues i ON i.id = d.issue_id WHERE (d.issue_id, d.email) > (?, ?)"
+                " ORDER BY d.issue_id, d.email LIMIT ?",
+                (*after, VERP_CHUNK),
+            )
+            for key, issue_id, email in rows:
+                yield str(key), str(issue_id), str(email)
+            if len(rows) < VERP_CHUNK:
+                return
+            after = (str(rows[-1][1]), str(rows[-1][2]))
