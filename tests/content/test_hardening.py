@@ -40,26 +40,11 @@ from digestmail.content.reader import MAX_POST_BYTES, load_posts, read_post
 from digestmail.errors import ContentError
 from digestmail.ledger.store import Ledger
 from tests.helpers.cli import clean_env
+from tests.helpers.project import BASE_CONFIG
 
 SRC = Path(digestmail.__file__).resolve().parent.parent  # the package under test, for children
 
-CONFIG = """\
-[site]
-title = "Testnetz Beteiligung"
-base_url = "https://example.org/"
-language = "de"
-timezone = "Europe/Berlin"
-
-[site.permalinks]
-veranstaltungstipp = "/:section/:year/:month/:slug/"
-
-[lists.monthly]
-name = "Veranstaltungstipps"
-from = "Tipps <tipps@example.org>"
-subscribers = "config/subscribers/monthly.csv"
-categories = ["veranstaltungstipp"]
-unsubscribe_mailto = "abmelden@example.org"
-"""
+CONFIG = BASE_CONFIG  # the shared project config (tests/helpers/project.py)
 
 
 def tip(title: str, date: str = "2017-11-10") -> str:
