@@ -162,7 +162,27 @@ def sink(delay: int = 0) -> Iterator[int]:
 # --- scenarios (each in a child process) -------------------------------------------------------
 
 
-def write_project(root: Path, *, port: int, connections: int, recipients: int) -> Config:
+DKIM_ALGORITHMS = {"rsa": ["rsa-sha256"], "ed25519": ["ed25519-sha256"]}
+
+
+def dkim_table(root: Path, kind: str) -> str:
+    """A ``[dkim]`` table with fresh keys in ``root/config/dkim``, or "" for kind ``off``."""
+    if kind not in DKIM_ALGORITHMS:
+        return ""
+    from digestmail.message.dkim_keys import generate, write_private
+
+    write_private(generate("rsa-sha256"), root / "config" / "dkim" / "bench.key")
+    write_private(generate("ed25519-sha256"), root / "config" / "dkim" / "bench.ed25519.key")
+    algorithms = json.dumps(DKIM_ALGORITHMS[kind])
+    return (
+        '[dkim]\ndomain = "example.org"\nselector = "bench"\n'
+        f'key_file = "config/dkim/bench.key"\nalgorithms = {algorithms}\n'
+    )
+
+
+def write_project(
+    root: Path, *, port: int, connections: int, recipients: int, dkim: str = "off"
+) -> Config:
     (root / "config").mkdir(parents=True, exist_ok=True)
     subscribers = root / "config" / "bench.csv"
     with subscribers.open("w", encoding="utf-8") as out:
@@ -189,7 +209,9 @@ from = "Tipps <tipps@example.org>"
 subscribers = "config/bench.csv"
 categories = ["tipp"]
 unsubscribe_mailto = "abmelden@example.org"
-""",
+unsubscribe_url = "https://example.org/abmelden?token={{token}}"
+"""
+        + dkim_table(root, dkim),
         encoding="utf-8",
     )
     return load_config(root / "config" / "digestmail.toml")
@@ -227,12 +249,14 @@ class NullLedger:
 
 
 def run_digestmail(
-    port: int, *, recipients: int, connections: int, ledger_on: bool
+    port: int, *, recipients: int, connections: int, ledger_on: bool, dkim: str = "off"
 ) -> dict[str, Any]:
     from digestmail.subscribers.reader import read_subscribers
 
     with tempfile.TemporaryDirectory(prefix="sendbench-") as tmp:
-        config = write_project(Path(tmp), port=port, connections=connections, recipients=recipients)
+        config = write_project(
+            Path(tmp), port=port, connections=connections, recipients=recipients, dkim=dkim
+        )
         list_cfg = config.get_list("bench")
         make_factory, factory_name = factory_maker(config)
         issue = digest(make_factory)
@@ -294,7 +318,10 @@ def child(argv: list[str]) -> None:
     """``--child KIND PORT N CONNECTIONS LEDGER``: one measurement, as JSON on stdout."""
     kind, port, n, conns, ledger = argv[0], int(argv[1]), int(argv[2]), int(argv[3]), argv[4]
     if kind == "digestmail":
-        result = run_digestmail(port, recipients=n, connections=conns, ledger_on=ledger == "on")
+        ledger_on, _, dkim = ledger.partition("+")
+        result = run_digestmail(
+            port, recipients=n, connections=conns, ledger_on=ledger_on == "on", dkim=dkim or "off"
+        )
     elif kind == "smtplib":
         result = run_smtplib(port, recipients=n)
     else:
@@ -310,6 +337,41 @@ def measure(kind: str, port: int, n: int, conns: int = 1, ledger: str = "on") ->
         text=True,
     ).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def signing_costs(rounds: int = 200) -> list[Row]:
+    """Signing one 30 KB message: dkimpy alone, and digestmail's signer (cryptography)."""
+    import dkim
+    from cryptography.hazmat.primitives import serialization
+
+    from digestmail.message.dkim import DkimSigner, SigningKey
+    from digestmail.message.dkim_keys import generate
+
+    data = SpliceFactory(digest(SpliceFactory)).build(Recipient("reader0@example.net")).data
+    rows = []
+    for algorithm in ("rsa-sha256", "ed25519-sha256"):
+        key = generate(algorithm)
+        signer = DkimSigner("example.org", [SigningKey(algorithm, "bench", key)])
+        started = time.perf_counter()
+        for _ in range(rounds):
+            signer.sign(data)
+        ours = (time.perf_counter() - started) / rounds
+        rows.append(Row(f"sign {algorithm}, digestmail (cryptography)", 1 / ours,
+                        f"{ours * 1e6:,.0f} µs/msg"))  # fmt: skip
+        if algorithm == "rsa-sha256":
+            pem = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+            started = time.perf_counter()
+            for _ in range(rounds // 10):
+                dkim.sign(data, b"bench", b"example.org", pem,
+                          canonicalize=(b"relaxed", b"relaxed"))  # fmt: skip
+            theirs = (time.perf_counter() - started) / (rounds // 10)
+            rows.append(Row(f"sign {algorithm}, dkimpy alone", 1 / theirs,
+                            f"{theirs * 1e6:,.0f} µs/msg ({theirs / ours:.0f}x ours)"))  # fmt: skip
+    return rows
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -342,6 +404,12 @@ def main() -> None:
     parser.add_argument("--latency-connections", type=int, default=64)
     parser.add_argument("--million", action="store_true", help="also the 1,000,000 RSS run")
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument(
+        "--dkim",
+        action="store_true",
+        help="also sends signed with RSA-2048 and Ed25519, and the "
+        "signing cost per message (cryptography vs dkimpy)",
+    )
     args = parser.parse_args()
     if not Path(SINK).exists():
         sys.exit(f"{SINK} is missing: apt-get install postfix (no configuration needed)")
@@ -386,6 +454,18 @@ def main() -> None:
                 f"{off['cpu_us']:.0f} µs CPU/msg ({off['cpu_us'] / on['cpu_us'] - 1:+.1%})",
             )
         )
+        if args.dkim:
+            for kind in ("rsa", "ed25519"):
+                signed = measure("digestmail", port, n, conns, f"on+{kind}")
+                rows.append(
+                    Row(
+                        f"digestmail, ledger on, DKIM {kind}, {conns} connections, {n:,}",
+                        signed["rate"],
+                        f"**{signed['rate'] / base['rate']:.2f}x smtplib** (target >= 1.5x); "
+                        f"{signed['rate'] / on['rate'] - 1:+.1%} vs unsigned; "
+                        f"{signed['cpu_us']:.0f} µs CPU/msg",
+                    )
+                )
         if shutil.which(SOURCE) or Path(SOURCE).exists():
             src = measure("smtp-source", port, n, conns)
             rows.append(
@@ -419,6 +499,8 @@ def main() -> None:
             )
         )
 
+    if args.dkim:
+        rows += signing_costs()
     print(f"Machine: {machine()}; {datetime.now(UTC):%Y-%m-%d}\n")
     print("| scenario | msg/s | notes |\n|---|---:|---|")
     for row in rows:

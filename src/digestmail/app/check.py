@@ -10,8 +10,9 @@ stands in for it, so the other areas are still checked.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from digestmail.app.schedule import first_fire_after
 from digestmail.config import Config, ListConfig, find_config, load_config, parse_config
 from digestmail.content.reader import load_posts
 from digestmail.errors import ConfigError, DigestmailError
+from digestmail.message.dkim_check import check_dkim
 from digestmail.message.factory import MessageFactory
 from digestmail.message.unsubscribe import secret_from_env
 from digestmail.models import CategoryGroup, Post, ProblemKind, Recipient, Selection
@@ -42,7 +44,7 @@ class Problem:
     """One thing to fix; ``message`` starts with where it is (file:line, or file: key)."""
 
     area: str
-    """``config``, ``schedule``, ``content``, ``template`` or ``subscribers``."""
+    """``config``, ``schedule``, ``dkim``, ``content``, ``template`` or ``subscribers``."""
     message: str
     severity: str = ERROR
 
@@ -80,11 +82,15 @@ class CheckReport:
 
 
 def run_checks(
-    config_path: str | Path | None = None, *, now: datetime | None = None
+    config_path: str | Path | None = None,
+    *,
+    now: datetime | None = None,
+    dns_records: Sequence[str] = (),
 ) -> CheckReport:
     """Check the whole project the config belongs to and report every problem at once.
 
-    ``now`` (default: the clock) is the moment templates are rendered for.
+    ``now`` (default: the clock) is the moment templates are rendered for; ``dns_records``
+    are the DKIM TXT records the key must match (``[dkim]``).
     """
     path = find_config(config_path).resolve()
     config, problems = _load_config(path)
@@ -99,6 +105,11 @@ def run_checks(
 
     problems.extend(_check_schedules(config, moment))
     problems.extend(_check_web(config))
+    if config.dkim is not None:
+        dkim = check_dkim(config, dns_records)
+        problems.extend(Problem("dkim", text) for text in dkim.errors)
+        checked.extend(dkim.notes)
+        config = dataclasses.replace(config, dkim=None)  # reported once above, not per list
     loaded = load_posts(config.site)
     checked.append(_count(len(loaded.posts), "post"))
     problems.extend(Problem("content", str(error)) for error in loaded.errors)

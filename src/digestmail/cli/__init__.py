@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve", "serve"),
     "suppressions": ("suppressions", "suppressions"),
     "inbox": ("inbox", "inbox"),
+    "dkim": ("dkim", "dkim"),
 }
 
 

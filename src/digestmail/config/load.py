@@ -18,6 +18,7 @@ from digestmail.config.hugo_settings import apply_hugo
 from digestmail.config.model import (
     DEFAULT_SCHEDULES,
     Config,
+    DkimConfig,
     InboxConfig,
     ListConfig,
     SiteConfig,
@@ -144,6 +145,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
     smtp = SmtpConfig(**section(SmtpConfig, "smtp"))
     web = WebConfig(**section(WebConfig, "web"))
     inbox = InboxConfig(**section(InboxConfig, "inbox")) if "inbox" in raw else None
+    dkim = DkimConfig(**section(DkimConfig, "dkim")) if "dkim" in raw else None
 
     lists: dict[str, ListConfig] = {}
     for name, table in _table(raw, "lists", path).items():
@@ -167,4 +169,5 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
         lists=lists,
         web=web,
         inbox=inbox,
+        dkim=dkim,
     )

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from digestmail.config import values
 from digestmail.config.hugo_settings import HugoSettings
-from digestmail.config.schema import INTERNAL, Bounds, setting
+from digestmail.config.schema import INTERNAL, Bounds, Invalid, setting
 from digestmail.errors import ConfigError
 
 SecurityMode = Literal["tls", "starttls", "none"]
@@ -210,6 +210,69 @@ class InboxConfig:
         return os.environ.get(self.password_env, "") if self.password_env else ""
 
 
+DKIM_ALGORITHMS = ("rsa-sha256", "ed25519-sha256")
+
+
+def _dkim_algorithms(value: tuple[str, ...]) -> tuple[str, ...]:
+    found = tuple(dict.fromkeys(a.strip().lower() for a in value))
+    unknown = [a for a in found if a not in DKIM_ALGORITHMS]
+    if unknown or not found:
+        raise Invalid(
+            f"must list one or both of: {', '.join(DKIM_ALGORITHMS)} (got {list(value)!r})"
+        )
+    return found
+
+
+def _dkim_domain(value: str) -> str:
+    domain = value.strip().lower().rstrip(".")
+    if not domain or "." not in domain or not domain.isascii() or " " in domain:
+        raise Invalid(f"must be a domain name such as example.org (IDNA form), not {value!r}")
+    return domain
+
+
+def _dkim_selector(value: str) -> str:
+    selector = value.strip()
+    labels = selector.split(".")
+    if not selector or not all(lab and lab.replace("-", "").isalnum() for lab in labels):
+        raise Invalid(f"must be letters, digits and '-' (dot-separated), not {value!r}")
+    if not selector.isascii():
+        raise Invalid(f"must be ASCII, not {value!r}")
+    return selector
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DkimConfig:
+    """``[dkim]``: sign every message of a send; off without the table.
+
+    The private key comes from ``key_file`` (a PEM file only its owner may read) or, when
+    ``key_file`` is not set, from the environment variable named by ``key_env``; it is read at
+    the moment of use and never logged. With two algorithms each message carries two
+    signatures (RSA first, then Ed25519), one per key.
+    """
+
+    domain: str = field(metadata=setting(parse=_dkim_domain))
+    """The ``d=`` domain; must be the From domain of each list, or a parent of it."""
+    selector: str = field(metadata=setting(parse=_dkim_selector))
+    key_file: Path | None = None
+    """RSA key (PEM); with ``ed25519-sha256`` the Ed25519 key is ``<stem>.ed25519.key`` beside it
+    unless ``ed25519_key_file`` says otherwise."""
+    ed25519_key_file: Path | None = None
+    ed25519_selector: str = ""
+    """The Ed25519 key's own selector (one DNS record per selector); ``<selector>-ed25519``
+    when empty."""
+    key_env: str = "DIGESTMAIL_DKIM_KEY"
+    """Without ``key_file``: the RSA key's PEM text in this variable."""
+    ed25519_key_env: str = "DIGESTMAIL_DKIM_ED25519_KEY"
+    algorithms: tuple[str, ...] = field(
+        default=("rsa-sha256",), metadata=setting(parse=_dkim_algorithms)
+    )
+
+    def selector_for(self, algorithm: str) -> str:
+        if algorithm.startswith("ed25519"):
+            return self.ed25519_selector or f"{self.selector}-ed25519"
+        return self.selector
+
+
 DEFAULT_SCHEDULES: Mapping[str, str] = {"month": "0 8 1 * *", "week": "0 8 * * 1"}
 """Without a ``schedule``, a list is sent at 08:00 after its period: on the 1st or on Monday."""
 
@@ -226,6 +289,8 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     inbox: InboxConfig | None = None
     """None without an ``[inbox]`` table: no bounce processing, list mail from ``from``."""
+    dkim: DkimConfig | None = None
+    """None without a ``[dkim]`` table: messages leave unsigned (a relay may sign them)."""
 
     def get_list(self, key: str) -> ListConfig:
         try:

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit
 from digestmail.config import Config, ListConfig
 from digestmail.errors import ConfigError, HeaderInjectionError
 from digestmail.header_values import check_header_value
+from digestmail.message.dkim_keys import check_alignment, signer_for
 from digestmail.message.headers import (
     ascii_address,
     check_address,
@@ -99,6 +100,8 @@ class MessageFactory:
             where = None if text.startswith(f"{key}.") else key
             raise ConfigError(text, path=config.path, key=where) from exc
         self._domain = from_addr.rsplit("@", 1)[1]
+        check_alignment(config, list_cfg.key, self._domain)
+        self._signer = signer_for(config)
         self._mailto = f"mailto:{mailto}?subject=unsubscribe"
         self._url_template = self._check_url(*_unsubscribe_template(config, list_cfg), config)
         self._bounce_address = self._check_bounce_address(config)
@@ -255,10 +258,13 @@ class MessageFactory:
         out.append(self._html_head)
         self._html.join(_values(raw, self._html_url_holes, _html_escape), out)
         out.append(self._close)
+        data = b"".join(out)
+        if self._signer is not None:
+            data = self._signer.sign(data)
         return OutgoingMessage(
             email=email,
             message_id=message_id,
-            data=b"".join(out),
+            data=data,
             sender=self.envelope_sender(email),
         )
 
