@@ -20,6 +20,7 @@ from digestmail.config.model import (
     Config,
     InboxConfig,
     ListConfig,
+    PreviewConfig,
     SiteConfig,
     SmtpConfig,
     StateConfig,
@@ -143,6 +144,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
     transport = TransportConfig(**section(TransportConfig, "transport"))
     smtp = SmtpConfig(**section(SmtpConfig, "smtp"))
     web = WebConfig(**section(WebConfig, "web"))
+    preview = PreviewConfig(**section(PreviewConfig, "preview"))
     inbox = InboxConfig(**section(InboxConfig, "inbox")) if "inbox" in raw else None
 
     lists: dict[str, ListConfig] = {}
@@ -166,5 +168,6 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
         smtp=smtp,
         lists=lists,
         web=web,
+        preview=preview,
         inbox=inbox,
     )
