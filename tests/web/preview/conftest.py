@@ -81,8 +81,10 @@ def start_preview(config: Path, *extra: str) -> Running:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     env.pop("DIGESTMAIL_SECRET", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "digestmail", "--config", str(config), "preview"]
-        + ["--list", "monthly", "--now", NOW, "--port", str(port), *extra],
+        [
+            *(sys.executable, "-m", "digestmail", "--config", str(config), "preview"),
+            *("--list", "monthly", "--now", NOW, "--port", str(port), *extra),
+        ],
         cwd=config.parent.parent,
         env=env,
         stdout=subprocess.PIPE,
