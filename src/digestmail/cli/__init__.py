@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run-due": ("run_due", "run_due"),
     "backup": ("backup", "backup"),
     "serve": ("serve", "serve"),
+    "preview": ("preview", "preview"),
     "suppressions": ("suppressions", "suppressions"),
     "inbox": ("inbox", "inbox"),
     "dkim": ("dkim", "dkim"),

@@ -21,6 +21,7 @@ from digestmail.config.model import (
     DkimConfig,
     InboxConfig,
     ListConfig,
+    PreviewConfig,
     SiteConfig,
     SmtpConfig,
     StateConfig,
@@ -144,6 +145,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
     transport = TransportConfig(**section(TransportConfig, "transport"))
     smtp = SmtpConfig(**section(SmtpConfig, "smtp"))
     web = WebConfig(**section(WebConfig, "web"))
+    preview = PreviewConfig(**section(PreviewConfig, "preview"))
     inbox = InboxConfig(**section(InboxConfig, "inbox")) if "inbox" in raw else None
     dkim = DkimConfig(**section(DkimConfig, "dkim")) if "dkim" in raw else None
 
@@ -168,6 +170,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
         smtp=smtp,
         lists=lists,
         web=web,
+        preview=preview,
         inbox=inbox,
         dkim=dkim,
     )

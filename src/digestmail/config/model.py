@@ -273,6 +273,19 @@ class DkimConfig:
         return self.selector
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreviewConfig:
+    """``digestmail preview``: the addresses its "send me a test copy" form may mail.
+
+    Only these: the preview's page is on the editor's machine, but a stray visitor (another
+    local user, a browser tab of a hostile site) must not be able to mail anyone with it.
+    """
+
+    test_addresses: tuple[str, ...] = field(
+        default=(), metadata=setting(parse=values.test_addresses)
+    )
+
+
 DEFAULT_SCHEDULES: Mapping[str, str] = {"month": "0 8 1 * *", "week": "0 8 * * 1"}
 """Without a ``schedule``, a list is sent at 08:00 after its period: on the 1st or on Monday."""
 
@@ -287,6 +300,7 @@ class Config:
     smtp: SmtpConfig
     lists: Mapping[str, ListConfig] = field(default_factory=dict)
     web: WebConfig = field(default_factory=WebConfig)
+    preview: PreviewConfig = field(default_factory=PreviewConfig)
     inbox: InboxConfig | None = None
     """None without an ``[inbox]`` table: no bounce processing, list mail from ``from``."""
     dkim: DkimConfig | None = None

@@ -48,6 +48,18 @@ def bounce_address(value: str) -> str:
     return value.lower()
 
 
+def test_addresses(value: tuple[str, ...]) -> tuple[str, ...]:
+    """``preview.test_addresses``: bare addresses, kept in lower case for comparing."""
+    out: list[str] = []
+    for item in value:
+        item = item.strip()
+        local, at, domain = item.rpartition("@")
+        if not at or not local or "." not in domain or any(c in item for c in ' <>"\t\r\n,;'):
+            raise Invalid(f"must be bare addresses such as redaktion@example.org, not {item!r}")
+        out.append(item.lower())
+    return tuple(out)
+
+
 def listen(value: str) -> str:
     """``host:port`` (``[::1]:8025`` for IPv6); the port 1 to 65535."""
     host, sep, port = value.strip().rpartition(":")
