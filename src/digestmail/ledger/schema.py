@@ -174,9 +174,34 @@ def _v3(db: sqlite3.Connection) -> None:
     )
 
 
+def _v4(db: sqlite3.Connection) -> None:
+    """A numbered log of new suppressions, so a running send sees one made after it screened.
+
+    ``seq`` only ever grows (AUTOINCREMENT never reuses a number, even after a delete), and a
+    trigger writes the row in the transaction that inserts the suppression, whoever the writer
+    is (``serve``, the CLI, a bounce). A send remembers the last ``seq`` it read and asks only
+    for the rows after it: a query that reads nothing when nobody suppressed anybody. An
+    update of an existing suppression (a new reason) adds no row: the address was suppressed
+    already.
+    """
+    db.execute(
+        """CREATE TABLE suppression_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            email_key TEXT NOT NULL,
+            list_key TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TRIGGER suppression_logged AFTER INSERT ON suppressions BEGIN
+            INSERT INTO suppression_log (email_key, list_key)
+            VALUES (NEW.email_key, NEW.list_key);
+        END"""
+    )
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
 """Applied in order; ``user_version`` counts how many ran. Append only."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
