@@ -141,7 +141,8 @@ def test_one_click_posts_during_a_send_lose_nothing(
     assert report["suppressed"] == statuses.count("suppressed") > 0, report
 
     # A suppression committed (its 200 received) before the message's attempt was recorded
-    # must have stopped the message; by the ledger's own clocks likewise.
+    # must have stopped the message. By the ledger's own clocks likewise: both stamps are
+    # taken under the write lock, so their order is the order of the commits.
     late = [e for e in emails if deliveries[e][0] == "sent" and answers[e][1] < deliveries[e][1]]
     assert late == []
     by_ledger = [

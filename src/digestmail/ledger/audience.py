@@ -79,6 +79,8 @@ def suppress(
         raise ValueError(f"unknown suppression source {source!r}")
     address = email.strip()
     with transaction(db, path) as tx:
+        # The time is read under the write lock, so suppressions and attempts (also stamped
+        # under it) are in commit order: one stamped before an attempt committed before it.
         tx.execute(
             "INSERT INTO suppressions (email_key, list_key, email, reason, source, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)"

@@ -182,7 +182,7 @@ def _v4(db: sqlite3.Connection) -> None:
     is (``serve``, the CLI, a bounce). A send remembers the last ``seq`` it read and asks only
     for the rows after it: a query that reads nothing when nobody suppressed anybody. An
     update of an existing suppression (a new reason) adds no row: the address was suppressed
-    already.
+    already. The log grows by one short row per suppression made; nothing prunes it yet.
     """
     db.execute(
         """CREATE TABLE suppression_log (

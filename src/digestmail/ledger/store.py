@@ -268,8 +268,8 @@ class Ledger:
         """
         if not items:
             return
-        now = _now()
         with transaction(self._db, self.path) as db:
+            now = _now()  # under the write lock: see audience.suppress
             db.executemany(
                 "INSERT INTO deliveries (issue_id, email, status, attempts, message_id,"
                 " created_at, updated_at) VALUES (?, ?, 'queued', 1, ?, ?, ?)"
