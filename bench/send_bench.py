@@ -238,6 +238,15 @@ class NullLedger:
     def suppressed(self, emails: Sequence[str], *, list_key: str) -> set[str]:
         return set()
 
+    def is_suppressed(self, email: str, *, list_key: str) -> bool:
+        return False
+
+    def suppression_mark(self) -> int:
+        return 0
+
+    def suppressed_since(self, mark: int, *, list_key: str) -> tuple[int, set[str]]:
+        return mark, set()
+
     def delivery_states(self, issue_id: str, emails: Sequence[str]) -> dict[str, Delivery]:
         return {}
 

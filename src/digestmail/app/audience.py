@@ -44,8 +44,9 @@ def list_rows(list_cfg: ListConfig, ledger: Ledger) -> Iterator[Row]:
     """The rows a send of the list screens: the file's, then the sign-ups it lacks.
 
     Suppressions are left to the send's own screening (``deliver/recipients.py``), which
-    checks them a chunk at a time as it goes, so a reader who unsubscribes during a long send
-    is skipped from the next chunk on.
+    checks them a chunk at a time as it goes, and once more just before each message starts
+    for what was suppressed since (``LateSuppressions``): a reader who unsubscribes during a
+    long send gets no message that had not started yet.
     """
     return with_signups(list_cfg.subscribers, _signups(ledger, list_cfg.key))
 

@@ -4,6 +4,10 @@ Asking the ledger about each address would cost a query per subscriber; asking o
 (:data:`LOOKUP_CHUNK` rows, two queries: suppressions and delivery rows) keeps a million-row
 list cheap while never holding more than one chunk in memory. Every skipped row is counted in
 the run's :class:`Tally` under the reason the summary reports.
+
+A chunk is screened well before its last message starts, so :class:`LateSuppressions` catches
+what ``serve`` (or anyone) suppressed in between: the workers ask it just before each SMTP
+transaction.
 """
 
 from __future__ import annotations
@@ -12,11 +16,17 @@ from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
+from time import monotonic
 
 from digestmail.deliver.counts import Counts, Outcome
 from digestmail.ledger.store import DeliveryResult, Ledger
 from digestmail.models import Delivery, DeliveryStatus, ProblemKind, Recipient
 from digestmail.subscribers.reader import SubscriberProblem
+
+POLL_INTERVAL = 0.01
+"""Seconds between two looks at the ledger's log of new suppressions during a send. A look
+that finds nothing new costs one indexed query (about 10 µs), so 100 looks a second cost the
+send 0.1 % of a core; a suppression's commit reaches the send within this time."""
 
 LOOKUP_CHUNK = 500
 """Rows screened per pair of ledger queries: large enough to amortise, small enough to stream."""
@@ -171,3 +181,42 @@ class Screen:
         # queued / failed_temporary: an earlier run's attempt without a final outcome. A row
         # marked suppressed whose suppression was lifted since is sent as well.
         return True
+
+
+@dataclass
+class LateSuppressions:
+    """Suppressions made after the send started, for the messages screened before them.
+
+    The ledger logs every new suppression under a growing number; this remembers the last
+    number read and, at most every :data:`POLL_INTERVAL` seconds (and whenever ``poll`` is
+    called: after each batch of attempts is committed), reads the rows after it. An address
+    found there is checked once more against the suppressions themselves before its message is
+    skipped, since a sign-up may have lifted the suppression again. Create it before the first
+    chunk is screened, so nothing falls between the screen and the log.
+    """
+
+    ledger: Ledger
+    list_key: str
+    interval: float = field(default_factory=lambda: POLL_INTERVAL)
+    mark: int = field(default=0, init=False)
+    keys: set[str] = field(default_factory=set, init=False)
+    """Case-folded addresses suppressed on the list (or every list) since the send started."""
+    polled: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        self.mark = self.ledger.suppression_mark()
+        self.polled = monotonic()
+
+    def poll(self) -> None:
+        self.polled = monotonic()
+        self.mark, keys = self.ledger.suppressed_since(self.mark, list_key=self.list_key)
+        if keys:
+            self.keys |= keys
+
+    def applies(self, email: str) -> bool:
+        """Whether ``email`` was suppressed since the send started (and still is)."""
+        if monotonic() - self.polled >= self.interval:
+            self.poll()
+        return email.casefold() in self.keys and self.ledger.is_suppressed(
+            email, list_key=self.list_key
+        )

@@ -17,7 +17,7 @@ from digestmail.deliver.counts import Counts, Outcome, ProgressEvent
 from digestmail.deliver.group_commit import Journal
 from digestmail.deliver.job import MessageFactoryLike, SendJob
 from digestmail.deliver.ratelimit import TokenBucket
-from digestmail.deliver.recipients import MAX_LISTED, Screen, Tally
+from digestmail.deliver.recipients import MAX_LISTED, LateSuppressions, Screen, Tally
 from digestmail.deliver.transports.base import Transport
 from digestmail.deliver.transports.smtp import envelope_sender
 from digestmail.models import OutgoingMessage, Recipient
@@ -81,6 +81,10 @@ class RunState:
             record=None if job.dry_run else self.journal.add_result,
             remember_all=job.dry_run,
         )
+        self.late = (
+            LateSuppressions(ledger, list_cfg.key) if consult_ledger and not job.dry_run else None
+        )
+        """Suppressions made while this run sends; checked before each message starts."""
         self.workers = max(1, transport.max_connections)
         self.bucket = TokenBucket(self.cfg.rate_per_second)
         self.window = asyncio.Semaphore(window(self.workers))

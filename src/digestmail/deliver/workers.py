@@ -95,6 +95,8 @@ class SendRun(RunState):
         await self.journal.attempts(
             [(j.recipient.email, message_id(j.recipient.email)) for j in batch]
         )
+        if self.late is not None:
+            self.late.poll()  # whatever was suppressed before these attempts is seen
         for job in batch:
             job.marked = True
             if self.stopping:
@@ -166,6 +168,8 @@ class SendRun(RunState):
         if not job.marked:  # a retry: its attempt is recorded now, alone
             await self.journal.attempts([(email, message.message_id)])
         job.marked = False
+        if self.late is not None and self.late.applies(email):
+            return self._suppressed_meanwhile(job, after)
         job.tries += 1
         self.tried += 1
         try:
@@ -185,6 +189,19 @@ class SendRun(RunState):
         return self.journal.add_result(
             DeliveryResult(email, DeliveryStatus.SENT, result.code, result.reply)
         )
+
+    def _suppressed_meanwhile(
+        self, job: Job, after: asyncio.Future[None] | None
+    ) -> asyncio.Future[None]:
+        """Suppressed after its chunk was screened, before its transaction: recorded as
+        suppressed, not sent. The connection's previous outcome stays what the next message
+        waits for (``after``), so the rule of the group commit holds unchanged."""
+        self.tally.counts[Outcome.SUPPRESSED] += 1
+        self._finish(job)
+        self.journal.add_result(
+            DeliveryResult(job.recipient.email, DeliveryStatus.SUPPRESSED, None, "")
+        )
+        return after if after is not None else done_future()
 
     def _gate(self, after: asyncio.Future[None] | None) -> Gate | None:
         if after is None:

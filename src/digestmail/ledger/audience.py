@@ -79,6 +79,8 @@ def suppress(
         raise ValueError(f"unknown suppression source {source!r}")
     address = email.strip()
     with transaction(db, path) as tx:
+        # The time is read under the write lock, so suppressions and attempts (also stamped
+        # under it) are in commit order: one stamped before an attempt committed before it.
         tx.execute(
             "INSERT INTO suppressions (email_key, list_key, email, reason, source, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)"
@@ -104,6 +106,31 @@ def suppressed(
     )
     hit = {str(row[0]) for row in rows}
     return {e for e in emails if e.strip().casefold() in hit}
+
+
+def suppression_mark(db: sqlite3.Connection, path: Path) -> int:
+    """The number of the newest suppression logged so far (0 when none)."""
+    return int(_read(db, path, "SELECT coalesce(max(seq), 0) FROM suppression_log", ())[0][0])
+
+
+def suppressed_since(
+    db: sqlite3.Connection, path: Path, mark: int, *, list_key: str
+) -> tuple[int, set[str]]:
+    """Addresses (case-folded) suppressed on ``list_key`` or every list after ``mark``.
+
+    Returns the new mark too. A logged suppression may have been lifted since: the caller
+    confirms a hit with :func:`suppressed` before acting on it.
+    """
+    rows = _read(
+        db,
+        path,
+        "SELECT seq, email_key, list_key FROM suppression_log WHERE seq > ? ORDER BY seq",
+        (mark,),
+    )
+    if not rows:
+        return mark, set()
+    keys = {str(key) for _seq, key, target in rows if target in (list_key, "")}
+    return int(rows[-1][0]), keys
 
 
 def suppressions(db: sqlite3.Connection, path: Path, list_key: str | None) -> list[Suppression]:

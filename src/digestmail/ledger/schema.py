@@ -202,9 +202,34 @@ def _v4(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX bounces_by_address ON bounces (list_key, email_key)")
 
 
+def _v5(db: sqlite3.Connection) -> None:
+    """A numbered log of new suppressions, so a running send sees one made after it screened.
+
+    ``seq`` only ever grows (AUTOINCREMENT never reuses a number, even after a delete), and a
+    trigger writes the row in the transaction that inserts the suppression, whoever the writer
+    is (``serve``, the CLI, a bounce). A send remembers the last ``seq`` it read and asks only
+    for the rows after it: a query that reads nothing when nobody suppressed anybody. An
+    update of an existing suppression (a new reason) adds no row: the address was suppressed
+    already. The log grows by one short row per suppression made; nothing prunes it yet.
+    """
+    db.execute(
+        """CREATE TABLE suppression_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            email_key TEXT NOT NULL,
+            list_key TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TRIGGER suppression_logged AFTER INSERT ON suppressions BEGIN
+            INSERT INTO suppression_log (email_key, list_key)
+            VALUES (NEW.email_key, NEW.list_key);
+        END"""
+    )
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5)
 """Applied in order; ``user_version`` counts how many ran. Append only."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

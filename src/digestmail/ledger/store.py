@@ -274,8 +274,8 @@ class Ledger:
         """
         if not items:
             return
-        now = _now()
         with transaction(self._db, self.path) as db:
+            now = _now()  # under the write lock: see audience.suppress
             db.executemany(
                 "INSERT INTO deliveries (issue_id, email, status, attempts, message_id,"
                 " created_at, updated_at) VALUES (?, ?, 'queued', 1, ?, ?, ?)"
@@ -366,6 +366,14 @@ class Ledger:
 
     def is_suppressed(self, email: str, *, list_key: str) -> bool:
         return bool(self.suppressed([email], list_key=list_key))
+
+    def suppression_mark(self) -> int:
+        """Where the log of new suppressions stands; see :meth:`suppressed_since`."""
+        return audience.suppression_mark(self._db, self.path)
+
+    def suppressed_since(self, mark: int, *, list_key: str) -> tuple[int, set[str]]:
+        """(new mark, case-folded addresses suppressed on ``list_key`` since ``mark``)."""
+        return audience.suppressed_since(self._db, self.path, mark, list_key=list_key)
 
     def suppressions(self, list_key: str | None = None) -> list[Suppression]:
         """Every suppression, oldest first; with ``list_key`` those that apply to that list."""

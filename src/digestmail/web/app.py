@@ -20,7 +20,7 @@ from digestmail.config import Config
 from digestmail.deliver.transports.base import Transport
 from digestmail.errors import ConfigError, LedgerError
 from digestmail.message.unsubscribe import SECRET_ENV
-from digestmail.web.context import WebContext
+from digestmail.web.context import WebContext, ledger_thread_priority
 from digestmail.web.guards import MAX_BODY, BodyLimit, RequestLog
 from digestmail.web.pages import HEADERS
 from digestmail.web.signup import confirm_page, confirm_post, subscribe
@@ -89,10 +89,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            ctx.ledger.close()
+        with ledger_thread_priority():
+            try:
+                yield
+            finally:
+                ctx.ledger.close()
 
     routes = _routes()
     prefix = ctx.base_path.rstrip("/")
