@@ -10,7 +10,7 @@ soft bounces in *distinct* issues can be counted, and ``status`` can show bounce
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,41 +57,48 @@ class InboxRecords:
         rows = self._read("SELECT outcome FROM inbox_messages WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
-    def remember(self, key: str, outcome: str) -> None:
-        """Mark a message handled; the first outcome stays (a repeat changes nothing)."""
+    def remember(self, key: str, outcome: str, bounces: Sequence[BounceRow] = ()) -> None:
+        """Mark a message handled, with the bounces it counted, in one commit (one fsync).
+
+        The first outcome stays (a repeat changes nothing); a bounce row is keyed by message,
+        list and address, so writing it again is harmless too.
+        """
         with transaction(self._db, self._path) as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO bounces (message_key, list_key, email_key, email,"
+                " issue_id, status, hard, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        row.message_key,
+                        row.list_key,
+                        row.email.casefold(),
+                        row.email,
+                        row.issue_id,
+                        row.status,
+                        int(row.hard),
+                        row.detail[:1000],
+                        _now(),
+                    )
+                    for row in bounces
+                ],
+            )
             db.execute(
                 "INSERT OR IGNORE INTO inbox_messages (key, outcome, processed_at)"
                 " VALUES (?, ?, ?)",
                 (key, outcome, _now()),
             )
 
-    def add_bounce(self, row: BounceRow) -> None:
-        with transaction(self._db, self._path) as db:
-            db.execute(
-                "INSERT OR IGNORE INTO bounces (message_key, list_key, email_key, email,"
-                " issue_id, status, hard, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    row.message_key,
-                    row.list_key,
-                    row.email.casefold(),
-                    row.email,
-                    row.issue_id,
-                    row.status,
-                    int(row.hard),
-                    row.detail[:1000],
-                    _now(),
-                ),
-            )
+    def soft_issues(self, list_key: str, email: str, *, pending: Iterable[str] = ()) -> int:
+        """In how many distinct issues the address bounced softly (unknown issues count once).
 
-    def soft_issues(self, list_key: str, email: str) -> int:
-        """In how many distinct issues the address bounced softly (unknown issues count once)."""
+        ``pending``: issue ids of soft bounces not written yet (the message being handled).
+        """
         rows = self._read(
-            "SELECT count(DISTINCT issue_id) FROM bounces"
+            "SELECT DISTINCT issue_id FROM bounces"
             " WHERE list_key = ? AND email_key = ? AND hard = 0",
             (list_key, email.casefold()),
         )
-        return int(rows[0][0])
+        return len({str(r[0]) for r in rows} | set(pending))
 
     def bounces_per_issue(self) -> dict[str, tuple[int, int]]:
         """Issue id -> (hard, soft) bounces, for ``status``."""
