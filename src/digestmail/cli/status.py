@@ -1,4 +1,9 @@
-"""``digestmail status``: every issue in the ledger with its delivery counts."""
+"""``digestmail status``: every issue in the ledger with its delivery counts and bounces.
+
+Bounces are what ``digestmail inbox`` matched to an issue: hard (the address was suppressed)
+and soft (counted towards ``inbox.soft_bounce_limit``). A bounce matched only by address, to
+no issue, is not shown here (``digestmail suppressions`` has it).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +28,10 @@ from digestmail.models import DeliveryStatus
 @click.pass_context
 @handle_errors
 def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: str) -> None:
-    """Show every issue in the ledger with its delivery counts.
+    """Show every issue in the ledger with its delivery counts and bounces.
+
+    The bounced column counts hard bounces (and soft ones as "+N soft") that
+    `digestmail inbox` matched to the issue.
 
     --period takes the same forms as elsewhere (2017-11, 2017-W45, previous, ...).
     """
@@ -35,9 +43,11 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
         config.get_list(list_key)
     if not config.state.path.exists():
         summaries = []
+        bounces: dict[str, tuple[int, int]] = {}
     else:
         with Ledger.open(config.state.path) as ledger:
             summaries = ledger.issues(list_key)
+            bounces = ledger.inbox.bounces_per_issue()
     if period is not None:
         moment = datetime.now(config.site.timezone)
 
@@ -62,6 +72,7 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
                 "finished_at": s.finished_at.isoformat() if s.finished_at else None,
                 "skip_reason": s.skip_reason or None,
                 "counts": {k.value: v for k, v in s.counts.items()},
+                "bounces": dict(zip(("hard", "soft"), bounces.get(s.id, (0, 0)), strict=True)),
             }
             for s in summaries
         ]
@@ -71,7 +82,7 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
     # Ids and times never wrap: piped into a log (80 columns) they must stay greppable.
     table.add_column("issue", no_wrap=True)
     table.add_column("status")
-    for column in ("sent", "failed", "retry", "suppressed"):
+    for column in ("sent", "failed", "retry", "suppressed", "bounced"):
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("finished", no_wrap=True)
     for s in summaries:
@@ -83,6 +94,7 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
             str(c.get(DeliveryStatus.FAILED_PERMANENT, 0)),
             str(c.get(DeliveryStatus.FAILED_TEMPORARY, 0) + c.get(DeliveryStatus.QUEUED, 0)),
             str(c.get(DeliveryStatus.SUPPRESSED, 0)),
+            _bounced(*bounces.get(s.id, (0, 0))),
             f"{s.finished_at.astimezone(config.site.timezone):%Y-%m-%d %H:%M %Z}"
             if s.finished_at
             else "",
@@ -93,3 +105,8 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
     )
     filtered = list_key is not None or period is not None
     out.print(table if summaries else "no issue matches" if filtered else "no issues sent yet")
+
+
+def _bounced(hard: int, soft: int) -> str:
+    """``3``, or ``3 +1 soft`` when soft bounces were counted too."""
+    return f"{hard} +{soft} soft" if soft else str(hard)

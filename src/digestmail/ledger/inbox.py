@@ -10,7 +10,7 @@ soft bounces in *distinct* issues can be counted, and ``status`` can show bounce
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,41 +57,48 @@ class InboxRecords:
         rows = self._read("SELECT outcome FROM inbox_messages WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
-    def remember(self, key: str, outcome: str) -> None:
-        """Mark a message handled; the first outcome stays (a repeat changes nothing)."""
+    def remember(self, key: str, outcome: str, bounces: Sequence[BounceRow] = ()) -> None:
+        """Mark a message handled, with the bounces it counted, in one commit (one fsync).
+
+        The first outcome stays (a repeat changes nothing); a bounce row is keyed by message,
+        list and address, so writing it again is harmless too.
+        """
         with transaction(self._db, self._path) as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO bounces (message_key, list_key, email_key, email,"
+                " issue_id, status, hard, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        row.message_key,
+                        row.list_key,
+                        row.email.casefold(),
+                        row.email,
+                        row.issue_id,
+                        row.status,
+                        int(row.hard),
+                        row.detail[:1000],
+                        _now(),
+                    )
+                    for row in bounces
+                ],
+            )
             db.execute(
                 "INSERT OR IGNORE INTO inbox_messages (key, outcome, processed_at)"
                 " VALUES (?, ?, ?)",
                 (key, outcome, _now()),
             )
 
-    def add_bounce(self, row: BounceRow) -> None:
-        with transaction(self._db, self._path) as db:
-            db.execute(
-                "INSERT OR IGNORE INTO bounces (message_key, list_key, email_key, email,"
-                " issue_id, status, hard, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    row.message_key,
-                    row.list_key,
-                    row.email.casefold(),
-                    row.email,
-                    row.issue_id,
-                    row.status,
-                    int(row.hard),
-                    row.detail[:1000],
-                    _now(),
-                ),
-            )
+    def soft_issues(self, list_key: str, email: str, *, pending: Iterable[str] = ()) -> int:
+        """In how many distinct issues the address bounced softly (unknown issues count once).
 
-    def soft_issues(self, list_key: str, email: str) -> int:
-        """In how many distinct issues the address bounced softly (unknown issues count once)."""
+        ``pending``: issue ids of soft bounces not written yet (the message being handled).
+        """
         rows = self._read(
-            "SELECT count(DISTINCT issue_id) FROM bounces"
+            "SELECT DISTINCT issue_id FROM bounces"
             " WHERE list_key = ? AND email_key = ? AND hard = 0",
             (list_key, email.casefold()),
         )
-        return int(rows[0][0])
+        return len({str(r[0]) for r in rows} | set(pending))
 
     def bounces_per_issue(self) -> dict[str, tuple[int, int]]:
         """Issue id -> (hard, soft) bounces, for ``status``."""
@@ -111,27 +118,41 @@ class InboxRecords:
         )
         return (str(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
 
-    def deliveries_to(self, email: str) -> list[tuple[str, str]]:
-        """(list key, issue id) of every list delivery to ``email``, newest issue first."""
-        rows = self._read(
-            "SELECT i.list_key, d.issue_id FROM deliveries d JOIN issues i ON i.id = d.issue_id"
-            " WHERE lower(d.email) = lower(?) ORDER BY i.period DESC, d.updated_at DESC",
-            (email,),
-        )
+    def issues_newest_first(self) -> list[tuple[str, str]]:
+        """(list key, issue id) of every issue, newest period first (where bounces are from)."""
+        rows = self._read("SELECT list_key, id FROM issues ORDER BY period DESC, created_at DESC")
         return [(str(k), str(i)) for k, i in rows]
 
-    def all_deliveries(self) -> Iterator[tuple[str, str, str]]:
-        """(list key, issue id, address) of every list delivery, in chunks (VERP tokens)."""
-        after: tuple[str, str] = ("", "")
+    def addresses_of(self, issue_id: str) -> Iterator[str]:
+        """Every address the issue was delivered to (its VERP tokens), in chunks."""
+        after = ""
         while True:
             rows = self._read(
-                "SELECT i.list_key, d.issue_id, d.email FROM deliveries d"
-                " JOIN issues i ON i.id = d.issue_id WHERE (d.issue_id, d.email) > (?, ?)"
-                " ORDER BY d.issue_id, d.email LIMIT ?",
-                (*after, VERP_CHUNK),
+                "SELECT email FROM deliveries WHERE issue_id = ? AND email > ?"
+                " ORDER BY email LIMIT ?",
+                (issue_id, after, VERP_CHUNK),
             )
-            for key, issue_id, email in rows:
-                yield str(key), str(issue_id), str(email)
+            for (email,) in rows:
+                yield str(email)
             if len(rows) < VERP_CHUNK:
                 return
-            after = (str(rows[-1][1]), str(rows[-1][2]))
+            after = str(rows[-1][0])
+
+    def newest_issues_by_address(self) -> dict[str, dict[str, str]]:
+        """Case-folded address -> {list key: the newest issue delivered to it there}.
+
+        One pass over the deliveries, for a run that has bounces naming only an address: the
+        ``deliveries`` table has no index on the address, so a query per bounce would read the
+        whole table each time. The result is as big as the set of addresses, not the ledger.
+        """
+        out: dict[str, dict[str, str]] = {}
+        try:
+            cursor = self._db.execute(
+                "SELECT i.list_key, d.issue_id, d.email FROM deliveries d"
+                " JOIN issues i ON i.id = d.issue_id ORDER BY i.period, d.updated_at"
+            )
+            for key, issue_id, email in cursor:
+                out.setdefault(str(email).casefold(), {})[str(key)] = str(issue_id)
+        except sqlite3.Error as exc:
+            raise translate(exc, self._path) from exc
+        return out

@@ -52,6 +52,13 @@ class Actions:
         self._report = report
         self._dry_run = dry_run
         self._outgoing: list[tuple[str, OutgoingMessage]] = []
+        self._bounces: list[BounceRow] = []
+        """Bounce rows of the message being handled, written with its ``remember``."""
+
+    def take_bounces(self) -> list[BounceRow]:
+        """The bounce rows of the message just handled (and forget them)."""
+        rows, self._bounces = self._bounces, []
+        return rows
 
     def _suppress(self, email: str, list_key: str, reason: str, source: SuppressionSource) -> None:
         self._report[source] += 1
@@ -60,7 +67,12 @@ class Actions:
             self._ledger.suppress(email, list_key=list_key, reason=reason, source=source)
 
     def bounce(self, key: str, target: Target, kind: Kind, bounce: Bounce, limit: int) -> None:
-        """A hard bounce suppresses; a soft one counts, and ``limit`` issues' worth suppress."""
+        """A hard bounce suppresses; a soft one counts, and ``limit`` issues' worth suppress.
+
+        The bounce row is written with the message's ``remember`` (one commit); a suppression
+        is written at once, before it, so a crash in between leaves the message to be handled
+        again, never a bounce counted without its suppression.
+        """
         text = f"{bounce.status} {bounce.diagnostic}".strip()
         if not self._dry_run:
             row = BounceRow(
@@ -72,11 +84,12 @@ class Actions:
                 kind is Kind.HARD,
                 bounce.diagnostic,
             )
-            self._ledger.inbox.add_bounce(row)
+            self._bounces.append(row)
         if kind is Kind.HARD:
             self._suppress(target.email, target.list_key, f"bounce {text}", "bounce")
             return
-        issues = self._ledger.inbox.soft_issues(target.list_key, target.email)
+        pending = [target.issue_id] if not self._dry_run else []
+        issues = self._ledger.inbox.soft_issues(target.list_key, target.email, pending=pending)
         if issues >= limit:
             reason = f"{issues} soft bounces in distinct issues, last: {text}"
             self._suppress(target.email, target.list_key, reason, "bounce")

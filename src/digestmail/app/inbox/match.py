@@ -28,7 +28,13 @@ class Target:
 
 
 class Matcher:
-    """Finds a bounce's deliveries in the ledger; the VERP table is built once, when needed."""
+    """Finds a bounce's deliveries in the ledger; lookups are built lazily and kept for the run.
+
+    VERP tokens are computed per issue, newest issue first, and only until the token is found:
+    a bounce is nearly always about one of the last issues, so a run on a ledger of a hundred
+    issues computes the tokens of one or two of them, not every delivery ever made. A token no
+    issue has (a forgery, a token made with an old secret) costs every issue once per run.
+    """
 
     def __init__(
         self,
@@ -43,26 +49,49 @@ class Matcher:
         self._bounce_address = bounce_address
         self._secret = secret
         self._members = members
-        self._tokens: dict[str, tuple[str, str, str]] | None = None
+        self._issues: list[tuple[str, str]] | None = None
+        self._tokens: dict[str, dict[str, tuple[str, str, str]]] = {}
+        """Issue id -> token -> delivery, for the issues computed so far."""
+        self._newest: dict[str, dict[str, str]] | None = None
 
-    def _token_table(self) -> dict[str, tuple[str, str, str]]:
-        """Token -> delivery for every list delivery: one HMAC per row, paid once per run."""
-        if self._tokens is None:
+    def _issue_tokens(self, list_key: str, issue_id: str) -> dict[str, tuple[str, str, str]]:
+        """Token -> delivery for one issue: one HMAC per delivery, paid once per run."""
+        table = self._tokens.get(issue_id)
+        if table is None:
             assert self._secret is not None
             secret = self._secret
-            self._tokens = {
-                verp_token(secret, list_key=key, issue_id=issue, email=email): (key, issue, email)
-                for key, issue, email in self._ledger.inbox.all_deliveries()
+            table = {
+                verp_token(secret, list_key=list_key, issue_id=issue_id, email=email): (
+                    list_key,
+                    issue_id,
+                    email,
+                )
+                for email in self._ledger.inbox.addresses_of(issue_id)
             }
-        return self._tokens
+            self._tokens[issue_id] = table
+        return table
+
+    def _find_token(self, token: str) -> tuple[str, str, str] | None:
+        for table in self._tokens.values():  # issues already computed: no new HMAC
+            if token in table:
+                return table[token]
+        if self._issues is None:
+            self._issues = self._ledger.inbox.issues_newest_first()
+        for list_key, issue_id in self._issues:
+            if issue_id not in self._tokens:
+                found = self._issue_tokens(list_key, issue_id).get(token)
+                if found is not None:
+                    return found
+        return None
 
     def by_verp(self, addresses: Iterable[str]) -> list[Target]:
         if not (self._bounce_address and self._secret):
             return []
         for address in addresses:
             token = token_of(self._bounce_address, address)
-            if token is not None and token in self._token_table():
-                key, issue, email = self._token_table()[token]
+            found = self._find_token(token) if token is not None else None
+            if found is not None:
+                key, issue, email = found
                 return [Target(key, issue, email, "verp")]
         return []
 
@@ -77,8 +106,10 @@ class Matcher:
         """Each reported address that is on a list: its newest issue there, if it had one."""
         out: list[Target] = []
         keys = tuple(lists)
+        if self._newest is None:
+            self._newest = self._ledger.inbox.newest_issues_by_address()
         for email in dict.fromkeys(r.lower() for r in recipients):
-            delivered = dict(reversed(self._ledger.inbox.deliveries_to(email)))
+            delivered = self._newest.get(email.casefold(), {})
             for key in keys:
                 if key in delivered or email.casefold() in self._members(key):
                     out.append(Target(key, delivered.get(key, ""), email, "recipient"))

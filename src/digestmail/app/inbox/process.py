@@ -158,11 +158,12 @@ class InboxRun:
         try:
             outcome = self._sort(msg, key)
         except (Malformed, ValueError, LookupError, TypeError, AttributeError) as exc:
+            self.actions.take_bounces()  # not remembered: handled again next time
             self._malformed(item, msg, exc)
             return False
         self.report.outcomes[outcome] += 1
         if not self.dry_run:
-            inbox.remember(key, outcome)
+            inbox.remember(key, outcome, self.actions.take_bounces())
         return outcome in ACTED
 
     def _malformed(self, item: InboxItem, msg: Message | None, exc: Exception) -> None:
