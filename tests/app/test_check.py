@@ -151,3 +151,26 @@ def test_a_signed_unsubscribe_link_without_its_secret_is_a_config_problem(
     assert "DIGESTMAIL_SECRET" in problem.message
     monkeypatch.setenv("DIGESTMAIL_SECRET", "a-long-random-test-secret")
     assert run_checks(cfg).problems == ()
+
+
+def test_posts_already_read_are_not_read_again(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview hands ``check`` the posts it has read: the same problems, one read."""
+    from digestmail.app import check
+    from digestmail.config import load_config
+    from digestmail.content.reader import load_posts
+
+    cfg = make_project(
+        posts={"veranstaltungstipp/gut.md": GOOD_TIP, "veranstaltungstipp/kaputt.md": BROKEN_TIP}
+    )
+    content = load_posts(load_config(cfg).site)
+    expected = run_checks(cfg).problems
+
+    def read_again(*_: object) -> None:
+        raise AssertionError("posts read a second time")
+
+    monkeypatch.setattr(check, "load_posts", read_again)
+    report = run_checks(cfg, content=content)
+    assert report.problems == expected
+    assert any("kaputt.md" in p.message for p in report.problems)

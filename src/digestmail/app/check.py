@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from digestmail.app.schedule import first_fire_after
 from digestmail.config import Config, ListConfig, find_config, load_config, parse_config
-from digestmail.content.reader import load_posts
+from digestmail.content.reader import ContentResult, load_posts
 from digestmail.errors import ConfigError, DigestmailError
 from digestmail.message.dkim_check import check_dkim
 from digestmail.message.factory import MessageFactory
@@ -86,11 +86,14 @@ def run_checks(
     *,
     now: datetime | None = None,
     dns_records: Sequence[str] = (),
+    content: ContentResult | None = None,
 ) -> CheckReport:
     """Check the whole project the config belongs to and report every problem at once.
 
     ``now`` (default: the clock) is the moment templates are rendered for; ``dns_records``
-    are the DKIM TXT records the key must match (``[dkim]``).
+    are the DKIM TXT records the key must match (``[dkim]``). ``content`` is what
+    :func:`load_posts` returned for this config's site, when the caller has already read it
+    (the preview, after each save): the posts are then not read a second time.
     """
     path = find_config(config_path).resolve()
     config, problems = _load_config(path)
@@ -110,7 +113,7 @@ def run_checks(
         problems.extend(Problem("dkim", text) for text in dkim.errors)
         checked.extend(dkim.notes)
         config = dataclasses.replace(config, dkim=None)  # reported once above, not per list
-    loaded = load_posts(config.site)
+    loaded = content if content is not None else load_posts(config.site)
     checked.append(_count(len(loaded.posts), "post"))
     problems.extend(Problem("content", str(error)) for error in loaded.errors)
     for post in loaded.posts:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from digestmail.config import Config, ListConfig, load_config
+from digestmail.content.reader import ContentResult
 from digestmail.errors import DigestmailError
-from digestmail.models import Issue, Post, Recipient, Selection
+from digestmail.models import Issue, Recipient, Selection
 
 RowsFn = Callable[..., list[dict[str, Any]]]
 """``cli.listing.post_rows``: handed in by the command, since ``web`` may not import ``cli``."""
@@ -117,16 +118,17 @@ def _parts(data: bytes) -> tuple[EmailMessage, str, str]:
     return msg, html, text
 
 
-def _checks(settings: PreviewSettings, config: Config) -> tuple[str, ...]:
+def _checks(settings: PreviewSettings, config: Config, content: ContentResult) -> tuple[str, ...]:
+    """``digestmail check``'s problems, handed the posts the rendering already read."""
     from digestmail.app.check import run_checks
 
-    report = run_checks(settings.config_path, now=_moment(config, settings.now))
+    report = run_checks(settings.config_path, now=_moment(config, settings.now), content=content)
     return tuple(str(p) for p in report.problems)
 
 
 def _render(
     settings: PreviewSettings, config: Config, list_cfg: ListConfig
-) -> tuple[Selection, Issue, Sequence[Post]]:
+) -> tuple[Selection, Issue, ContentResult]:
     from digestmail.app import issues
     from digestmail.render.theme import render_issue
 
@@ -137,7 +139,7 @@ def _render(
     selection = issues.select_issue(
         config, list_cfg, now=moment, posts=content.posts, period=settings.period
     )
-    return selection, render_issue(selection, config=config, list_cfg=list_cfg), content.posts
+    return selection, render_issue(selection, config=config, list_cfg=list_cfg), content
 
 
 class _ContentErrors(Exception):
@@ -178,7 +180,8 @@ def _build(settings: PreviewSettings, version: int) -> Preview:
 
     config = load_config(settings.config_path)
     list_cfg = config.get_list(settings.list_key)
-    selection, issue, posts = _render(settings, config, list_cfg)
+    selection, issue, content = _render(settings, config, list_cfg)
+    posts = content.posts
     factory = MessageFactory(
         issue, config=config, list_cfg=list_cfg, secret=secret_from_env() or PREVIEW_SECRET
     )
@@ -204,7 +207,7 @@ def _build(settings: PreviewSettings, version: int) -> Preview:
         message_bytes=len(message.data),
         tips=tuple(p.shown(use_headline=use_headline).title for p in selection.posts),
         rows=rows,
-        problems=_checks(settings, config),
+        problems=_checks(settings, config, content),
         warnings=tuple(warnings),
         findings=tuple(find_problems(issue.subject, html, config=config)),
         cutoff=f"{selection.cutoff:%Y-%m-%d %H:%M %Z}",
