@@ -176,7 +176,7 @@ def _with_seconds(preview: Preview, seconds: float) -> Preview:
 def _build(settings: PreviewSettings, version: int) -> Preview:
     from digestmail.message.factory import MessageFactory
     from digestmail.message.unsubscribe import secret_from_env
-    from digestmail.web.preview.findings import find_problems
+    from digestmail.web.preview.findings import find_problems, site_files
 
     config = load_config(settings.config_path)
     list_cfg = config.get_list(settings.list_key)
@@ -209,7 +209,11 @@ def _build(settings: PreviewSettings, version: int) -> Preview:
         rows=rows,
         problems=_checks(settings, config, content),
         warnings=tuple(warnings),
-        findings=tuple(find_problems(issue.subject, html, config=config)),
+        findings=tuple(
+            find_problems(
+                issue.subject, html, config=config, site=site_files(config, list_cfg, posts)
+            )
+        ),
         cutoff=f"{selection.cutoff:%Y-%m-%d %H:%M %Z}",
         test_addresses=test_addresses,
         issue=issue,
