@@ -22,7 +22,8 @@ from starlette.routing import Route
 from digestmail.deliver.send import DeliveryReport
 from digestmail.errors import DigestmailError
 from digestmail.web.preview.build import Preview, PreviewSettings, build_preview
-from digestmail.web.preview.page import dark_html, render_page
+from digestmail.web.preview.page import dark_html, render_page, spam_html
+from digestmail.web.preview.spam import score_message, spamassassin
 from digestmail.web.preview.watch import watch_paths, watch_project
 
 log = logging.getLogger("digestmail.preview")
@@ -42,6 +43,8 @@ class PreviewState:
     settings: PreviewSettings
     preview: Preview = field(init=False)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    spam: dict[int, str] = field(default_factory=dict)
+    """SpamAssassin's section per version (only the current one is kept)."""
 
     def __post_init__(self) -> None:
         self.preview = build_preview(self.settings, version=1)
@@ -72,6 +75,27 @@ async def email(request: Request) -> Response:
 
 async def version(request: Request) -> Response:
     return PlainTextResponse(str(_state(request).preview.version), headers=NO_STORE)
+
+
+async def spam(request: Request) -> Response:
+    """SpamAssassin's score and rules for the current sample message, scored once per version."""
+    state = _state(request)
+    preview = state.preview
+    html = state.spam.get(preview.version)
+    if html is None:
+        program = spamassassin()
+        if not preview.ok or not preview.message:
+            html = spam_html(None, problem="nothing to score: fix the errors first")
+        elif program is None:
+            html = spam_html(None)
+        else:
+            try:
+                report = await asyncio.to_thread(score_message, preview.message, program)
+                html = spam_html(report)
+            except (OSError, ValueError) as exc:
+                html = spam_html(None, problem=f"spamassassin failed: {exc}")
+        state.spam = {preview.version: html}
+    return HTMLResponse(html, headers=NO_STORE)
 
 
 async def test_copy(request: Request) -> Response:
@@ -137,6 +161,7 @@ def create_preview_app(settings: PreviewSettings, *, watch: bool = True) -> Star
             Route("/", page, methods=["GET"]),
             Route("/email.html", email, methods=["GET"]),
             Route("/version", version, methods=["GET"]),
+            Route("/spam", spam, methods=["GET"]),
             Route("/test-copy", test_copy, methods=["POST"]),
         ],
         lifespan=lifespan,

@@ -88,6 +88,8 @@ class Preview:
     issue: Issue | None = field(default=None, repr=False, compare=False)
     """The rendered issue, for a test copy of exactly what the page shows."""
     config: Config | None = field(default=None, repr=False, compare=False)
+    message: bytes = field(default=b"", repr=False, compare=False)
+    """The sample message as sent, for SpamAssassin (:mod:`.spam`)."""
 
     @property
     def ok(self) -> bool:
@@ -218,4 +220,5 @@ def _build(settings: PreviewSettings, version: int) -> Preview:
         test_addresses=test_addresses,
         issue=issue,
         config=config,
+        message=message.data,
     )

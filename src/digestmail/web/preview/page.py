@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from digestmail.web.preview.build import GMAIL_CLIP, Preview
+from digestmail.web.preview.spam import SpamReport
 
 WIDTHS = {"phone": 375, "tablet": 600, "desktop": 1000}
 
@@ -138,6 +139,7 @@ def _email_sections(preview: Preview) -> str:
         f"<section><h2>Checks</h2><h3>digestmail check</h3>{_list(preview.problems, 'warn')}"
         f"<h3>Rendering</h3>{_list(preview.warnings, 'warn')}"
         f'<h3>Mail clients</h3><div id="findings">{_list(preview.findings, "warn")}</div>'
+        '<h3>SpamAssassin</h3><div id="spam"><p class="dim">scoring...</p></div>'
         "</section></div>"
         f'<section style="flex-basis:100%"><h2>Plain text</h2><pre id="text">'
         f"{escape(preview.text)}</pre></section>"
@@ -170,7 +172,32 @@ def render_page(preview: Preview, *, notice: str = "", title: str = "digestmail 
         f"<header><h1>{escape(title)}</h1></header>"
         f"<main>{body}{form}{rows}</main>"
         f"<script>const VERSION={str(preview.version)!r};const WIDTHS={widths};{_SCRIPT}"
-        "</script></body></html>"
+        f"{_SPAM_SCRIPT if preview.ok else ''}</script></body></html>"
+    )
+
+
+_SPAM_SCRIPT = (
+    "fetch('/spam?v='+VERSION).then(r=>r.text()).then(t=>{"
+    "const box=document.getElementById('spam');if(box)box.innerHTML=t;});"
+)
+"""SpamAssassin takes a second or more: the page asks for it once it is shown."""
+
+
+def spam_html(report: SpamReport | None, *, problem: str = "") -> str:
+    """The SpamAssassin section's content: score and rules, or why there is none."""
+    if report is None:
+        text = problem or "spamassassin is not installed: not scored"
+        return f'<p class="dim">{escape(text)}</p>'
+    rows = "".join(
+        f"<tr><td>{points:+.1f}</td><td><code>{escape(name)}</code></td>"
+        f"<td>{escape(text)}</td></tr>"
+        for points, name, text in report.rules
+    )
+    css = "bad" if report.score >= report.required else "warn" if report.score >= 1 else "good"
+    return (
+        f'<p class="{css}" id="spam-score">score {report.score:.1f} '
+        f"({report.required:.1f} is spam; local rules, no network tests)</p>"
+        f'<table id="spam-rules">{rows}</table>'
     )
 
 
