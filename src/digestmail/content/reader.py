@@ -24,12 +24,13 @@ import re
 import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from digestmail.config import SiteConfig
 from digestmail.config.hugo_settings import DATE_ALIASES, HugoSettings
-from digestmail.content import permalinks
+from digestmail.content import parallel, permalinks
 from digestmail.content.dates import PageFile, page_dates
 from digestmail.content.frontmatter import FrontMatterError, split
 from digestmail.content.summaries import summarize
@@ -349,19 +350,21 @@ def iter_content_files(
             yield folder / name
 
 
-def load_posts(site: SiteConfig) -> ContentResult:
-    """Every post under the content dir, sorted by ``rel_path``; errors collected, not raised."""
+def load_posts(site: SiteConfig, *, jobs: int | None = None) -> ContentResult:
+    """Every post under the content dir, sorted by ``rel_path``; errors collected, not raised.
+
+    ``jobs`` processes read the files (:mod:`digestmail.content.parallel`); by default as many
+    as pay and are safe here.
+    """
     content_dir = site.content_dir
     if not content_dir.is_dir():
         error = ContentError("content directory not found (site.content_dir)", path=content_dir)
         return ContentResult((), (error,))
-    posts: list[Post] = []
     errors: list[ContentError] = []
-    for path in iter_content_files(content_dir, on_error=errors.append, rules=site.hugo_settings):
-        try:
-            posts.append(read_post(path, site=site))
-        except ContentError as exc:
-            errors.append(exc)
+    paths = list(iter_content_files(content_dir, on_error=errors.append, rules=site.hugo_settings))
+    jobs = parallel.plan_jobs(len(paths)) if jobs is None else jobs
+    posts, read_errors = parallel.read_all(paths, partial(read_post, site=site), jobs=jobs)
+    errors += read_errors
     posts = with_headlines(posts, site.placeholder_titles)
     posts.sort(key=lambda p: p.rel_path)
     errors.sort(key=lambda e: str(e.path))

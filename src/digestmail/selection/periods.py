@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from babel.dates import format_date, format_interval
-
 from digestmail.errors import UsageError
 from digestmail.models import Period
 
@@ -143,7 +141,12 @@ def _parse_period(text: str, *, cadence: str, now: datetime, tz: tzinfo) -> Peri
 
 
 def period_label(period: Period, language: str) -> str:
-    """A reader's name for the period in ``language``: "November 2017", "KW 45/2017", ..."""
+    """A reader's name for the period in ``language``: "November 2017", "KW 45/2017", ...
+
+    Babel is imported here, not with the module: listing posts needs periods, not their names.
+    """
+    from babel.dates import format_date, format_interval
+
     first = period.start.date()
     language = language.replace("-", "_")
     if period.kind == "month":
