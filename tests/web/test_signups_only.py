@@ -64,3 +64,21 @@ def test_a_file_without_rows_and_without_sign_ups_is_still_refused(
     refused = cli.invoke(*ARGS, cwd=config.parent.parent)
     assert refused.exit_code == 2
     assert "no address to mail" in refused.output
+
+
+def test_check_and_subscribers_check_accept_a_header_only_file_with_sign_ups(
+    make_project: MakeProject, cli: Cli
+) -> None:
+    config = make_project(subscribers="email,name\n", posts={"veranstaltungstipp/tipp.md": TIP})
+    project = config.parent.parent
+    before = cli.invoke("subscribers", "check", "--list", "monthly", cwd=project)
+    assert before.exit_code == 2 and "no address to mail" in before.output
+    assert "no address to mail" in cli.invoke("check", cwd=project).output
+
+    signed_up(config, "web.reader@example.org")
+
+    listed = cli.invoke("subscribers", "check", "--list", "monthly", cwd=project)
+    assert listed.exit_code == 0, listed.output
+    assert "no address to mail" not in listed.output
+    checked = cli.invoke("check", cwd=project)
+    assert "no address to mail" not in checked.output, checked.output

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from digestmail.app.audience import has_signups
 from digestmail.app.schedule import first_fire_after
 from digestmail.config import Config, ListConfig, find_config, load_config, parse_config
 from digestmail.content.reader import ContentResult, load_posts
@@ -124,7 +125,7 @@ def run_checks(
     for list_cfg in config.lists.values():
         template_problems, columns = _check_templates(config, list_cfg, loaded.posts, moment)
         problems.extend(template_problems)
-        count, found, readable = _check_subscribers(list_cfg)
+        count, found, readable = _check_subscribers(list_cfg, config.state.path)
         if readable:  # an unreadable file is reported once, as the subscribers' problem
             problems.extend(_check_columns(list_cfg, columns))
         checked.append(f"list {list_cfg.key}: {_count(count, 'subscriber')}")
@@ -269,10 +270,19 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
+def _signed_up(list_cfg: ListConfig, state_path: Path, found: list[Problem]) -> bool:
+    """Whether web sign-ups make up for an empty file; a ledger that cannot be read says so."""
+    try:
+        return has_signups(list_cfg.key, state_path)
+    except DigestmailError as exc:
+        found.append(Problem("state", str(exc)))
+        return False
+
+
 # --- subscribers --------------------------------------------------------------------------------
 
 
-def _check_subscribers(list_cfg: ListConfig) -> tuple[int, list[Problem], bool]:
+def _check_subscribers(list_cfg: ListConfig, state_path: Path) -> tuple[int, list[Problem], bool]:
     """Invalid rows are errors (they would be skipped silently); duplicates are warnings.
 
     Returns the count of addresses, the problems, and whether the file could be read at all.
@@ -290,7 +300,7 @@ def _check_subscribers(list_cfg: ListConfig) -> tuple[int, list[Problem], bool]:
         found.append(
             Problem("subscribers", f"{list_cfg.subscribers}:{problem.line}: {what}", severity)
         )
-    if report.empty:
+    if report.empty and not _signed_up(list_cfg, state_path, found):
         found.append(
             Problem(
                 "subscribers", f"{list_cfg.subscribers}: no address to mail ({report.rows} rows)"

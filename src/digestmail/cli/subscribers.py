@@ -48,8 +48,10 @@ def subscribers_check(ctx: click.Context, list_key: str) -> None:
     """Report invalid, duplicate and suppressed rows of a list's subscriber file.
 
     Exits 2 when a row is invalid or duplicated (those rows would be skipped by a send), or
-    when not one row has an address (a send refuses such a file).
+    when not one row has an address and the list has no confirmed web sign-up (a send
+    refuses such a list).
     """
+    from digestmail.app.audience import has_signups
     from digestmail.ledger import Ledger
     from digestmail.subscribers import check_subscribers
 
@@ -75,13 +77,14 @@ def subscribers_check(ctx: click.Context, list_key: str) -> None:
         f"{report.rows} rows: {report.valid} to mail, {report.invalid} invalid, "
         f"{report.duplicates} duplicate, {report.suppressed} suppressed"
     )
-    if report.empty:
+    empty = report.empty and not has_signups(list_cfg.key, config.state.path)
+    if empty:
         err_console.print(
             f"[red]error:[/] {escape(str(list_cfg.subscribers))}: no address to mail; "
             "a send refuses this file",
             soft_wrap=True,
         )
-    if not report.ok:
+    if report.invalid or report.duplicates or empty:
         sys.exit(ExitCode.USAGE)
 
 
