@@ -71,6 +71,35 @@ VALUES = [
     "-1.5",
     "1.",
     "01.5",
+    "/docs/getting-started/",
+    "./getting-started",
+    ".5",
+    ".inf",
+    ".NaN",
+    ".versteckt",
+    "8+",
+    "10,000+",
+    "3D-Druck",
+    "1_000",
+    "0x1F",
+    "0o17",
+    "1e3",
+    "1.5e+3",
+    "2017-11-10T09:00:00 Uhr",
+    "🇧🇷",
+    "§ 5 Satzung",
+    "[a, b] # Kommentar",
+    "[a, b #c]",
+    "Text #kein Kommentar",
+    "Text\t# Tab-Kommentar",
+    "# nur Kommentar",
+    "(Klammer)",
+    "=",
+    "<<",
+    "-x",
+    "+1",
+    "_unter",
+    "?frage",
 ]
 KEYS = ["title", "Date", "draft_2", "my-key", "2zahl", "mit leer", '"quoted"']
 
@@ -124,11 +153,38 @@ DECLINE = None
         ("d: |\n  Zeile 1\n  Zeile 2\n\n", {"d": "Zeile 1\nZeile 2\n"}),
         ("d: |\n  ohne Zeilenende", {"d": "ohne Zeilenende"}),
         ("p:\n  priority: 1.0\n", {"p": {"priority": 1.0}}),
+        ("head:\n  a: 1\n  b:\n    c: 1\n", {"head": {"a": 1, "b": {"c": 1}}}),
+        ("head:\n  - a\n  - b\n", {"head": ["a", "b"]}),
+        ("head:\n- a\n- b\nnext: 1\n", {"head": ["a", "b"], "next": 1}),
+        (
+            "params:\n  hero:\n    Title: Ein Held\n    buttons:\n      - text: Los\n"
+            "        href: /docs/\n\n      - text: Mehr\n        Variant: secondary\n"
+            "  stats:\n  - stat: Jahre\n    value: 8+\n  # Kommentar\n  about:\n"
+            "    title: |-\n      Zeile eins\n      Zeile zwei\nx: 1\n",
+            {
+                "params": {
+                    "hero": {
+                        "title": "Ein Held",
+                        "buttons": [
+                            {"text": "Los", "href": "/docs/"},
+                            {"text": "Mehr", "variant": "secondary"},
+                        ],
+                    },
+                    "stats": [{"stat": "Jahre", "value": "8+"}],
+                    "about": {"title": "Zeile eins\nZeile zwei"},
+                },
+                "x": 1,
+            },
+        ),
+        (
+            "faq:\n  - question: Wer?\n    answer: |\n      Wir.\n",
+            {"faq": [{"question": "Wer?", "answer": "Wir.\n"}]},
+        ),
+        ("d:\n  a:\n  b: 2\n", {"d": {"a": None, "b": 2}}),
+        ("d:\n  -   a: 1\n      b: [x, y]\n", {"d": [{"a": 1, "b": ["x", "y"]}]}),
         # declined: each is outside the subset, for the reason given
         ("a: 1\nA: 2\n", DECLINE),  # keys that are duplicates once lower-cased
         ("head:\n  a: 1\n   b: 2\n", DECLINE),  # uneven nested indent (a PyYAML error)
-        ("head:\n  a: 1\n  b:\n    c: 1\n", DECLINE),  # a second level of nesting
-        ("head:\n  - a\n  - b\n", DECLINE),  # a block sequence
         ("head:\n\ta: 1\n", DECLINE),  # a tab as indent (a PyYAML error)
         ("  eingerueckt: 1\n", DECLINE),  # an indented top-level key
         ("a: 1\n  # eingerueckter Kommentar\n", DECLINE),  # an indented comment
@@ -142,7 +198,16 @@ DECLINE = None
         ("d: >-\n  gefaltet\n", DECLINE),  # a folded block
         ("d: |\n\n  Text\n", DECLINE),  # a literal block opening with a blank line
         ("d: |\n  \tTab\n", DECLINE),  # a tab in a literal block (a PyYAML error here)
-        ("d:\n  - a\n", DECLINE),  # a block sequence
+        ("d:\n  - a\n  -\n    b: 1\n", DECLINE),  # a block below a bare '-'
+        ("d:\n  - - a\n", DECLINE),  # a sequence in a sequence
+        ("d:\n  - |\n    Text\n", DECLINE),  # a block text as an entry
+        ("d:\n  - Text\n    weiter\n", DECLINE),  # an entry's text over two lines
+        ("d:\n  a: Text\n    weiter\n", DECLINE),  # a nested text over two lines
+        ("d:\n  - a\n  b: 1\n", DECLINE),  # a key after a sequence at its indent (an error)
+        ("d:\n  a: 1\n b: 2\n", DECLINE),  # a key between two indents (an error)
+        ("d:\n  - a: 1\n     b: 2\n", DECLINE),  # an entry's keys at uneven indents
+        ("d:\n  x: &a 1\n  y: *a\n", DECLINE),  # an anchor and alias, nested
+        ("d:\n  a:\n\t- 1\n", DECLINE),  # a tab in front of a nested node
     ],
 )
 def test_structures(block: str, fast: dict[str, Any] | None) -> None:
@@ -172,6 +237,53 @@ def test_random_combinations_agree() -> None:
     lines += ["  C# und: F#", "  http://x.y/z", "  'q'", "  yes", "  12", "  1.5", "   "]
     for _ in range(2000):
         agrees("\n".join(rng.choice(lines) for _ in range(rng.randrange(1, 8))) + "\n")
+
+
+def _render(rng: random.Random, depth: int, indent: int) -> list[str]:
+    """A random block mapping at ``indent``: scalars, literal blocks, mappings and sequences."""
+    lines: list[str] = []
+    pad = " " * indent
+    for _ in range(rng.randrange(1, 4)):
+        key = rng.choice(["title", "Text", "url", "items", "a_b", "x-y"]) + str(rng.randrange(3))
+        kind = rng.choice(
+            ["scalar", "scalar", "literal", "map", "seq"] if depth < 3 else ["scalar"]
+        )
+        if kind == "scalar":
+            lines.append(f"{pad}{key}: {rng.choice(VALUES)}")
+        elif kind == "literal":
+            lines += [f"{pad}{key}: {rng.choice(['|', '|-'])}", f"{pad}  Zeile", f"{pad}  zwei"]
+        elif kind == "map":
+            lines.append(f"{pad}{key}:")
+            lines += _render(rng, depth + 1, indent + rng.choice([1, 2, 4]))
+        else:
+            lines.append(f"{pad}{key}:")
+            inner = indent + rng.choice([0, 2, 4])  # 0: the sequence at its key's indent
+            for _ in range(rng.randrange(1, 4)):
+                if rng.random() < 0.5:
+                    lines.append(f"{' ' * inner}- {rng.choice(VALUES)}")
+                else:
+                    entry = _render(rng, depth + 1, inner + 2)
+                    entry[0] = f"{' ' * inner}- {entry[0][inner + 2 :]}"
+                    lines += entry
+        if rng.random() < 0.1:
+            lines.append(rng.choice(["", "# Kommentar", pad + "# eingerückt", pad + "  "]))
+    return lines
+
+
+def test_random_nested_blocks_agree() -> None:
+    """Mappings and sequences inside each other at random indents, with values of every form;
+    and the same blocks with one line moved to another indent, which PyYAML mostly refuses."""
+    rng = random.Random(2026)
+    taken = 0
+    for _ in range(3000):
+        lines = _render(rng, 0, 0)
+        if rng.random() < 0.3:
+            n = rng.randrange(len(lines))
+            lines[n] = " " * rng.randrange(5) + lines[n].lstrip(" ")
+        block = "\n".join(lines) + "\n"
+        agrees(block)
+        taken += fast_yaml.load(block) is not None
+    assert taken > 600  # the generator reaches the fast path, not only PyYAML's
 
 
 def test_fast_path_takes_the_seed_shape() -> None:

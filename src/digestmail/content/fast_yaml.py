@@ -2,10 +2,11 @@
 
 PyYAML spends most of its time (even with the C loader) building Python objects node by node;
 on a 10,000-post site that alone made reading slower than Hugo. Front matter written by people
-and CMSs is nearly always ``key: "text"``, ``key: true``, ``key: [..]`` and one level of nested
-keys, so this module reads exactly that subset and answers ``None`` for anything else, which then
+and CMSs is nearly always ``key: "text"``, ``key: true``, ``key: [..]``, and themes' nested
+``params`` (mappings and ``- item`` sequences inside each other, a ``# comment`` after a value),
+so this module reads exactly that subset and answers ``None`` for anything else, which then
 goes to PyYAML. It must never disagree with PyYAML: whatever it is unsure of (escapes, anchors,
-comments after values, multi-line strings, YAML 1.1 words such as ``yes``/``off``), it declines.
+quotes before a comment, folded strings, flow mappings), it declines.
 Timestamps stay text, as in :mod:`digestmail.content.frontmatter`.
 
 Beyond one line a key, it reads the two multi-line forms real sites use for descriptions: a
@@ -27,14 +28,41 @@ _NESTED_LINE = re.compile(r"( +)([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+(.*?))?[ \t]*
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[Tt ][0-9:.+\-Z ]*)?")
-# A plain word or phrase PyYAML reads as a string: starts with a letter, no YAML indicators.
-_PLAIN = re.compile(r"[^\W\d_][^:#\[\]{},\"'&*!|>%@`]*")
 # Outside brackets a plain text may hold more: quotes, '!', '&', brackets, a ':' not followed
 # by a space, a '#' not after a space. Never a tab, a line break, or what PyYAML refuses to read
 # (C0/C1 controls, DEL, U+FFFE/U+FFFF).
 _UNREADABLE = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff"
+# A plain text starts with a letter or any sign that no YAML indicator or resolver claims
+# ("/docs/", an emoji); signs that start numbers (digits, '+', '-', '.') are taken below.
+_PLAIN_START = rf"[^\s\-?:,\[\]{{}}#&*!|>'\"%@`0-9+.~=<{_UNREADABLE}]"
+# A plain word or phrase PyYAML reads as a string inside brackets: no YAML indicators.
+_PLAIN = re.compile(rf"{_PLAIN_START}[^:#\[\]{{}},\"'&*!|>%@`]*")
 _TEXT_CHAR = rf"(?:[^:#\t\n\r{_UNREADABLE}]|:(?=[^ ])|(?<! )#)"
-_BLOCK_PLAIN = re.compile(rf"[^\W\d_]{_TEXT_CHAR}*")
+_BLOCK_PLAIN = re.compile(rf"{_PLAIN_START}{_TEXT_CHAR}*")
+_COMMENT = re.compile(r"[ \t]+#")
+# A plain text that starts with a digit ("8+", "10,000 members", "3D-Druck") is text to PyYAML
+# unless one of its YAML 1.1 resolvers for numbers and times matches it; those, copied from
+# PyYAML's resolver.py, decide here too (what they match and the rules above did not take is
+# declined).
+_DIGIT_PLAIN = re.compile(r"[0-9.][^:#\[\]{},\"'&*!|>%@`]*")
+_DIGIT_BLOCK_PLAIN = re.compile(rf"[0-9.]{_TEXT_CHAR}*")
+_YAML11_NUMBER_OR_TIME = re.compile(
+    r"""(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN)
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?0b[0-1_]+
+    |[-+]?0[0-7_]+
+    |[-+]?(?:0|[1-9][0-9_]*)
+    |[-+]?0x[0-9a-fA-F_]+
+    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+    |[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+    |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
+     (?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
+     (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
+    re.X,
+)
 # A further line of a plain text (indent removed): as above, but it may start with any sign
 # that cannot start a YAML node.
 _MORE_PLAIN = re.compile(rf"(?![-?:,\[\]{{}}#&*!|>'\"%@` ]){_TEXT_CHAR}+")
@@ -72,7 +100,23 @@ def _scalar(text: str, plain: re.Pattern[str] = _PLAIN) -> Any:
         return text
     if plain.fullmatch(text) and text == text.strip():
         return text
+    numeric_start = "0" <= first <= "9" or first == "."
+    if numeric_start and text == text.strip() and not _YAML11_NUMBER_OR_TIME.match(text):
+        digits = _DIGIT_BLOCK_PLAIN if plain is _BLOCK_PLAIN else _DIGIT_PLAIN
+        if digits.fullmatch(text):
+            return text
     raise _Decline
+
+
+def _uncomment(text: str | None) -> str | None:
+    """A one-line value without its trailing ``# comment``; quotes make it PyYAML's call."""
+    if text and "#" in text:
+        found = _COMMENT.search(text)
+        if found is not None:
+            if "'" in text or '"' in text:
+                raise _Decline  # the '#' may be inside the quotes
+            return text[: found.start()]
+    return text
 
 
 def _value(text: str | None) -> Any:
@@ -102,16 +146,18 @@ def _plain_lines(parts: list[str]) -> str:
     return " ".join(words)
 
 
-def _literal(lines: list[str], i: int, *, clip: bool) -> tuple[str, int]:
-    """A literal block (``|`` clip, ``|-`` strip) below a top-level key, and the line after it.
+def _literal(lines: list[str], i: int, *, clip: bool, above: int) -> tuple[str, int]:
+    """A literal block (``|`` clip, ``|-`` strip) below a key at indent ``above``, and the
+    line after it.
 
-    Its indent is the first line's, which must hold text; a line with less indent that is not
-    blank ends it; blank lines inside stay, trailing ones go (``|`` keeps one line end).
+    Its indent is the first line's, deeper than the key's, and that line must hold text; a
+    line with less indent that is not blank ends it; blank lines inside stay, trailing ones
+    go (``|`` keeps one line end).
     """
     n = len(lines)
     first = lines[i] if i < n else ""
     width = len(first) - len(first.lstrip(" "))
-    if not width or first.isspace():
+    if width <= above or first.isspace():
         raise _Decline
     prefix = " " * width
     kept: list[str] = []
@@ -137,55 +183,166 @@ def _literal(lines: list[str], i: int, *, clip: bool) -> tuple[str, int]:
     return (text + "\n" if clip and broken else text), i
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _is_item(text: str) -> bool:
+    """A block sequence entry: ``- value`` (or a bare ``-``)."""
+    return text[:1] == "-" and text[1:2] in (" ", "")
+
+
+def _peek(lines: list[str], i: int) -> int:
+    """The next line from ``i`` that holds a node: blank and comment lines skipped.
+
+    A tab in front of a node is PyYAML's call (an error in an indent).
+    """
+    n = len(lines)
+    while i < n:
+        text = lines[i].lstrip(" ")
+        if text[:1] == "\t":
+            raise _Decline
+        if text and text[0] != "#":
+            return i
+        i += 1
+    return n
+
+
+def _below(lines: list[str], i: int, width: int) -> tuple[Any, int]:
+    """The value of a ``key:`` at indent ``width`` with nothing after it: a block, or null.
+
+    A sequence may sit at its key's own indent (``key:`` then ``- a`` below it).
+    """
+    j = _peek(lines, i)
+    if j < len(lines):
+        indent = _indent(lines[j])
+        if indent > width or (indent == width and _is_item(lines[j][indent:])):
+            return _block(lines, j, width)
+    return None, i
+
+
+def _block(lines: list[str], i: int, parent: int) -> tuple[Any, int]:
+    """The mapping or sequence whose first line is ``i``, nested under indent ``parent``."""
+    indent = _indent(lines[i])
+    if _is_item(lines[i][indent:]):
+        return _sequence(lines, i, indent)
+    if indent <= parent:
+        raise _Decline
+    return _mapping(lines, i, indent, None)
+
+
+def _entry(text: str, lines: list[str], i: int, width: int) -> tuple[str, Any, int]:
+    """One ``key: value`` of a nested mapping at indent ``width``; ``i`` is the line after."""
+    found = _KEY_LINE.fullmatch(text)
+    if found is None:
+        raise _Decline
+    key, raw = found.group(1).lower(), found.group(2)
+    if raw == "|" or raw == "|-":
+        value, i = _literal(lines, i, clip=raw == "|", above=width)
+        return key, value, i
+    raw = _uncomment(raw)
+    if not raw:
+        value, i = _below(lines, i, width)
+        return key, value, i
+    j = _peek(lines, i)
+    if j < len(lines) and _indent(lines[j]) > width:
+        raise _Decline  # a text going on below its key, or a node where none may be
+    return key, _value(raw), i
+
+
+def _mapping(lines: list[str], i: int, width: int, first: str | None) -> tuple[Any, int]:
+    """The entries at indent ``width`` from line ``i``; ``first`` is the text of line ``i``
+    when the mapping opens a sequence entry (``- key: value``)."""
+    out: dict[str, Any] = {}
+    n = len(lines)
+    while True:
+        if first is not None:
+            text, first = first, None
+        else:
+            i = _peek(lines, i)
+            if i >= n or _indent(lines[i]) < width:
+                break
+            if _indent(lines[i]) > width:
+                raise _Decline
+            text = lines[i][width:]
+        key, value, i = _entry(text, lines, i + 1, width)
+        if key in out:
+            raise _Decline  # duplicates, also once lower-cased, are PyYAML's business
+        out[key] = value
+    return out, i
+
+
+def _sequence(lines: list[str], i: int, width: int) -> tuple[list[Any], int]:
+    """The ``- item`` lines at indent ``width`` from line ``i``: scalars or mappings."""
+    out: list[Any] = []
+    n = len(lines)
+    while True:
+        i = _peek(lines, i)
+        if i >= n or _indent(lines[i]) < width:
+            break
+        if _indent(lines[i]) > width:
+            raise _Decline
+        text = lines[i][width:]
+        if not _is_item(text):
+            break  # the mapping this sequence is a value of goes on at the same indent
+        content = text[1:].lstrip(" ")
+        if not content or _is_item(content) or content[0] in "|>":
+            raise _Decline  # a block below a bare '-', a sequence in a sequence, a block text
+        if _KEY_LINE.fullmatch(content):
+            value, i = _mapping(lines, i, width + len(text) - len(content), content)
+        else:
+            j = _peek(lines, i + 1)
+            if j < n and _indent(lines[j]) > width:
+                raise _Decline  # a text going on over several lines
+            value, i = _value(_uncomment(content)), i + 1
+        out.append(value)
+    return out, i
+
+
 def load(block: str) -> dict[str, Any] | None:
     """The mapping in ``block`` with lower-cased keys, or ``None`` when PyYAML must decide."""
+    try:
+        return _load(block)
+    except (_Decline, RecursionError):  # deep nesting: PyYAML's own limits decide
+        return None
+
+
+def _load(block: str) -> dict[str, Any] | None:
     result: dict[str, Any] = {}
-    nested: dict[str, Any] | None = None
-    indent = ""
     key_line, nested_line = _KEY_LINE.fullmatch, _NESTED_LINE.fullmatch
     lines = block.split("\n")
     i, n = 0, len(lines)
-    try:
-        while i < n:
-            line = lines[i]
-            i += 1
-            first = line[:1]
-            if first == "#" or not line:
+    while i < n:
+        line = lines[i]
+        i += 1
+        first = line[:1]
+        if first == "#" or not line:
+            continue
+        if first == " " or first == "\t":
+            if line.isspace():
                 continue
-            if first == " " or first == "\t":
-                if line.isspace():
-                    continue
-                found = nested_line(line)
-                if nested is None or found is None or (indent and found.group(1) != indent):
-                    return None
-                indent = found.group(1)
-                nested[found.group(2).lower()] = _value(found.group(3))
-                continue
-            found = key_line(line)
-            if found is None:
-                return None
-            key, raw = found.group(1).lower(), found.group(2)
-            if key in result:
-                return None  # duplicates (also "Date" and "date") are PyYAML's business
-            if raw == "|" or raw == "|-":
-                nested = None
-                result[key], i = _literal(lines, i, clip=raw == "|")
-                continue
-            end = _more_lines(lines, i)
-            if raw:
-                nested = None
-                result[key] = _plain_lines([raw, *lines[i:end]]) if end > i else _value(raw)
-                i = end
-            elif end > i and nested_line(lines[i]) is None:  # a value on the lines below
-                nested = None
-                result[key] = _value(lines[i].strip(" ")) if end == i + 1 else None
-                if end > i + 1:
-                    result[key] = _plain_lines(lines[i:end])
-                i = end
-            else:
-                nested, indent = {}, ""
-                result[key] = nested
-    except _Decline:
-        return None
-    # "key:" with nothing under it is null in YAML, not an empty mapping.
-    return {k: (None if v == {} else v) for k, v in result.items()}
+            return None  # an indented line no key above takes
+        found = key_line(line)
+        if found is None:
+            return None
+        key, raw = found.group(1).lower(), found.group(2)
+        if key in result:
+            return None  # duplicates (also "Date" and "date") are PyYAML's business
+        if raw == "|" or raw == "|-":
+            result[key], i = _literal(lines, i, clip=raw == "|", above=0)
+            continue
+        end = _more_lines(lines, i)
+        if raw and end == i:
+            raw = _uncomment(raw)
+        if raw:
+            result[key] = _plain_lines([raw, *lines[i:end]]) if end > i else _value(raw)
+            i = end
+        elif end > i and nested_line(lines[i]) is None and not _is_item(lines[i].lstrip(" ")):
+            # a text on the lines below its key
+            result[key] = _value(lines[i].strip(" ")) if end == i + 1 else None
+            if end > i + 1:
+                result[key] = _plain_lines(lines[i:end])
+            i = end
+        else:
+            result[key], i = _below(lines, i, 0)
+    return result
