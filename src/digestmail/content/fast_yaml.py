@@ -250,21 +250,29 @@ def _entry(text: str, lines: list[str], i: int, width: int) -> tuple[str, Any, i
     return key, _value(raw), i
 
 
+def _line_at(lines: list[str], i: int, width: int) -> tuple[int, str | None]:
+    """The next node's line from ``i`` and its text after ``width`` spaces; None for the text
+    when the block at ``width`` ends there (the end, or a line indented less)."""
+    i = _peek(lines, i)
+    if i >= len(lines) or _indent(lines[i]) < width:
+        return i, None
+    if _indent(lines[i]) > width:
+        raise _Decline  # deeper than the block's entries, with no key above to take it
+    return i, lines[i][width:]
+
+
 def _mapping(lines: list[str], i: int, width: int, first: str | None) -> tuple[Any, int]:
     """The entries at indent ``width`` from line ``i``; ``first`` is the text of line ``i``
     when the mapping opens a sequence entry (``- key: value``)."""
     out: dict[str, Any] = {}
-    n = len(lines)
     while True:
         if first is not None:
             text, first = first, None
         else:
-            i = _peek(lines, i)
-            if i >= n or _indent(lines[i]) < width:
+            i, found = _line_at(lines, i, width)
+            if found is None:
                 break
-            if _indent(lines[i]) > width:
-                raise _Decline
-            text = lines[i][width:]
+            text = found
         key, value, i = _entry(text, lines, i + 1, width)
         if key in out:
             raise _Decline  # duplicates, also once lower-cased, are PyYAML's business
@@ -277,13 +285,8 @@ def _sequence(lines: list[str], i: int, width: int) -> tuple[list[Any], int]:
     out: list[Any] = []
     n = len(lines)
     while True:
-        i = _peek(lines, i)
-        if i >= n or _indent(lines[i]) < width:
-            break
-        if _indent(lines[i]) > width:
-            raise _Decline
-        text = lines[i][width:]
-        if not _is_item(text):
+        i, text = _line_at(lines, i, width)
+        if text is None or not _is_item(text):
             break  # the mapping this sequence is a value of goes on at the same indent
         content = text[1:].lstrip(" ")
         if not content or _is_item(content) or content[0] in "|>":
