@@ -110,8 +110,8 @@ class InboxRecords:
         """
         if not batch:
             return
-        now = _now()
         with transaction(self._db, self._path) as db:
+            now = _now()
             write_suppressions(db, batch.suppressions)
             db.executemany(
                 "INSERT OR IGNORE INTO bounces (message_key, list_key, email_key, email,"
