@@ -2,7 +2,7 @@
 
 Run on demand, never in CI (about a minute on two cores)::
 
-    python bench/inbox_bench.py                      # 2,000 and 10,000 messages, 100,000 deliveries
+    python bench/inbox_bench.py              # 2,500, 5,000, 10,000 messages; 100,000 deliveries
     python bench/inbox_bench.py --messages 2000 10000 50000 --deliveries 100000
 
 The ledger holds ``--deliveries`` list deliveries (10 issues of ``deliveries / 10`` readers,
@@ -14,6 +14,14 @@ requests from subscribers and strangers, and malformed messages. Every run is a 
 of its own, so its peak RSS (``ru_maxrss``) is its own; the ledger and Maildir are built by the
 parent and copied for each run. Also measured apart: building the VERP token lookup on the
 ledger (what the first VERP bounce of a run pays). Output is Markdown for docs/benchmarks.md.
+
+``--imap`` reads the same mix from a throw-away Dovecot on 127.0.0.1 instead (the tests'
+helper, plain IMAP: no TLS cost in the figures), to show the round trips: the messages are
+fetched in groups and a batch is moved with one command.
+
+Wall-clock rates depend on what else the machine does; the CPU time of the run (all its
+threads, ``time.process_time``) and the load average beside each row say how much. For an A/B
+comparison, run the same command with ``PYTHONPATH`` pointing at the other source tree.
 """
 
 from __future__ import annotations
@@ -141,6 +149,39 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def measure_imap(
+    template: Path, root: Path, count: int, issues: list[str], readers: int, synchronous: str
+) -> dict[str, Any]:
+    """Like :func:`measure`, the mix APPENDed to a fresh Dovecot's INBOX (needs dovecot)."""
+    import imaplib
+
+    sys.path.insert(0, str(REPO))
+    from tests.helpers.dovecot import PASSWORD, USER, start_dovecot
+
+    server = start_dovecot(root / "dovecot")
+    try:
+        mails = root / "imap-mails"
+        shutil.rmtree(mails, ignore_errors=True)
+        fill_maildir(mails, count, issues, readers)
+        imap = imaplib.IMAP4("127.0.0.1", server.imap_port)
+        imap.login(USER, PASSWORD)
+        for path in sorted((mails / "new").iterdir()):
+            imap.append("INBOX", None, None, path.read_bytes().replace(b"\n", b"\r\n"))
+        imap.logout()
+        shutil.rmtree(mails)
+        config = template / "config" / "digestmail.toml"
+        text = config.read_text(encoding="utf-8")
+        imap_section = (
+            f'kind = "imap"\nhost = "127.0.0.1"\nport = {server.imap_port}\nsecurity = "none"\n'
+            f'username = "{USER}"\npassword_env = "DM_BENCH_IMAP_PW"\n'
+        )
+        config.write_text(text.replace('kind = "maildir"\nmaildir = "inbox"\n', imap_section))
+        os.environ["DM_BENCH_IMAP_PW"] = PASSWORD
+        return measure("inbox", template, root, synchronous)
+    finally:
+        server.stop()
+
+
 def run_child(kind: str, config_path: Path, synchronous: str) -> dict[str, Any]:
     """In the child: ``inbox`` runs digestmail inbox; ``tokens-*`` one VERP lookup only."""
     os.environ["DIGESTMAIL_SECRET"] = SECRET
@@ -157,6 +198,7 @@ def run_child(kind: str, config_path: Path, synchronous: str) -> dict[str, Any]:
         run = InboxRun(config, ledger)
         before = rss_mb()
         start = time.perf_counter()
+        cpu = time.process_time()
         if kind in ("tokens-newest", "tokens-unknown"):
             # What the first VERP bounce of a run pays: a token of the newest issue (the usual
             # case), or a token no delivery has (a forgery: every issue's tokens are computed).
@@ -172,7 +214,14 @@ def run_child(kind: str, config_path: Path, synchronous: str) -> dict[str, Any]:
             report = asyncio.run(run.run())
             outcomes = dict(report.outcomes)
         seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rss_before": before, "rss_peak": rss_mb(), "outcomes": outcomes}
+        cpu = time.process_time() - cpu
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "rss_before": before,
+        "rss_peak": rss_mb(),
+        "outcomes": outcomes,
+    }
 
 
 def measure(kind: str, template: Path, root: Path, synchronous: str) -> dict[str, Any]:
@@ -212,7 +261,7 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--messages", type=int, nargs="+", default=[2_000, 10_000])
+    parser.add_argument("--messages", type=int, nargs="+", default=[2_500, 5_000, 10_000])
     parser.add_argument("--deliveries", type=int, default=100_000)
     parser.add_argument(
         "--synchronous",
@@ -220,13 +269,17 @@ def main() -> None:
         choices=["FULL", "NORMAL"],
         help="the ledger's PRAGMA synchronous (digestmail uses FULL; NORMAL shows the fsync cost)",
     )
+    parser.add_argument(
+        "--imap", action="store_true", help="read the mix from a throw-away Dovecot over IMAP"
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(run_child(args.child[0], Path(args.child[1]), args.child[2])))
         return
     readers = max(1, args.deliveries // ISSUES)
-    print(f"machine: {machine()}; ledger synchronous = {args.synchronous}", flush=True)
+    where = "IMAP (Dovecot on 127.0.0.1)" if args.imap else "Maildir"
+    print(f"machine: {machine()}; ledger synchronous = {args.synchronous}; {where}", flush=True)
     with tempfile.TemporaryDirectory(prefix="dm-inbox-bench-") as tmp:
         root = Path(tmp)
         base = root / "base"
@@ -249,19 +302,24 @@ def main() -> None:
                 flush=True,
             )
         print(
-            "\n| messages | seconds | messages/s | RSS before -> peak | outcomes |\n"
-            "| ---: | ---: | ---: | ---: | --- |"
+            "\n| messages | seconds | messages/s | CPU s | messages/CPU-s | RSS before -> peak |"
+            " load | outcomes |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
         )
         for count in args.messages:
             prepared = root / f"with-{count}"
             shutil.copytree(base, prepared)
-            fill_maildir(prepared / "inbox", count, issues, readers)
-            result = measure("inbox", prepared, root, args.synchronous)
+            if args.imap:
+                result = measure_imap(prepared, root, count, issues, readers, args.synchronous)
+            else:
+                fill_maildir(prepared / "inbox", count, issues, readers)
+                result = measure("inbox", prepared, root, args.synchronous)
             shutil.rmtree(prepared)
             outcomes = ", ".join(f"{k} {v}" for k, v in sorted(result["outcomes"].items()))
             print(
                 f"| {count:,} | {result['seconds']:.1f} | {count / result['seconds']:,.0f} |"
-                f" {result['rss_before']:.0f} -> {result['rss_peak']:.0f} MB | {outcomes} |",
+                f" {result['cpu']:.1f} | {count / result['cpu']:,.0f} |"
+                f" {result['rss_before']:.0f} -> {result['rss_peak']:.0f} MB |"
+                f" {os.getloadavg()[0]:.1f} | {outcomes} |",
                 flush=True,
             )
     print(f"\nload average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")

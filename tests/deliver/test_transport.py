@@ -37,6 +37,26 @@ def test_maildir_messages_are_readable_by_mailbox(tmp_path: Path) -> None:
     assert all(b"\r\n" not in f.read_bytes() for f in files)
 
 
+def test_maildir_files_start_with_the_envelope_sender_as_return_path(tmp_path: Path) -> None:
+    senders = ["bounces+k3x9@example.org", "", " <odd\r\nX-Injected: 1>"]
+
+    async def run() -> None:
+        conn = await MaildirTransport(tmp_path / "outbox").connect()
+        for n, sender in enumerate(senders):
+            await conn.send(sender, outgoing(f"user{n}@example.net", subject=f"Tipps {n}"))
+        await conn.close()
+
+    asyncio.run(run())
+    box = mailbox.Maildir(tmp_path / "outbox", create=False)
+    first_lines = {str(m["To"]): bytes(m).split(b"\n", 1)[0] for m in box}
+    assert first_lines == {
+        "user0@example.net": b"Return-Path: <bounces+k3x9@example.org>",
+        "user1@example.net": b"Return-Path: <>",
+        "user2@example.net": b"Return-Path: <oddX-Injected:1>",
+    }
+    assert all(len(m.get_all("Return-Path", [])) == 1 and "X-Injected" not in m for m in box)
+
+
 def test_maildir_that_cannot_be_created_names_the_path(tmp_path: Path) -> None:
     blocker = tmp_path / "outbox"
     blocker.write_text("a file, not a directory")

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+import digestmail.app.inbox.process as process
+import digestmail.inbound.imap as imap_module
 from digestmail.config import Config, load_config
 from digestmail.errors import MailboxSetupError
+from digestmail.inbound.imap import groups, uid_set
 from tests.helpers.dovecot import DOVECOT, PASSWORD, USER, Dovecot, start_dovecot
 from tests.helpers.inbox import (
     BOUNCE_ADDRESS,
@@ -122,3 +125,37 @@ def test_wrong_password_is_a_setup_error(
     config = imap_project(make_project, dovecot, "starttls")
     with pytest.raises(MailboxSetupError, match="refused"):
         run_inbox(config)
+
+
+def test_imap_fetches_in_groups_and_moves_a_batch_at_once(
+    make_project: MakeProject, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Groups of 4 fetched, batches of 5 moved (UID sets with ranges and gaps): every handled
+    message moved once, every other one left, and each suppression made."""
+    monkeypatch.setattr(imap_module, "FETCH_MESSAGES", 4)
+    monkeypatch.setattr(process, "BATCH_MESSAGES", 5)
+    monkeypatch.setattr(process, "BATCH_SECONDS", 3600.0)
+    monkeypatch.setenv("DIGESTMAIL_SECRET", SECRET)
+    monkeypatch.setenv("DM_TEST_IMAP_PW", PASSWORD)
+    config = imap_project(make_project, dovecot, "starttls")
+    sent = record_send(config, READERS)
+    imap = client(dovecot)
+    for n in range(24):
+        reader = READERS[n % len(READERS)]
+        name = "dsn_511.eml" if n % 3 else "out_of_office.eml"
+        data = bounce(name, sent[reader]).replace(b"Message-ID: <", f"Message-ID: <{n}.".encode())
+        imap.append("INBOX", None, None, data.replace(b"\n", b"\r\n"))
+    imap.logout()
+
+    report = run_inbox(config)
+    assert report.outcomes == {"hard": 16, "autoreply": 8}
+    assert suppressions(config) == {(READERS[i], "monthly", "bounce") for i in (1, 2, 4, 5)}
+    assert count(dovecot, "digestmail done") == 16
+    assert count(dovecot, "INBOX") == 8
+
+
+def test_uid_sets_are_ranges() -> None:
+    assert uid_set(["7", "3", "4", "5", "9", "10", "4"]) == "3:5,7,9:10"
+    assert uid_set(["1"]) == "1"
+    big = [(str(n), 1000) for n in range(1, 12)] + [("12", 10 << 20), ("13", 10)]
+    assert [len(g) for g in groups(big)] == [11, 1, 1]

@@ -25,6 +25,8 @@ def sent_to(outbox: Path, issue_id: str) -> dict[str, OutgoingMessage]:
         rcpt = email.utils.parseaddr(str(msg["To"]))[1]
         token = verp_token(SECRET, list_key="monthly", issue_id=issue_id, email=rcpt)
         sender = verp_address(BOUNCE_ADDRESS, token)
+        # The envelope sender, written first as a mail server would on delivery.
+        assert bytes(raw).startswith(f"Return-Path: <{sender}>\n".encode())
         out[rcpt] = OutgoingMessage(rcpt, message_id, bytes(raw), sender)
     return out
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from digestmail.ledger import Ledger, Subscription, audience
+from digestmail.ledger.audience import NewSuppression
 from digestmail.ledger.schema import MIGRATIONS, SCHEMA_VERSION
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -121,3 +122,25 @@ def test_subscriptions_stream_in_chunks(tmp_path: Path, monkeypatch: pytest.Monk
         ledger.subscribe(sign_up("x@example.org", T0, list_key="weekly"))
         got = [s.email for s in ledger.subscriptions("monthly")]
         assert got == [f"r{i:02}@example.org" for i in range(10)]
+
+
+def test_suppress_many_writes_all_rows_in_order_or_none(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger.open(path) as ledger:
+        ledger.suppress_many(
+            [
+                NewSuppression("Anna@Example.org", "monthly", "bounce 5.1.1", "bounce"),
+                NewSuppression("bernd@example.org", None, "asked", "cli"),
+                NewSuppression("anna@example.org", "monthly", "unsubscribe reply", "reply"),
+            ]
+        )
+        rows = {(s.email, s.list_key, s.source, s.reason) for s in ledger.suppressions()}
+        # The later row for the same address and list wins, as a second call would.
+        assert rows == {
+            ("Anna@Example.org", "monthly", "reply", "unsubscribe reply"),
+            ("bernd@example.org", None, "cli", "asked"),
+        }
+        bad = NewSuppression("carla@example.org", "monthly", "x", "nonsense")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="nonsense"):
+            ledger.suppress_many([NewSuppression("dora@example.org", None, "x", "cli"), bad])
+        assert not ledger.is_suppressed("dora@example.org", list_key="monthly")

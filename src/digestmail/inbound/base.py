@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,7 +18,7 @@ class InboxItem:
 
 
 class Mailbox(Protocol):
-    """Opened, read once, handled messages moved aside, closed; all calls blocking.
+    """Opened, read once, handled messages moved aside in batches, closed; all calls blocking.
 
     ``open`` raises :class:`~digestmail.errors.MailboxError` when the mailbox cannot be reached
     (exit 75) and :class:`~digestmail.errors.MailboxSetupError` for a login, certificate or
@@ -32,8 +32,12 @@ class Mailbox(Protocol):
 
     def messages(self) -> Iterator[InboxItem]: ...
 
-    def done(self, item: InboxItem) -> None:
-        """Move a handled message out of the way (to the done folder)."""
+    def done(self, refs: Sequence[str]) -> None:
+        """Move handled messages (by :attr:`InboxItem.ref`) out of the way, to the done folder.
+
+        Called once per batch, after the batch's ledger commit; a ref no longer there (moved by
+        a mail client meanwhile) is skipped.
+        """
         ...
 
     def close(self) -> None: ...

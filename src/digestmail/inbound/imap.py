@@ -6,17 +6,76 @@ A handled message is moved to ``done_folder``: ``UID MOVE`` (RFC 6851) where the
 it, else ``UID COPY`` + ``\\Deleted`` + ``UID EXPUNGE`` (RFC 4315) so that no other message a
 person flagged for deletion is expunged with it; a server with neither only gets the copy and
 the flag, and expunges when its user says so. Nothing is ever deleted otherwise.
+
+Round trips are few, for a server far away: the sizes of all messages in one ``UID FETCH``,
+then the messages themselves a group at a time (:data:`FETCH_MESSAGES` or :data:`FETCH_BYTES`,
+whichever is reached first, so memory stays bounded however big the folder), and a batch of
+handled messages moved with one command (UIDs as ranges, :data:`MOVE_UIDS` per command).
 """
 
 from __future__ import annotations
 
 import imaplib
+import re
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from digestmail.config import InboxConfig
 from digestmail.errors import MailboxError, MailboxSetupError
 from digestmail.inbound.base import InboxItem
+
+FETCH_MESSAGES = 50
+FETCH_BYTES = 4 << 20
+"""A group of messages fetched in one ``UID FETCH``: at most this many, and this many bytes
+(a bigger message comes alone)."""
+MOVE_UIDS = 500
+"""UIDs per ``UID MOVE``/``COPY`` command (a server limits a command's length)."""
+_UID = re.compile(rb"\bUID (\d+)")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+
+
+def uid_set(uids: Sequence[str]) -> str:
+    """UIDs as an IMAP sequence set, consecutive ones as ranges: ``3,5:7,9``."""
+    numbers = sorted({int(u) for u in uids})
+    runs: list[str] = []
+    start = end = numbers[0]
+    for n in [*numbers[1:], -1]:
+        if n == end + 1:
+            end = n
+            continue
+        runs.append(str(start) if start == end else f"{start}:{end}")
+        start = end = n
+    return ",".join(runs)
+
+
+def groups(sizes: Sequence[tuple[str, int]]) -> Iterator[list[str]]:
+    """UIDs in fetch groups of at most :data:`FETCH_MESSAGES` messages and :data:`FETCH_BYTES`."""
+    group: list[str] = []
+    total = 0
+    for uid, size in sizes:
+        if group and (len(group) >= FETCH_MESSAGES or total + size > FETCH_BYTES):
+            yield group
+            group, total = [], 0
+        group.append(uid)
+        total += size
+    if group:
+        yield group
+
+
+def fetched(data: Sequence[object]) -> dict[str, bytes]:
+    """UID -> body of a ``UID FETCH ... (BODY.PEEK[])`` answer (the UID before or after it)."""
+    out: dict[str, bytes] = {}
+    for n, part in enumerate(data):
+        if not (isinstance(part, tuple) and len(part) == 2 and isinstance(part[1], bytes)):
+            continue
+        head = part[0] if isinstance(part[0], bytes) else b""
+        uid = _UID.search(head)
+        after = data[n + 1] if n + 1 < len(data) else b""
+        if uid is None and isinstance(after, bytes):
+            uid = _UID.search(after)
+        if uid is not None:
+            out[uid.group(1).decode()] = part[1]
+    return out
 
 
 def quote_mailbox(name: str) -> str:
@@ -110,23 +169,40 @@ class ImapMailbox:
         assert imap is not None
         found = self._call("SEARCH", imap.uid, "SEARCH", "ALL")
         uids = b" ".join(d for d in found if isinstance(d, bytes)).split()
-        for uid in uids:
-            data = self._call("FETCH", imap.uid, "FETCH", uid.decode(), "(BODY.PEEK[])")
-            body = next((d[1] for d in data if isinstance(d, tuple) and len(d) == 2), None)
-            if isinstance(body, bytes):
-                yield InboxItem(uid.decode(), body)
+        if not uids:
+            return
+        answer = self._call(
+            "FETCH", imap.uid, "FETCH", uid_set([u.decode() for u in uids]), "(RFC822.SIZE)"
+        )
+        sizes: list[tuple[str, int]] = []
+        for line in answer:
+            text = line[0] if isinstance(line, tuple) else line
+            if isinstance(text, bytes) and (found_uid := _UID.search(text)):
+                size = _SIZE.search(text)
+                sizes.append((found_uid.group(1).decode(), int(size.group(1)) if size else 0))
+        sizes.sort(key=lambda pair: int(pair[0]))
+        for group in groups(sizes):
+            data = self._call("FETCH", imap.uid, "FETCH", uid_set(group), "(BODY.PEEK[])")
+            bodies = fetched(data)
+            del data
+            for uid in group:
+                body = bodies.pop(uid, None)
+                if body is not None:  # expunged by another client meanwhile
+                    yield InboxItem(uid, body)
 
-    def done(self, item: InboxItem) -> None:
+    def done(self, refs: Sequence[str]) -> None:
         imap = self._imap
         assert imap is not None
         folder = quote_mailbox(self.cfg.done_folder)
-        if self._move:
-            self._call("MOVE", imap.uid, "MOVE", item.ref, folder)
-            return
-        self._call("COPY", imap.uid, "COPY", item.ref, folder)
-        self._call("STORE", imap.uid, "STORE", item.ref, "+FLAGS.SILENT", "(\\Deleted)")
-        if self._uidplus:
-            self._call("EXPUNGE", imap.uid, "EXPUNGE", item.ref)
+        for start in range(0, len(refs), MOVE_UIDS):
+            uids = uid_set(refs[start : start + MOVE_UIDS])
+            if self._move:
+                self._call("MOVE", imap.uid, "MOVE", uids, folder)
+                continue
+            self._call("COPY", imap.uid, "COPY", uids, folder)
+            self._call("STORE", imap.uid, "STORE", uids, "+FLAGS.SILENT", "(\\Deleted)")
+            if self._uidplus:
+                self._call("EXPUNGE", imap.uid, "EXPUNGE", uids)
 
     def close(self) -> None:
         imap, self._imap = self._imap, None

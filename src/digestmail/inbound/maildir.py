@@ -8,7 +8,7 @@ a message either in place (read again next time, and recognised as seen) or move
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from digestmail.errors import MailboxError
@@ -54,17 +54,19 @@ class MaildirMailbox:
                     ) from exc
                 yield InboxItem(f"{sub}/{name}", data)
 
-    def done(self, item: InboxItem) -> None:
-        source = self.directory / item.ref
-        sub, _, name = item.ref.partition("/")
-        if sub == "new":
-            sub, name = "cur", name if ":2," in name else f"{name}:2,S"
-        try:
-            source.replace(self.directory / DONE / sub / name)
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            raise MailboxError(f"{self.where}: cannot move {item.ref}: {_why(exc)}") from exc
+    def done(self, refs: Sequence[str]) -> None:
+        """One rename per message (a Maildir has no batch move; a rename costs no fsync)."""
+        for ref in refs:
+            source = self.directory / ref
+            sub, _, name = ref.partition("/")
+            if sub == "new":
+                sub, name = "cur", name if ":2," in name else f"{name}:2,S"
+            try:
+                source.replace(self.directory / DONE / sub / name)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise MailboxError(f"{self.where}: cannot move {ref}: {_why(exc)}") from exc
 
     def close(self) -> None:
         return None

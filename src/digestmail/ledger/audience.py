@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 from digestmail.ledger.records import parse_time
 from digestmail.ledger.schema import transaction, translate
@@ -70,24 +70,68 @@ def _read(db: sqlite3.Connection, path: Path, sql: str, params: Sequence[object]
         raise translate(exc, path) from exc
 
 
+@dataclass(frozen=True, slots=True)
+class NewSuppression:
+    """One suppression to write: ``list_key`` None means every list; see ``Ledger.suppress``."""
+
+    email: str
+    list_key: str | None
+    reason: str
+    source: SuppressionSource
+
+
+_SUPPRESS = (
+    "INSERT INTO suppressions (email_key, list_key, email, reason, source, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (email_key, list_key) DO UPDATE SET reason = excluded.reason,"
+    " source = excluded.source"
+)
+
+
+def check_sources(rows: Iterable[NewSuppression]) -> None:
+    """Refuse an unknown source before any row is written (ValueError)."""
+    for row in rows:
+        if row.source not in SOURCES:
+            raise ValueError(f"unknown suppression source {row.source!r}")
+
+
+def write_suppressions(tx: sqlite3.Connection, rows: Sequence[NewSuppression]) -> None:
+    """Write ``rows`` inside the caller's open write transaction (no commit of its own).
+
+    For callers that commit suppressions together with rows of their own (the inbox: a batch
+    of messages' suppressions, bounce rows and "handled" marks in one commit). The time is read
+    here, under the write lock, so suppressions and attempts (also stamped under it) are in
+    commit order: one stamped before an attempt committed before it. Rows for the same address
+    and list apply in order, the last reason and source winning, as separate calls would.
+    """
+    check_sources(rows)
+    now = _now()
+    tx.executemany(
+        _SUPPRESS,
+        [
+            (r.email.strip().casefold(), r.list_key or "", r.email.strip(), r.reason, r.source, now)
+            for r in rows
+        ],
+    )
+
+
+def suppress_many(db: sqlite3.Connection, path: Path, rows: Sequence[NewSuppression]) -> None:
+    """Every row in one transaction (one commit, one fsync); see :func:`write_suppressions`."""
+    check_sources(rows)
+    if not rows:
+        return
+    with transaction(db, path) as tx:
+        write_suppressions(tx, rows)
+
+
 def suppress(
     db: sqlite3.Connection, path: Path, email: str, *, target: tuple[str | None, str, str]
 ) -> None:
     """``target`` is (list key or None for all, reason, source); see ``Ledger.suppress``."""
     list_key, reason, source = target
-    if source not in SOURCES:
-        raise ValueError(f"unknown suppression source {source!r}")
-    address = email.strip()
-    with transaction(db, path) as tx:
-        # The time is read under the write lock, so suppressions and attempts (also stamped
-        # under it) are in commit order: one stamped before an attempt committed before it.
-        tx.execute(
-            "INSERT INTO suppressions (email_key, list_key, email, reason, source, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (email_key, list_key) DO UPDATE SET reason = excluded.reason,"
-            " source = excluded.source",
-            (address.casefold(), list_key or "", address, reason, source, _now()),
-        )
+    suppress_many(
+        db, path, [NewSuppression(email, list_key, reason, cast(SuppressionSource, source))]
+    )
 
 
 def suppressed(

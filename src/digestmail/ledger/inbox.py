@@ -10,12 +10,13 @@ soft bounces in *distinct* issues can be counted, and ``status`` can show bounce
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from digestmail.ledger.audience import NewSuppression, write_suppressions
 from digestmail.ledger.schema import transaction, translate
 
 VERP_CHUNK = 2000
@@ -33,6 +34,47 @@ class BounceRow:
     status: str
     hard: bool
     detail: str
+
+
+@dataclass(slots=True)
+class InboxBatch:
+    """The ledger writes of messages handled but not yet committed (:meth:`InboxRecords.commit`).
+
+    ``digestmail inbox`` fills one for a few hundred messages and commits it at once: a commit
+    per message would be an fsync per message. Until then the batch is what the ledger does
+    not know yet, so the inbox asks it too (a message seen earlier in the batch, a soft bounce
+    counted earlier in it).
+    """
+
+    handled: dict[str, str] = field(default_factory=dict)
+    """Message key -> outcome."""
+    bounces: list[BounceRow] = field(default_factory=list)
+    suppressions: list[NewSuppression] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.handled)
+
+    def __bool__(self) -> bool:
+        return bool(self.handled or self.bounces or self.suppressions)
+
+    def extend(self, other: InboxBatch) -> None:
+        self.handled.update({k: v for k, v in other.handled.items() if k not in self.handled})
+        self.bounces.extend(other.bounces)
+        self.suppressions.extend(other.suppressions)
+
+    def clear(self) -> None:
+        self.handled.clear()
+        self.bounces.clear()
+        self.suppressions.clear()
+
+    def soft_issues(self, list_key: str, email: str) -> set[str]:
+        """Issue ids of the batch's soft bounces of ``email`` on ``list_key``."""
+        key = email.casefold()
+        return {
+            b.issue_id
+            for b in self.bounces
+            if not b.hard and b.list_key == list_key and b.email.casefold() == key
+        }
 
 
 def _now() -> str:
@@ -57,13 +99,20 @@ class InboxRecords:
         rows = self._read("SELECT outcome FROM inbox_messages WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
-    def remember(self, key: str, outcome: str, bounces: Sequence[BounceRow] = ()) -> None:
-        """Mark a message handled, with the bounces it counted, in one commit (one fsync).
+    def commit(self, batch: InboxBatch) -> None:
+        """Write a batch of handled messages in one transaction (one commit, one fsync).
 
-        The first outcome stays (a repeat changes nothing); a bounce row is keyed by message,
-        list and address, so writing it again is harmless too.
+        Its suppressions, bounce rows and "handled" marks are all written or none: a crash
+        before the commit leaves every message of the batch unseen (handled again next run),
+        one after it leaves them all seen (counted once, moved by the next run). The first
+        outcome of a message stays (a repeat changes nothing); a bounce row is keyed by
+        message, list and address, so writing it again is harmless too.
         """
+        if not batch:
+            return
         with transaction(self._db, self._path) as db:
+            now = _now()
+            write_suppressions(db, batch.suppressions)
             db.executemany(
                 "INSERT OR IGNORE INTO bounces (message_key, list_key, email_key, email,"
                 " issue_id, status, hard, detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -77,21 +126,21 @@ class InboxRecords:
                         row.status,
                         int(row.hard),
                         row.detail[:1000],
-                        _now(),
+                        now,
                     )
-                    for row in bounces
+                    for row in batch.bounces
                 ],
             )
-            db.execute(
+            db.executemany(
                 "INSERT OR IGNORE INTO inbox_messages (key, outcome, processed_at)"
                 " VALUES (?, ?, ?)",
-                (key, outcome, _now()),
+                [(key, outcome, now) for key, outcome in batch.handled.items()],
             )
 
     def soft_issues(self, list_key: str, email: str, *, pending: Iterable[str] = ()) -> int:
         """In how many distinct issues the address bounced softly (unknown issues count once).
 
-        ``pending``: issue ids of soft bounces not written yet (the message being handled).
+        ``pending``: issue ids of soft bounces not written yet (the batch being handled).
         """
         rows = self._read(
             "SELECT DISTINCT issue_id FROM bounces"

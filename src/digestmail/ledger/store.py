@@ -27,7 +27,12 @@ from typing import Any, Self
 from digestmail.errors import LedgerBusyError, LedgerError
 from digestmail.ledger import audience
 from digestmail.ledger import lease as leases
-from digestmail.ledger.audience import Subscription, Suppression, SuppressionSource
+from digestmail.ledger.audience import (
+    NewSuppression,
+    Subscription,
+    Suppression,
+    SuppressionSource,
+)
 from digestmail.ledger.inbox import InboxRecords
 from digestmail.ledger.lease import Lease
 from digestmail.ledger.records import (
@@ -49,6 +54,7 @@ __all__ = [
     "Ledger",
     "LedgerBusyError",
     "LedgerError",
+    "NewSuppression",
     "StoredIssue",
     "Subscription",
     "Suppression",
@@ -359,6 +365,10 @@ class Ledger:
         ``smtp`` (a send met "user unknown").
         """
         audience.suppress(self._db, self.path, email, target=(list_key, reason, source))
+
+    def suppress_many(self, rows: Sequence[NewSuppression]) -> None:
+        """:meth:`suppress` for many addresses in one transaction: one commit, one fsync."""
+        audience.suppress_many(self._db, self.path, rows)
 
     def suppressed(self, emails: Sequence[str], *, list_key: str) -> set[str]:
         """The members of ``emails`` (as given) suppressed on ``list_key`` or on every list."""

@@ -108,7 +108,7 @@ def is_autoreply(msg: Message) -> bool:
     return bool(_AUTO_SUBJECT.search(str(msg.get("Subject", ""))))
 
 
-def _from_dsn(msg: Message) -> Classified | None:
+def _from_dsn(msg: Message, to: tuple[str, ...]) -> Classified | None:
     """A multipart/report with delivery-status blocks: the most severe block decides."""
     reports = delivery_reports(msg)
     if not reports:
@@ -125,8 +125,8 @@ def _from_dsn(msg: Message) -> Classified | None:
                 recipients=tuple(r.recipient for r in chosen if r.recipient),
                 message_ids=ids,
             )
-            return Classified(wanted, bounce, to=recipients_of(msg))
-    return Classified(Kind.OTHER, to=recipients_of(msg))  # "delivered"/"relayed" reports
+            return Classified(wanted, bounce, to=to)
+    return Classified(Kind.OTHER, to=to)  # "delivered"/"relayed" reports
 
 
 def _looks_like_bounce(msg: Message) -> bool:
@@ -134,7 +134,7 @@ def _looks_like_bounce(msg: Message) -> bool:
     return bool(_BOUNCE_SENDERS.match(sender)) or msg.get("Return-Path", "").strip() == "<>"
 
 
-def _from_text(msg: Message) -> Classified | None:
+def _from_text(msg: Message, to: tuple[str, ...]) -> Classified | None:
     """A non-standard bounce: flufl.bounce finds the addresses, the text gives the status."""
     temporary, permanent = all_failures(msg)
     if not (temporary or permanent) and not _looks_like_bounce(msg):
@@ -151,18 +151,18 @@ def _from_text(msg: Message) -> Classified | None:
         kind = Kind.HARD if permanent else Kind.SOFT
         status = "5.0.0" if permanent else "4.0.0"
     ids = tuple(returned_message_ids(msg))
-    return Classified(kind, Bounce(status, line, addresses, ids), to=recipients_of(msg))
+    return Classified(kind, Bounce(status, line, addresses, ids), to=to)
 
 
 def classify(msg: Message, *, unsubscribe_addresses: frozenset[str]) -> Classified:
     """What ``msg`` is; ``unsubscribe_addresses`` are the lists' mailto addresses (lower case)."""
-    dsn = _from_dsn(msg)
+    to = recipients_of(msg)  # once: parsing address headers is among the costliest steps here
+    dsn = _from_dsn(msg, to)
     if dsn is not None:
         return dsn
-    to = recipients_of(msg)
     if is_autoreply(msg):
         return Classified(Kind.AUTOREPLY, to=to)
-    bounce = _from_text(msg)
+    bounce = _from_text(msg, to)
     if bounce is not None:
         return bounce
     sender = parseaddr(str(msg.get("From", "")))[1].lower()

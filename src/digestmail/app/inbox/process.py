@@ -5,6 +5,14 @@ in place; the run goes on), the ledger's memory (a message seen before counts on
 action its kind asks for. Moved aside are only the messages digestmail acted on (bounces it
 matched, unsubscribe replies it honoured); everything else stays for a person to read.
 ``dry_run`` sorts and matches but writes, moves and sends nothing.
+
+Messages are handled in batches (:data:`BATCH_MESSAGES` messages or :data:`BATCH_SECONDS`,
+whichever comes first): the batch's suppressions, bounce rows and "handled" marks are written
+in one commit, and only after that commit are its messages moved to the done folder (one
+command for the batch on IMAP) and its confirmations sent. A crash before the commit leaves
+every message of the batch in the mailbox and unknown to the ledger: the next run handles them
+again, nothing lost. A crash after it leaves some of them in the mailbox but known: the next
+run counts them as "already seen" and moves them, nothing counted twice.
 """
 
 from __future__ import annotations
@@ -14,7 +22,9 @@ import email
 import email.policy
 import hashlib
 import logging
+import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 
@@ -34,6 +44,14 @@ log = logging.getLogger("digestmail.inbox")
 
 ACTED = frozenset({"hard", "soft", "unsubscribe"})
 """Outcomes after which a message is moved to the done folder."""
+BATCH_MESSAGES = 200
+"""Messages whose ledger writes share one commit (one fsync instead of one per message)."""
+BATCH_SECONDS = 0.5
+"""...or fewer, when handling them took this long: a slow mailbox still commits often."""
+READ_MESSAGES = 50
+READ_BYTES = 4 << 20
+"""Messages handed over by one call to the mailbox's reading thread: at most this many, and
+no more once this many bytes are read (so a run holds a few MB of mail, never the mailbox)."""
 _SERIOUS_DEFECTS = frozenset(
     {
         "MissingHeaderBodySeparatorDefect",
@@ -133,16 +151,44 @@ class InboxRun:
         box = mailbox or open_mailbox(self.cfg)
         await asyncio.to_thread(box.open)
         try:
-            items = iter(box.messages())  # one message in memory at a time, however many
-            while (item := await asyncio.to_thread(next, items, None)) is not None:
-                if await self._one(item) and not self.dry_run:
-                    await asyncio.to_thread(box.done, item)
+            await self._handle_all(box)
         finally:
-            await asyncio.to_thread(box.close)
-        await self.actions.flush()
+            try:
+                await asyncio.to_thread(box.close)
+            finally:
+                await self.actions.close()
         return self.report
 
-    async def _one(self, item: InboxItem) -> bool:
+    async def _handle_all(self, box: Mailbox) -> None:
+        """Every message, in batches: handle, commit the batch, then move it aside."""
+        items = iter(box.messages())
+        to_move: list[str] = []
+        started = time.monotonic()
+        while chunk := await asyncio.to_thread(_read_some, items):
+            for item in chunk:
+                if self._one(item):
+                    to_move.append(item.ref)
+                if (
+                    max(len(self.actions.batch), len(to_move)) >= BATCH_MESSAGES
+                    or time.monotonic() - started >= BATCH_SECONDS
+                ):
+                    await self._commit(box, to_move)
+                    to_move = []
+                    started = time.monotonic()
+        await self._commit(box, to_move)
+
+    async def _commit(self, box: Mailbox, to_move: list[str]) -> None:
+        """Write the batch in one commit; then, and only then, move its messages aside."""
+        if self.dry_run:
+            self.actions.batch.clear()
+            return
+        self.ledger.inbox.commit(self.actions.batch)
+        self.actions.batch.clear()
+        if to_move:
+            await asyncio.to_thread(box.done, to_move)
+        await self.actions.flush()
+
+    def _one(self, item: InboxItem) -> bool:
         """Handle one message; True when it is to be moved to the done folder."""
         try:
             msg = parse(item.data)
@@ -150,20 +196,18 @@ class InboxRun:
             self._malformed(item, getattr(exc, "msg", None), exc)
             return False
         key = message_key(msg, item.data)
-        inbox = self.ledger.inbox
-        previous = inbox.outcome(key)
+        previous = self.actions.batch.handled.get(key) or self.ledger.inbox.outcome(key)
         if previous is not None:
             self.report.outcomes["already seen"] += 1
             return previous in ACTED
         try:
             outcome = self._sort(msg, key)
         except (Malformed, ValueError, LookupError, TypeError, AttributeError) as exc:
-            self.actions.take_bounces()  # not remembered: handled again next time
+            self.actions.drop()  # not remembered: handled again next time
             self._malformed(item, msg, exc)
             return False
         self.report.outcomes[outcome] += 1
-        if not self.dry_run:
-            inbox.remember(key, outcome, self.actions.take_bounces())
+        self.actions.keep(key, outcome)
         return outcome in ACTED
 
     def _malformed(self, item: InboxItem, msg: Message | None, exc: Exception) -> None:
@@ -199,3 +243,15 @@ class InboxRun:
                     self.actions.unsubscribe(list_key, sender)
                     done = True
         return "unsubscribe" if done else "not a subscriber"
+
+
+def _read_some(items: Iterator[InboxItem]) -> list[InboxItem]:
+    """The next few messages (:data:`READ_MESSAGES`, :data:`READ_BYTES`), in one thread call."""
+    out: list[InboxItem] = []
+    size = 0
+    for item in items:
+        out.append(item)
+        size += len(item.data)
+        if len(out) >= READ_MESSAGES or size >= READ_BYTES:
+            break
+    return out

@@ -33,12 +33,25 @@ def _os_error(directory: Path, doing: str, exc: OSError) -> TransportError:
     )
 
 
+def return_path(sender: str) -> bytes:
+    """The ``Return-Path`` line for ``sender`` (``<>`` for the null sender), LF-terminated.
+
+    Whitespace and angle brackets are dropped: an envelope address has none, and a stray line
+    break must not start a header of its own.
+    """
+    address = "".join(sender.split()).replace("<", "").replace(">", "")
+    return f"Return-Path: <{address}>\n".encode()
+
+
 class MaildirTransport:
     """Writes each message as one file into a real Maildir (``<dir>/new/``).
 
     :class:`mailbox.Maildir` writes to ``tmp/`` and renames into ``new/``, so a reader never sees
     a half-written message and a crash leaves at most a stray file in ``tmp/``. Line ends are
-    converted from the wire's CRLF to LF, the convention of Maildirs on Unix.
+    converted from the wire's CRLF to LF, the convention of Maildirs on Unix. Each file starts
+    with ``Return-Path: <envelope sender>``, as a mail server writes it on final delivery
+    (RFC 5321 4.4): the only place a reader of the outbox sees the envelope sender, which is
+    the message's own VERP address when ``inbox.bounce_address`` is set.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -83,7 +96,7 @@ class _MaildirConnection:
     async def send(
         self, sender: str, message: OutgoingMessage, *, gate: Gate | None = None
     ) -> SendResult:
-        data = message.data.replace(b"\r\n", b"\n")
+        data = return_path(sender) + message.data.replace(b"\r\n", b"\n")
         await through_gate(gate)
         try:
             key = self._box.add(data)
