@@ -11,8 +11,8 @@ Maildir, a test's), so the workers follow one set of rules whatever they send th
   ``connections``) every worker works. While a relay rests, the shares are worked out over
   the others, so they may use more of their own connections.
 - **Rest.** A relay that refuses a connection rests (its workers take nothing) for a backoff
-  that doubles from 1 s up to ``smtp.retry_max_delay``, and the message goes back to the
-  shared queue untried, for another relay. With more than one relay, a run of
+  that doubles from 1 s up to ``smtp.retry_max_delay`` (at least 1 s), and the message goes
+  back to the shared queue untried, for another relay. With more than one relay, a run of
   :data:`TROUBLE_RUN` temporary failures (421, a dropped session, 4xx) with no message
   accepted in between rests it too; a lone relay has nowhere else to send, so there each
   message simply waits for its own retry, as before several relays existed.
@@ -39,6 +39,11 @@ from digestmail.deliver.retry import backoff_delay
 from digestmail.deliver.transports.base import Connection, Transport
 from digestmail.deliver.transports.smtp import SmtpTransport
 from digestmail.errors import TransportError, TransportSetupError
+
+REST_CAP_FLOOR = 1.0
+"""The rest's backoff is capped at ``smtp.retry_max_delay`` but never below this: with a cap
+of 0 a refused relay's workers would take, bounce and take messages back again in a tight
+loop, and starve the relays that work (a rest is then at least half a second)."""
 
 TROUBLE_RUN = 3
 """Temporary failures in a row (with no message accepted between) that rest one of several
@@ -177,7 +182,8 @@ class Relays:
         relay.strikes += 1
         relay.trouble = 0
         relay.problem = reason
-        relay.resting_until = now + backoff_delay(relay.strikes, cap=self.retry_max_delay)
+        cap = max(self.retry_max_delay, REST_CAP_FLOOR)
+        relay.resting_until = now + backoff_delay(relay.strikes, cap=cap)
         self.wake()
 
     def connect_failed(self, relay: Relay, exc: TransportError) -> bool:
