@@ -6,6 +6,7 @@ import these names from ``digestmail.ledger.store``, which re-exports them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -85,3 +86,18 @@ def delivery_from_row(row: tuple[Any, ...]) -> Delivery:
         updated_at=parse_time(updated),
         relay=None if relay is None else str(relay),
     )
+
+
+Tally = tuple[dict[DeliveryStatus, int], dict[str, dict[DeliveryStatus, int]]]
+"""An issue's deliveries per status, and per relay name per status."""
+
+
+def tally_from_rows(rows: Iterable[tuple[Any, ...]]) -> Tally:
+    """``(status, relay, count)`` rows as both counts; relays in name order, NULL left out."""
+    counts = zero_counts()
+    relays: dict[str, dict[DeliveryStatus, int]] = {}
+    for status, relay, n in rows:
+        counts[DeliveryStatus(status)] += int(n)
+        if relay is not None:
+            relays.setdefault(str(relay), zero_counts())[DeliveryStatus(status)] = int(n)
+    return counts, dict(sorted(relays.items()))

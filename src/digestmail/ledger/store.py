@@ -35,8 +35,10 @@ from digestmail.ledger.records import (
     DeliveryResult,
     IssueSummary,
     StoredIssue,
+    Tally,
     delivery_from_row,
     parse_time,
+    tally_from_rows,
     zero_counts,
 )
 from digestmail.ledger.schema import connect, transaction, translate
@@ -348,21 +350,15 @@ class Ledger:
         """Per relay, the issue's deliveries whose last outcome it gave, per status."""
         return self._tally(issue_id)[1]
 
-    def _tally(
-        self, issue_id: str
-    ) -> tuple[dict[DeliveryStatus, int], dict[str, dict[DeliveryStatus, int]]]:
+    def _tally(self, issue_id: str) -> Tally:
         """Both counts from one pass over the issue's rows (``status`` reads every issue)."""
-        counts = zero_counts()
-        relays: dict[str, dict[DeliveryStatus, int]] = {}
-        for status, relay, n in self._read(
-            "SELECT status, relay, count(*) FROM deliveries WHERE issue_id = ?"
-            " GROUP BY status, relay",
-            (issue_id,),
-        ):
-            counts[DeliveryStatus(status)] += int(n)
-            if relay is not None:
-                relays.setdefault(str(relay), zero_counts())[DeliveryStatus(status)] = int(n)
-        return counts, dict(sorted(relays.items()))
+        return tally_from_rows(
+            self._read(
+                "SELECT status, relay, count(*) FROM deliveries WHERE issue_id = ?"
+                " GROUP BY status, relay",
+                (issue_id,),
+            )
+        )
 
     # --- suppressions -----------------------------------------------------------------------
 
