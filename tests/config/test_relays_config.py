@@ -7,6 +7,8 @@ the key.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from digestmail.config import RelayConfig, load_config
@@ -181,3 +183,21 @@ def test_every_relay_number_has_a_range_and_its_default_lies_inside() -> None:
         if field.hint in (int, float):
             assert field.setting.bounds is not None, field.key
             assert field.default in field.setting.bounds, field.key
+
+
+def test_the_readme_example_shares_the_connections_as_it_says(make_project: MakeProject) -> None:
+    """README "Several relays": the provider gets 6 connections, the backup 2 (3 : 1)."""
+    from digestmail.deliver.relays import relays_for
+    from digestmail.deliver.send import make_transport
+    from tests.helpers.paths import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Several relays") :]
+    example = re.search(r"^```toml\n(.*?)^```", section, re.S | re.M)
+    assert example is not None
+    config = load_config(make_project(extra_config=example.group(1)))
+    relays = relays_for(make_transport(config), config.smtp)
+    assert {r.name: relays.active(r, 0.0) for r in relays.members} == {
+        "provider": 6,
+        "backup": 2,
+    }
