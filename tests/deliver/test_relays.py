@@ -8,6 +8,7 @@ send, every subscriber gets exactly one copy, and the ledger names the relay tha
 from __future__ import annotations
 
 import collections
+import io
 import json
 import threading
 import time
@@ -329,3 +330,34 @@ def test_a_send_to_the_maildir_records_no_relay(make_project: MakeProject) -> No
     report = send(config)
     assert report.relays == {}
     assert {d.relay for d in rows(config, people(2)).values()} == {None}
+
+
+def test_the_send_summary_names_each_relays_share_and_its_trouble() -> None:
+    from rich.console import Console
+
+    from digestmail.cli.logs import EventLog
+    from digestmail.cli.views import log_report, print_report
+    from digestmail.deliver.counts import Counts, Outcome
+
+    report = DeliveryReport(
+        issue_id=ISSUE,
+        counts=Counts({Outcome.SENT: 30}),
+        relays={"relay-a": 10, "relay-b": 20},
+        relay_notes=("relay relay-a: rested: cannot connect",),
+    )
+    console = Console(record=True, width=200)
+    print_report(console, report)
+    text = console.export_text()
+    assert "by relay: relay-a 10, relay-b 20" in text
+    assert "relay relay-a: rested: cannot connect" in text
+    assert as_json(report)["relays"] == {"relay-a": 10, "relay-b": 20}
+
+    stream = io.StringIO()
+    log_report(EventLog(fmt="json", stream=stream), report)
+    records = {r["message"]: r for r in map(json.loads, stream.getvalue().splitlines())}
+    assert records["by relay"]["relays"] == {"relay-a": 10, "relay-b": 20}
+    assert records["relay trouble"]["detail"] == "relay relay-a: rested: cannot connect"
+
+
+def as_json(report: DeliveryReport) -> dict[str, object]:
+    return dict(json.loads(json.dumps(report.as_dict())))
