@@ -2,8 +2,9 @@
 
 :func:`drive` runs a producer that streams the subscriber file in chunks and screens each chunk
 against the ledger with one query per kind (suppressed, already handled), a bounded queue, one
-worker per transport connection, a token bucket for the rate limit, retry timers for temporary
-failures and the group-committing :class:`~digestmail.deliver.group_commit.Journal`.
+worker per connection of each relay (:mod:`.relays`: shares, rests), a token bucket per relay
+for the rate limit, retry timers for temporary failures and the group-committing
+:class:`~digestmail.deliver.group_commit.Journal`.
 
 Memory stays flat however long the list is: at most :func:`window` recipients are between the
 file and their final outcome, and a message's bytes live only while it is being sent (a retry
