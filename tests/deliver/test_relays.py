@@ -88,15 +88,20 @@ def test_a_relay_stopped_mid_send_leaves_every_message_to_the_other_exactly_once
         make_project, emails, [(first, {"name": "relay-a"}), (second, {"name": "relay-b"})]
     )
 
+    sent = threading.Event()
+
     def stop_first_mid_send() -> None:
-        while len(first.received) < 20:
+        while len(first.received) < 20 and not sent.is_set():
             time.sleep(0.002)
         first.stop()
 
     stopper = threading.Thread(target=stop_first_mid_send)
     stopper.start()
-    report = send(config)
-    stopper.join(10)
+    try:
+        report = send(config)
+    finally:
+        sent.set()
+        stopper.join(10)
 
     got_a, got_b = first.recipients(), second.recipients()
     assert 20 <= len(got_a) < len(emails), "the first relay was stopped part-way"
@@ -129,8 +134,9 @@ def test_a_relay_that_answers_421_to_everything_rests_while_the_other_sends(
 
     assert sorted(good.recipients()) == sorted(emails)
     assert busy.received == []
-    # Without a rest each of its two workers would open a connection per message it took.
-    assert busy.connections <= 2 * 3
+    # Without a rest each of its two workers would open a connection per message it took;
+    # resting, it is tried again after about 1, 2, 4, 8 ... seconds.
+    assert busy.connections < 20
     found = rows(config, emails)
     assert {d.relay for d in found.values()} == {"good"}
     assert {d.status for d in found.values()} == {DeliveryStatus.SENT}
