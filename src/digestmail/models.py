@@ -257,3 +257,5 @@ class Delivery:
     message_id: str = ""
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    relay: str | None = None
+    """The relay that gave the last outcome (accepted it, when sent); None without one."""

@@ -12,7 +12,8 @@ recipient's local part, so one subscriber file can mix good and bad addresses:
 
 ``close_after`` answers 421 to the MAIL of the n-th + 1 transaction of a connection and closes
 it; ``delay`` sleeps before every end-of-data reply (a slow relay, so a test can kill a
-sender mid-way). Every accepted message lands in :attr:`SmtpTestServer.received`.
+sender mid-way); ``refuse_all`` makes a relay that is up but takes nothing: it greets, then
+answers 421 to every command. Every accepted message lands in :attr:`SmtpTestServer.received`.
 """
 
 from __future__ import annotations
@@ -54,6 +55,21 @@ class Faults:
     delay: float = 0.0
     pipelining: bool = True
     """Announce PIPELINING (aiosmtpd reads pipelined commands in order but does not say so)."""
+    refuse_all: bool = False
+    """220, then ``421 4.3.2`` to every command (EHLO included): a relay that is overloaded."""
+
+
+class _RefuseAll(asyncio.Protocol):
+    """A relay that answers but takes nothing: the greeting, then 421 to every line."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(b"220 test.smtp.local ESMTP\r\n")
+
+    def data_received(self, data: bytes) -> None:
+        for _ in range(data.count(b"\n")):
+            self.transport.write(b"421 4.3.2 service not available, try later\r\n")
 
 
 @dataclass
@@ -176,8 +192,10 @@ class SmtpTestServer:
     def connections(self) -> int:
         return self.handler.connections
 
-    def _factory(self) -> SMTP:
+    def _factory(self) -> asyncio.Protocol:
         self.handler.connections += 1
+        if self.faults.refuse_all:
+            return _RefuseAll()
         return SMTP(
             self.handler,
             hostname="test.smtp.local",
@@ -222,26 +240,34 @@ class SmtpTestServer:
         """Envelope recipient of every accepted message, in arrival order (with repeats)."""
         return [r for msg in self.received for r in msg.rcpt_tos]
 
-    def smtp_config(self, **overrides: Any) -> str:
-        """The ``[smtp]`` TOML table that points digestmail at this server."""
-        values: dict[str, Any] = {
+    def _relay_values(self) -> dict[str, Any]:
+        return {
             "host": "127.0.0.1",
             "port": self.port,
             "security": "tls" if self._implicit else ("starttls" if self._starttls else "none"),
             "username": USERNAME if self._auth else "",
             "password_env": "DIGESTMAIL_TEST_SMTP_PASSWORD",
             "ca_file": str(self.ca_file),
-            "connections": 4,
-            "timeout": 10,
-            "retry_max_delay": 0.05,
         }
-        values.update(overrides)
-        lines = ["[smtp]"]
-        for key, value in values.items():
-            if isinstance(value, bool):
-                lines.append(f"{key} = {'true' if value else 'false'}")
-            elif isinstance(value, str):
-                lines.append(f'{key} = "{value}"')
-            else:
-                lines.append(f"{key} = {value}")
-        return "\n".join(lines) + "\n"
+
+    def smtp_config(self, **overrides: Any) -> str:
+        """The ``[smtp]`` TOML table that points digestmail at this server."""
+        values = self._relay_values() | {"connections": 4, "timeout": 10, "retry_max_delay": 0.05}
+        return toml_table("[smtp]", values | overrides)
+
+    def relay_config(self, **overrides: Any) -> str:
+        """One ``[[smtp.relays]]`` entry for this server (after a ``[smtp]`` table, if any)."""
+        return toml_table("[[smtp.relays]]", self._relay_values() | {"connections": 2} | overrides)
+
+
+def toml_table(header: str, values: dict[str, Any]) -> str:
+    """``header`` and one ``key = value`` line per item (strings quoted, booleans lower case)."""
+    lines = [header]
+    for key, value in values.items():
+        if isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif isinstance(value, str):
+            lines.append(f'{key} = "{value}"')
+        else:
+            lines.append(f"{key} = {value}")
+    return "\n".join(lines) + "\n"

@@ -66,7 +66,7 @@ def test_v2_ledger_upgrades_keeping_every_row(tmp_path: Path) -> None:
         assert ledger.is_suppressed("CARLA@example.org", list_key="monthly")
         assert list(ledger.subscriptions("monthly")) == []
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     assert db.execute("SELECT count(*) FROM locks").fetchone()[0] == 1
     db.close()
 

@@ -531,3 +531,50 @@ def test_suppressing_twice_is_harmless(ledger: Ledger) -> None:
     ledger.suppress("anna@example.org", list_key=None, reason="first")
     ledger.suppress("anna@example.org", list_key=None, reason="second")
     assert ledger.is_suppressed("anna@example.org", list_key="monthly")
+
+
+def test_a_schema_5_ledger_gains_the_relay_column_keeping_every_delivery(tmp_path: Path) -> None:
+    """Issue 13: a ledger the release before several relays wrote opens, rows intact."""
+    path = tmp_path / "ledger.sqlite"
+    with contextlib.closing(sqlite3.connect(path)) as old, old:
+        for step in ledger_schema.MIGRATIONS[:5]:
+            step(old)
+        old.execute("PRAGMA user_version = 5")
+        old.execute(
+            "INSERT INTO deliveries (issue_id, email, status, attempts, last_code, last_reply,"
+            " message_id, created_at, updated_at) VALUES (?, 'a@example.org', 'sent', 1, 250,"
+            " '2.0.0 queued', '<m1@example.org>', '2026-11-01', '2026-11-01')",
+            (ISSUE_ID,),
+        )
+        assert "relay" not in {row[1] for row in old.execute("PRAGMA table_info(deliveries)")}
+    with Ledger.open(path) as ledger:
+        (row,) = ledger.delivery_states(ISSUE_ID, ["a@example.org"]).values()
+        assert (row.status, row.last_code, row.message_id, row.relay) == (
+            DeliveryStatus.SENT,
+            250,
+            "<m1@example.org>",
+            None,
+        )
+        assert ledger.relay_counts(ISSUE_ID) == {}
+        ledger.record_results(
+            ISSUE_ID,
+            [
+                DeliveryResult("b@example.org", DeliveryStatus.SENT, 250, "ok", "relay-b"),
+                DeliveryResult(
+                    "c@example.org", DeliveryStatus.FAILED_TEMPORARY, 451, "later", "relay-a"
+                ),
+            ],
+        )
+        # A deferral by one relay, then acceptance by another: the row names the second.
+        ledger.record_results(
+            ISSUE_ID, [DeliveryResult("c@example.org", DeliveryStatus.SENT, 250, "ok", "relay-b")]
+        )
+        assert ledger.delivery_states(ISSUE_ID, ["c@example.org"])["c@example.org"].relay == (
+            "relay-b"
+        )
+        counts = ledger.relay_counts(ISSUE_ID)
+        assert list(counts) == ["relay-b"]
+        assert counts["relay-b"][DeliveryStatus.SENT] == 2
+        assert ledger.counts(ISSUE_ID)[DeliveryStatus.SENT] == 3
+    with contextlib.closing(sqlite3.connect(path)) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == ledger_schema.SCHEMA_VERSION

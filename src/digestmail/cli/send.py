@@ -83,7 +83,7 @@ def send(
     transport = (
         f"Maildir {config.transport.maildir}"
         if config.transport.kind == "maildir"
-        else f"SMTP {config.smtp.host}:{config.smtp.port}"
+        else "SMTP " + ", ".join(relay.name for relay in config.smtp.relay_list())
     )
     if not dry_run and not yes and sys.stdin.isatty():
         try:

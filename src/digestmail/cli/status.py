@@ -1,5 +1,8 @@
 """``digestmail status``: every issue in the ledger with its delivery counts and bounces.
 
+Per relay (``[[smtp.relays]]``), the deliveries whose last outcome it gave: in the JSON always,
+in the table as a "by relay" column once some issue went out through more than one.
+
 Bounces are what ``digestmail inbox`` matched to an issue: hard (the address was suppressed)
 and soft (counted towards ``inbox.soft_bounce_limit``). A bounce matched only by address, to
 no issue, is not shown here (``digestmail suppressions`` has it).
@@ -73,6 +76,7 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
                 "skip_reason": s.skip_reason or None,
                 "counts": {k.value: v for k, v in s.counts.items()},
                 "bounces": dict(zip(("hard", "soft"), bounces.get(s.id, (0, 0)), strict=True)),
+                "relays": {name: _relay_counts(c) for name, c in s.relays.items()},
             }
             for s in summaries
         ]
@@ -85,8 +89,12 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
     for column in ("sent", "failed", "retry", "suppressed", "bounced"):
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("finished", no_wrap=True)
+    by_relay = any(len(s.relays) > 1 for s in summaries)
+    if by_relay:
+        table.add_column("by relay")
     for s in summaries:
         c = s.counts
+        relays = [_relay_cell(name, counts) for name, counts in s.relays.items()]
         table.add_row(
             s.id,
             s.status + (f" ({escape(s.skip_reason)})" if s.skip_reason else ""),
@@ -98,6 +106,7 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
             f"{s.finished_at.astimezone(config.site.timezone):%Y-%m-%d %H:%M %Z}"
             if s.finished_at
             else "",
+            *(["\n".join(relays)] if by_relay else []),
         )
     # Off a terminal rich would squeeze the table into 80 columns; a log or a pager has room.
     out = (
@@ -105,6 +114,28 @@ def status(ctx: click.Context, list_key: str | None, period: str | None, fmt: st
     )
     filtered = list_key is not None or period is not None
     out.print(table if summaries else "no issue matches" if filtered else "no issues sent yet")
+
+
+def _relay_counts(counts: dict[DeliveryStatus, int]) -> dict[str, int]:
+    """A relay's deliveries as ``status`` reports them: accepted, waiting for a retry, refused.
+
+    Each row counts for the relay that gave its last outcome: a message deferred by one relay
+    and accepted by another counts as sent by the second only.
+    """
+    return {
+        "sent": counts.get(DeliveryStatus.SENT, 0),
+        "deferred": counts.get(DeliveryStatus.FAILED_TEMPORARY, 0)
+        + counts.get(DeliveryStatus.QUEUED, 0),
+        "failed": counts.get(DeliveryStatus.FAILED_PERMANENT, 0),
+    }
+
+
+def _relay_cell(name: str, counts: dict[DeliveryStatus, int]) -> str:
+    """``relay-a 120``, with ``(2 retry, 1 failed)`` when there are any."""
+    found = _relay_counts(counts)
+    extra = [f"{found['deferred']} retry"] if found["deferred"] else []
+    extra += [f"{found['failed']} failed"] if found["failed"] else []
+    return f"{escape(name)} {found['sent']}" + (f" ({', '.join(extra)})" if extra else "")
 
 
 def _bounced(hard: int, soft: int) -> str:

@@ -51,6 +51,12 @@ def print_report(err_console: Console, report: DeliveryReport) -> None:
         elif value:
             table.add_row(outcome.label, str(value))
     err_console.print(table)
+    if len(report.relays) > 1:
+        err_console.print(
+            "  by relay: " + ", ".join(f"{escape(n)} {sent}" for n, sent in report.relays.items())
+        )
+    for note in report.relay_notes:
+        err_console.print(f"  [yellow]{escape(note)}[/]", soft_wrap=True)
     for failure in report.failures:
         err_console.print(f"  [red]failed:[/] {escape(failure)}")
     for row in report.invalid_rows:
@@ -141,6 +147,10 @@ def log_report(log: EventLog, report: DeliveryReport) -> None:
         interrupted=report.interrupted,
         exit=report.exit_code,
     )
+    if len(report.relays) > 1:
+        log.info("by relay", issue=report.issue_id, relays=dict(report.relays))
+    for note in report.relay_notes:
+        log.warning("relay trouble", issue=report.issue_id, detail=note)
     for failure in report.failures:
         log.warning("failed permanently", issue=report.issue_id, detail=failure)
     for row in report.invalid_rows:

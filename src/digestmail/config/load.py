@@ -17,11 +17,13 @@ from digestmail.config.hugo_files import has_hugo_config, read_hugo_config
 from digestmail.config.hugo_settings import apply_hugo
 from digestmail.config.model import (
     DEFAULT_SCHEDULES,
+    RELAY_KEYS,
     Config,
     DkimConfig,
     InboxConfig,
     ListConfig,
     PreviewConfig,
+    RelayConfig,
     SiteConfig,
     SmtpConfig,
     StateConfig,
@@ -112,6 +114,54 @@ def _site(
     return SiteConfig(**values)
 
 
+def _smtp(raw: Mapping[str, Any], *, path: Path, project: Path) -> SmtpConfig:
+    """``[smtp]``: one relay in the table itself, or ``[[smtp.relays]]`` and what they share.
+
+    A relay's key (``host``, ``connections``...) in ``[smtp]`` beside ``[[smtp.relays]]`` is
+    refused: it would be unclear which relay it meant, or whether it meant every one (a
+    ``verify_tls = false`` meant for a test relay must not reach the others). Each relay needs
+    a name of its own, as the ledger records it per message.
+    """
+    values = read_section(SmtpConfig, raw, prefix="smtp", path=path, project=project)
+    entries = raw.get("relays")
+    if entries is None:
+        return SmtpConfig(**values)
+    if (
+        not isinstance(entries, list)
+        or not entries
+        or not all(isinstance(e, dict) for e in entries)
+    ):
+        raise ConfigError(
+            "must be one or more [[smtp.relays]] tables, each with its host, port, ...",
+            path=path,
+            key="smtp.relays",
+        )
+    for key in RELAY_KEYS:
+        if key in raw:
+            raise ConfigError(
+                "a relay's own setting cannot be in [smtp] beside [[smtp.relays]] (which relay "
+                "would it be for?): set it in each [[smtp.relays]] entry that needs it",
+                path=path,
+                key=f"smtp.{key}",
+            )
+    relays: list[RelayConfig] = []
+    for number, entry in enumerate(entries, start=1):
+        prefix = f"smtp.relays[{number}]"
+        item = read_section(RelayConfig, entry, prefix=prefix, path=path, project=project)
+        item["name"] = item["name"] or f"{item['host']}:{item['port']}"
+        for other in relays:
+            if other.name == item["name"]:
+                raise ConfigError(
+                    f"{item['name']!r} is the name of {other.key} already; give each relay a "
+                    "name of its own (the ledger records it for every message)",
+                    path=path,
+                    key=f"{prefix}.name",
+                )
+        relays.append(RelayConfig(**item, key=prefix, timeout=values["timeout"]))
+    values["relays"] = tuple(relays)
+    return SmtpConfig(**values)
+
+
 def _list_language(language: str, site: SiteConfig, *, path: Path, key: str) -> str:
     """A list's language: one of the site's content languages; empty means the default one."""
     rules = site.hugo_settings
@@ -143,7 +193,7 @@ def parse_config(raw: Mapping[str, Any], *, path: Path) -> Config:
     site = _site(section(SiteConfig, "site"), _table(raw, "site", path), path=path, project=project)
     state = StateConfig(**section(StateConfig, "state"))
     transport = TransportConfig(**section(TransportConfig, "transport"))
-    smtp = SmtpConfig(**section(SmtpConfig, "smtp"))
+    smtp = _smtp(_table(raw, "smtp", path), path=path, project=project)
     web = WebConfig(**section(WebConfig, "web"))
     preview = PreviewConfig(**section(PreviewConfig, "preview"))
     inbox = InboxConfig(**section(InboxConfig, "inbox")) if "inbox" in raw else None

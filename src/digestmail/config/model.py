@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from digestmail.config import values
 from digestmail.config.hugo_settings import HugoSettings
-from digestmail.config.schema import INTERNAL, Bounds, Invalid, setting
+from digestmail.config.schema import INTERNAL, NESTED, Bounds, Invalid, setting
 from digestmail.errors import ConfigError
 
 SecurityMode = Literal["tls", "starttls", "none"]
@@ -77,11 +77,13 @@ class TransportConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SmtpConfig:
-    """The relay, and the limits a send keeps to.
+class RelaySettings:
+    """Where one relay is and how to talk to it: the keys ``[smtp]`` and each
+    ``[[smtp.relays]]`` entry share, declared once here.
 
     Every number has a range: ``connections = 100000`` once opened a session per recipient and
-    ``port = 70000`` passed ``check`` only to crash ``send``.
+    ``port = 70000`` passed ``check`` only to crash ``send``. TLS is verified per relay
+    (``verify_tls``, ``ca_file``): a test relay's exception never spreads to another one.
     """
 
     host: str = "localhost"
@@ -96,6 +98,53 @@ class SmtpConfig:
         default=0.0,
         metadata=setting(bounds=Bounds(0, 10_000, unit="messages/s", note="0 = unlimited")),
     )
+    verify_tls: bool = True
+    ca_file: Path | None = None
+    """Extra CA bundle to trust (a private relay's certificate); the system store otherwise."""
+
+    def password(self) -> str:
+        """Read the password at the moment of use: secrets live only in the environment."""
+        return os.environ.get(self.password_env, "") if self.password_env else ""
+
+
+RELAY_KEYS = tuple(f.name for f in fields(RelaySettings))
+"""The keys that describe one relay: in ``[smtp]`` alone, or in each ``[[smtp.relays]]``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelayConfig(RelaySettings):
+    """One ``[[smtp.relays]]`` entry (or the single ``[smtp]`` table seen as one relay).
+
+    ``name`` is what the ledger records for each message the relay accepted, so ``status``
+    can count per relay; ``weight`` is the relay's share of the connections (see the README).
+    """
+
+    name: str = field(default="", metadata=setting(parse=values.relay_name))
+    """Empty in the file means ``host:port``."""
+    weight: int = field(
+        default=0, metadata=setting(bounds=Bounds(0, 10_000, note="0 = its connections"))
+    )
+    """The relay's share of the connections; 0 (the default) stands for its ``connections``."""
+    key: str = field(default="smtp", metadata=INTERNAL)
+    """Where it is configured (``smtp`` or ``smtp.relays[2]``), for errors that name the key."""
+    timeout: float = field(default=30.0, metadata=INTERNAL)
+    """``smtp.timeout``, shared by every relay."""
+
+    @property
+    def share(self) -> int:
+        """The weight actually used: ``weight``, or ``connections`` when it is 0."""
+        return self.weight or self.connections
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpConfig(RelaySettings):
+    """The relay (or relays), and the limits a send keeps to.
+
+    Either the relay's keys are in ``[smtp]`` itself (one relay), or each relay is an entry of
+    ``[[smtp.relays]]`` and ``[smtp]`` holds only what they share (timeouts and retries); the
+    loader refuses a mix, since nobody could tell which relay a ``host`` in ``[smtp]`` meant.
+    """
+
     timeout: float = field(default=30.0, metadata=setting(bounds=Bounds(1, 3600, unit=SECONDS)))
     max_attempts: int = field(default=5, metadata=setting(bounds=Bounds(1, 100)))
     retry_max_delay: float = field(
@@ -106,13 +155,15 @@ class SmtpConfig:
         metadata=setting(bounds=Bounds(0, 36500, above=True, unit="days", note="100 years")),
     )
     """A temporary failure older than this is recorded as permanent, so the issue can finish."""
-    verify_tls: bool = True
-    ca_file: Path | None = None
-    """Extra CA bundle to trust (a private relay's certificate); the system store otherwise."""
+    relays: tuple[RelayConfig, ...] = field(default=(), metadata=NESTED)
+    """The ``[[smtp.relays]]`` entries, read by the loader; empty with a single ``[smtp]``."""
 
-    def password(self) -> str:
-        """Read the password at the moment of use: secrets live only in the environment."""
-        return os.environ.get(self.password_env, "") if self.password_env else ""
+    def relay_list(self) -> tuple[RelayConfig, ...]:
+        """Every relay a send uses: the ``[[smtp.relays]]``, or ``[smtp]`` itself as one."""
+        if self.relays:
+            return self.relays
+        own = {name: getattr(self, name) for name in RELAY_KEYS}
+        return (RelayConfig(**own, name=f"{self.host}:{self.port}", timeout=self.timeout),)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

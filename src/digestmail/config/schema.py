@@ -79,6 +79,9 @@ class Setting:
     parse: Callable[[Any], Any] | None = None
     internal: bool = False
     """Not read from the file at all (a list's key, the config's own path)."""
+    nested: bool = False
+    """A key of the table whose value the loader reads itself (``[[smtp.relays]]``, an array
+    of tables of another dataclass): allowed here, but neither checked nor filled in."""
 
 
 def setting(
@@ -93,6 +96,8 @@ def setting(
 
 INTERNAL: dict[str, Setting] = {_META: Setting(internal=True)}
 """Metadata of a field that is computed by the loader, never read from TOML."""
+NESTED: dict[str, Setting] = {_META: Setting(nested=True)}
+"""Metadata of a field the loader reads from its own tables (see :attr:`Setting.nested`)."""
 
 
 # --- TOML types, from the field's type hint --------------------------------------------------
@@ -134,6 +139,8 @@ _KINDS: dict[object, _Kind] = {
 def _kind(hint: Any, setting: Setting, name: str) -> _Kind:
     if hint in _KINDS:
         return _KINDS[hint]
+    if setting.nested:
+        return _Kind("an array of tables", lambda v: isinstance(v, list))
     origin = get_origin(hint)
     if origin is Literal:
         allowed = get_args(hint)
@@ -235,6 +242,7 @@ def read_section(
             raise ConfigError(
                 f"unknown key (allowed here: {allowed})", path=path, key=f"{prefix}.{key}"
             )
+    fields = tuple(f for f in fields if not f.setting.nested)
     given: dict[str, Any] = {}
     for f in fields:
         where = f"{prefix}.{f.key}"

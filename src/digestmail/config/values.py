@@ -60,6 +60,14 @@ def test_addresses(value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def relay_name(value: str) -> str:
+    """A relay's name as ``status`` shows it: one printable line, short enough for a column."""
+    name = value.strip()
+    if not name.isprintable() or len(name) > 64:
+        raise Invalid(f"must be one printable line of at most 64 characters, not {value!r}")
+    return name
+
+
 def listen(value: str) -> str:
     """``host:port`` (``[::1]:8025`` for IPv6); the port 1 to 65535."""
     host, sep, port = value.strip().rpartition(":")

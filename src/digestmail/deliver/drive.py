@@ -30,7 +30,11 @@ async def drive(run: SendRun, recipients: Iterable[Recipient | SubscriberProblem
             run.on_progress(run.event(done=True))
         return
     flusher = asyncio.create_task(run.journal.run())
-    workers = [asyncio.create_task(run.work()) for _ in range(run.workers)]
+    workers = [
+        asyncio.create_task(run.work(relay, rank))
+        for relay in run.relays.members
+        for rank in range(relay.workers)
+    ]
     producer = asyncio.create_task(run.feed(recipients))
     try:
         await run.idle.wait()

@@ -1,4 +1,4 @@
-"""A token bucket shared by every connection, so ``smtp.rate_per_second`` limits the whole pool.
+"""A token bucket shared by a relay's connections, so its ``rate_per_second`` limits them all.
 
 The arithmetic (:meth:`TokenBucket.reserve`) is separate from the sleeping (:meth:`acquire`)
 and takes the current time as an argument, so tests check how long a sender would wait by

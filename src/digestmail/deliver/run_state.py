@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from digestmail.deliver.counts import Counts, Outcome, ProgressEvent
 from digestmail.deliver.group_commit import Journal
 from digestmail.deliver.job import MessageFactoryLike, SendJob
-from digestmail.deliver.ratelimit import TokenBucket
 from digestmail.deliver.recipients import MAX_LISTED, LateSuppressions, Screen, Tally
+from digestmail.deliver.relays import relays_for
 from digestmail.deliver.transports.base import Transport
 from digestmail.deliver.transports.smtp import envelope_sender
 from digestmail.models import OutgoingMessage, Recipient
@@ -85,8 +85,9 @@ class RunState:
             LateSuppressions(ledger, list_cfg.key) if consult_ledger and not job.dry_run else None
         )
         """Suppressions made while this run sends; checked before each message starts."""
-        self.workers = max(1, transport.max_connections)
-        self.bucket = TokenBucket(self.cfg.rate_per_second)
+        self.relays = relays_for(transport, self.cfg)
+        """The relays the workers send through, each with its rate limit and rests."""
+        self.workers = self.relays.workers
         self.window = asyncio.Semaphore(window(self.workers))
         self.queue: asyncio.Queue[Job | None] = asyncio.Queue()
         self.active: set[str] = set()
@@ -98,8 +99,9 @@ class RunState:
         self.halted = asyncio.Event()
         """Set with ``stopping``, for waits that must end early (the rate limit)."""
         self.idle = asyncio.Event()
+        self.released = False
+        """The run is over: idle workers end instead of waiting for a share."""
         self.error: BaseException | None = None
-        self.dead_workers = 0
         self.tried = 0
         """Messages handed to a connection: once above 0, something may have gone out."""
 
@@ -159,9 +161,12 @@ class RunState:
             queued = self.queue.get_nowait()
             if queued is not None:
                 self._drop(queued)
+        self.relays.wake()
         self.idle.set()
 
     def release_workers(self) -> None:
+        self.released = True
+        self.relays.wake()
         for _ in range(self.workers):
             self.queue.put_nowait(None)
 

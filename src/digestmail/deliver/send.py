@@ -39,9 +39,9 @@ from digestmail.deliver.counts import Counts, Outcome
 from digestmail.deliver.drive import drive
 from digestmail.deliver.job import FactoryMaker, SendJob
 from digestmail.deliver.recipients import Tally
+from digestmail.deliver.relays import RelayPool, Relays
 from digestmail.deliver.transports.base import Transport
 from digestmail.deliver.transports.maildir import MaildirTransport
-from digestmail.deliver.transports.smtp import SmtpTransport
 from digestmail.deliver.workers import SendRun
 from digestmail.errors import (
     DigestmailError,
@@ -90,6 +90,10 @@ class DeliveryReport:
     """The first invalid subscriber rows as ``line N: address: reason``."""
     archive_error: str = ""
     """The web archive could not be written after the issue went out (the next run does it)."""
+    relays: dict[str, int] = field(default_factory=dict)
+    """Messages each relay accepted in this run, by name (SMTP only)."""
+    relay_notes: tuple[str, ...] = ()
+    """Relays that rested or dropped out in this run, and why."""
 
     @property
     def exit_code(self) -> ExitCode:
@@ -109,6 +113,7 @@ class DeliveryReport:
             flat[name] = getattr(self, name)
         flat.update(failures=list(self.failures), invalid_rows=list(self.invalid_rows))
         flat["archive_error"] = self.archive_error or None
+        flat.update(relays=dict(self.relays), relay_notes=list(self.relay_notes))
         return flat
 
     @classmethod
@@ -117,6 +122,7 @@ class DeliveryReport:
         tally: Tally,
         *,
         issue_id: str,
+        relays: Relays | None = None,
         interrupted: bool,
         dry_run: bool = False,
         content_changed: bool = False,
@@ -132,13 +138,17 @@ class DeliveryReport:
             test_copies=test_copies,
             failures=tuple(tally.failures),
             invalid_rows=tuple(tally.invalid_rows),
+            relays={r.name: r.sent for r in relays.members if r.name is not None}
+            if relays is not None
+            else {},
+            relay_notes=relays.notes() if relays is not None else (),
         )
 
 
 def make_transport(config: Config) -> Transport:
-    """The transport ``[transport] kind`` names: the Maildir outbox or the SMTP pool."""
+    """The transport ``[transport] kind`` names: the Maildir outbox or the SMTP relay(s)."""
     if config.transport.kind == "smtp":
-        return SmtpTransport(config.smtp)
+        return RelayPool.from_config(config.smtp)
     return MaildirTransport(config.transport.maildir)
 
 
@@ -212,6 +222,7 @@ async def send_issue(
         report = DeliveryReport.from_tally(
             run.tally,
             issue_id=issue.id,
+            relays=run.relays,
             content_changed=stored.content_hash != fingerprint,
             interrupted=stop.is_set(),
         )
@@ -295,5 +306,9 @@ async def send_test_copies(
     await drive(run, recipients)
     _raise_run_error(run)
     return DeliveryReport.from_tally(
-        run.tally, issue_id=issue.id, test_copies=True, interrupted=job.stop.is_set()
+        run.tally,
+        issue_id=issue.id,
+        relays=run.relays,
+        test_copies=True,
+        interrupted=job.stop.is_set(),
     )

@@ -2,8 +2,9 @@
 
 :func:`drive` runs a producer that streams the subscriber file in chunks and screens each chunk
 against the ledger with one query per kind (suppressed, already handled), a bounded queue, one
-worker per transport connection, a token bucket for the rate limit, retry timers for temporary
-failures and the group-committing :class:`~digestmail.deliver.group_commit.Journal`.
+worker per connection of each relay (:mod:`.relays`: shares, rests), a token bucket per relay
+for the rate limit, retry timers for temporary failures and the group-committing
+:class:`~digestmail.deliver.group_commit.Journal`.
 
 Memory stays flat however long the list is: at most :func:`window` recipients are between the
 file and their final outcome, and a message's bytes live only while it is being sent (a retry
@@ -18,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Iterable
 from datetime import datetime
 
 from digestmail.deliver.counts import Outcome
 from digestmail.deliver.recipients import MAX_LISTED, chunks
+from digestmail.deliver.relays import Relay
 from digestmail.deliver.retry import backoff_delay, is_user_unknown
 from digestmail.deliver.run_state import MARK_BATCH, Job, RunState, done_future, window
 from digestmail.deliver.transports.base import Connection, Gate
@@ -32,7 +35,6 @@ from digestmail.errors import (
     LocalTransportError,
     RefusedBeforeSending,
     TransportError,
-    TransportSetupError,
 )
 from digestmail.ledger.store import DeliveryResult
 from digestmail.models import DeliveryStatus, Recipient
@@ -106,27 +108,29 @@ class SendRun(RunState):
 
     # --- the workers ------------------------------------------------------------------------
 
-    async def work(self) -> None:
+    async def work(self, relay: Relay, rank: int) -> None:
+        """One connection of ``relay``: take messages while the relay's share includes it."""
         connection: Connection | None = None
         durable: asyncio.Future[None] | None = None
         try:
-            while (job := await self.queue.get()) is not None:
+            while await self._my_turn(relay, rank) and (job := await self.queue.get()) is not None:
                 if self.stopping:
                     self._drop(job)
                     continue
                 if connection is None or not connection.usable:
                     if connection is not None:
                         await _close_quietly(connection)
+                        connection = None
                     try:
-                        connection = await self._connect()
+                        connection = await relay.transport.connect()
                     except LocalTransportError as exc:
                         self._stop_for(job, exc)
                         return
                     except TransportError as exc:
-                        connection = None
-                        self._worker_lost(job, exc)
-                        return
-                durable = await self._transact(connection, job, after=durable)
+                        self._connect_failed(relay, job, exc)
+                        continue
+                    self.relays.connected(relay)
+                durable = await self._transact(relay, connection, job, after=durable)
         except Exception as exc:
             self._fail(exc)
             raise
@@ -134,21 +138,33 @@ class SendRun(RunState):
             if connection is not None:
                 await _close_quietly(connection)
 
-    async def _connect(self) -> Connection:
-        """Open a connection, retrying with backoff; the last TransportError ends the worker."""
-        for attempt in range(1, self.cfg.max_attempts + 1):
-            try:
-                return await self.transport.connect()
-            except (TransportSetupError, LocalTransportError):
-                raise  # a refused password, a full disk: waiting will not change them
-            except TransportError:
-                if attempt == self.cfg.max_attempts or self.stopping:
-                    raise
-                await asyncio.sleep(backoff_delay(attempt, cap=self.cfg.retry_max_delay))
-        raise AssertionError("unreachable")
+    async def _my_turn(self, relay: Relay, rank: int) -> bool:
+        """Wait while ``relay`` rests or its share leaves this worker out; False at the end."""
+        relays = self.relays
+        while not (self.stopping or self.released):
+            now = time.monotonic()
+            if rank < relays.active(relay, now):
+                return True
+            changed = relays.changed
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(relays.wait_time(relay, now)):
+                    await changed.wait()
+        return not self.released
+
+    def _connect_failed(self, relay: Relay, job: Job, exc: TransportError) -> None:
+        """The relay refused a connection: it rests and the message waits, untried, for
+        another relay's worker; when every relay is down, the run ends with this error."""
+        if self.relays.connect_failed(relay, exc):
+            self.error = self.error or exc
+            self._drop(job)
+            self.halt()
+        elif self.stopping:
+            self._drop(job)
+        else:
+            self.queue.put_nowait(job)
 
     async def _transact(
-        self, connection: Connection, job: Job, *, after: asyncio.Future[None] | None
+        self, relay: Relay, connection: Connection, job: Job, *, after: asyncio.Future[None] | None
     ) -> asyncio.Future[None]:
         """One try; returns the future of the commit of its outcome.
 
@@ -156,7 +172,7 @@ class SendRun(RunState):
         before it lets this message be delivered (see :mod:`digestmail.deliver.group_commit`).
         """
         email = job.recipient.email
-        if not await self.bucket.acquire(self.halted):
+        if not await relay.bucket.acquire(self.halted):
             self._drop(job)  # stopped while waiting for the rate limit: not sent, not tried
             return after if after is not None else done_future()
         if job.message is None:
@@ -178,16 +194,17 @@ class SendRun(RunState):
         except RefusedBeforeSending as exc:
             return self._refused_by_us(job, str(exc))
         except DeliveryError as exc:
-            return self._failed(job, exc)
+            return self._failed(job, exc, relay)
         except LocalTransportError as exc:
             self._stop_for(job, exc)
             return after if after is not None else done_future()
         except TransportError as exc:
-            return self._failed(job, DeliveryError(str(exc), recipient=email))
+            return self._failed(job, DeliveryError(str(exc), recipient=email), relay)
         self.tally.counts[Outcome.SENT] += 1
+        self.relays.accepted(relay)
         self._finish(job)
         return self.journal.add_result(
-            DeliveryResult(email, DeliveryStatus.SENT, result.code, result.reply)
+            DeliveryResult(email, DeliveryStatus.SENT, result.code, result.reply, relay.name)
         )
 
     def _suppressed_meanwhile(
@@ -213,7 +230,9 @@ class SendRun(RunState):
 
         return gate
 
-    def _failed(self, job: Job, exc: DeliveryError) -> asyncio.Future[None]:
+    def _failed(self, job: Job, exc: DeliveryError, relay: Relay) -> asyncio.Future[None]:
+        """A refusal or a broken transaction on ``relay``: a temporary one is retried (on
+        whichever relay's worker takes it first) after a backoff, like any deferral."""
         email = job.recipient.email
         reply = exc.reply or str(exc)
         if not exc.temporary:
@@ -221,11 +240,13 @@ class SendRun(RunState):
                 self.ledger.suppress(
                     email, list_key=self.list_key, reason=f"{exc.code} {reply}", source="smtp"
                 )
-            return self._failed_for_good(job, exc.code, reply, shown=f"{exc.code} {reply}")
+            shown = f"{exc.code} {reply}"
+            return self._failed_for_good(job, exc.code, reply, shown=shown, relay=relay.name)
+        self.relays.deferred(relay, f"{exc.code} {reply}" if exc.code else reply)
         job.message = None  # rebuilt on retry: no message bytes wait in memory
         last_chance = self.screen.last_chance.get(email)
         if last_chance is not None and job.tries >= self.cfg.max_attempts and not self.stopping:
-            return self._give_up(job, exc, *last_chance)
+            return self._give_up(job, exc, *last_chance, relay=relay.name)
         if job.tries >= self.cfg.max_attempts or self.stopping:
             self.tally.counts[Outcome.LEFT_TO_RETRY] += 1
             self._finish(job)
@@ -234,7 +255,7 @@ class SendRun(RunState):
             self.tally.retrying += 1
             self.retries[job] = asyncio.get_running_loop().call_later(delay, self._requeue, job)
         return self.journal.add_result(
-            DeliveryResult(email, DeliveryStatus.FAILED_TEMPORARY, exc.code, reply)
+            DeliveryResult(email, DeliveryStatus.FAILED_TEMPORARY, exc.code, reply, relay.name)
         )
 
     def _refused_by_us(self, job: Job, reason: str) -> asyncio.Future[None]:
@@ -270,7 +291,7 @@ class SendRun(RunState):
         self._fail(exc)
 
     def _give_up(
-        self, job: Job, exc: DeliveryError, first: datetime, earlier: int
+        self, job: Job, exc: DeliveryError, first: datetime, earlier: int, *, relay: str | None
     ) -> asyncio.Future[None]:
         """Deferred again after ``smtp.give_up_after_days``: failed for good, so the issue can
         finish instead of keeping every later run at exit 75 for one address."""
@@ -279,10 +300,10 @@ class SendRun(RunState):
             f"gave up after {earlier + job.tries} attempts since {first:%Y-%m-%d %H:%M} UTC; "
             f"last: {last}"
         )
-        return self._failed_for_good(job, exc.code, reply, shown=reply)
+        return self._failed_for_good(job, exc.code, reply, shown=reply, relay=relay)
 
     def _failed_for_good(
-        self, job: Job, code: int | None, reply: str, *, shown: str
+        self, job: Job, code: int | None, reply: str, *, shown: str, relay: str | None = None
     ) -> asyncio.Future[None]:
         """Record a permanent failure; ``shown`` is how the summary lists it."""
         email = job.recipient.email
@@ -290,18 +311,8 @@ class SendRun(RunState):
         self._note_failure(f"{email}: {shown}")
         self._finish(job)
         return self.journal.add_result(
-            DeliveryResult(email, DeliveryStatus.FAILED_PERMANENT, code, reply)
+            DeliveryResult(email, DeliveryStatus.FAILED_PERMANENT, code, reply, relay)
         )
-
-    def _worker_lost(self, job: Job, exc: TransportError) -> None:
-        """A worker that cannot connect hands its job back; when none is left, the run ends."""
-        self.dead_workers += 1
-        if self.dead_workers >= self.workers:
-            self.error = self.error or exc
-            self._drop(job)
-            self.halt()
-        else:
-            self.queue.put_nowait(job)
 
 
 async def _close_quietly(connection: Connection) -> None:

@@ -6,6 +6,7 @@ import these names from ``digestmail.ledger.store``, which re-exports them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,8 @@ class DeliveryResult:
     status: DeliveryStatus
     code: int | None
     reply: str
+    relay: str | None = None
+    """The relay that gave this outcome (``[[smtp.relays]]`` name); None without one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,8 @@ class IssueSummary:
     finished_at: datetime | None
     skip_reason: str = ""
     counts: dict[DeliveryStatus, int] = field(default_factory=dict)
+    relays: dict[str, dict[DeliveryStatus, int]] = field(default_factory=dict)
+    """Per relay name, its deliveries per status (the relay of each row's last outcome)."""
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -60,14 +65,15 @@ def zero_counts() -> dict[DeliveryStatus, int]:
 
 
 DELIVERY_COLUMNS = (
-    "issue_id, email, status, attempts, last_code, last_reply, message_id, created_at, updated_at"
+    "issue_id, email, status, attempts, last_code, last_reply, message_id, created_at,"
+    " updated_at, relay"
 )
 
 
 def delivery_from_row(row: tuple[Any, ...]) -> Delivery:
     # Rows come from the driver untyped; the schema's NOT NULL and CHECK constraints are what
     # make these conversions safe.
-    issue_id, email, status, attempts, code, reply, message_id, created, updated = row
+    issue_id, email, status, attempts, code, reply, message_id, created, updated, relay = row
     return Delivery(
         issue_id=str(issue_id),
         email=str(email),
@@ -78,4 +84,20 @@ def delivery_from_row(row: tuple[Any, ...]) -> Delivery:
         message_id=str(message_id),
         created_at=parse_time(created),
         updated_at=parse_time(updated),
+        relay=None if relay is None else str(relay),
     )
+
+
+Tally = tuple[dict[DeliveryStatus, int], dict[str, dict[DeliveryStatus, int]]]
+"""An issue's deliveries per status, and per relay name per status."""
+
+
+def tally_from_rows(rows: Iterable[tuple[Any, ...]]) -> Tally:
+    """``(status, relay, count)`` rows as both counts; relays in name order, NULL left out."""
+    counts = zero_counts()
+    relays: dict[str, dict[DeliveryStatus, int]] = {}
+    for status, relay, n in rows:
+        counts[DeliveryStatus(status)] += int(n)
+        if relay is not None:
+            relays.setdefault(str(relay), zero_counts())[DeliveryStatus(status)] = int(n)
+    return counts, dict(sorted(relays.items()))

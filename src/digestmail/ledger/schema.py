@@ -227,9 +227,16 @@ def _v5(db: sqlite3.Connection) -> None:
     )
 
 
+def _v6(db: sqlite3.Connection) -> None:
+    """Which relay gave each delivery its last outcome (``[[smtp.relays]]``): for a sent
+    message the relay that accepted it, so ``status`` counts per relay. NULL for rows written
+    before, and for outcomes no relay gave (the Maildir, a row refused by digestmail itself)."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN relay TEXT")
+
+
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5)
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 """Applied in order; ``user_version`` counts how many ran. Append only."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

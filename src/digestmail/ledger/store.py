@@ -40,8 +40,10 @@ from digestmail.ledger.records import (
     DeliveryResult,
     IssueSummary,
     StoredIssue,
+    Tally,
     delivery_from_row,
     parse_time,
+    tally_from_rows,
     zero_counts,
 )
 from digestmail.ledger.schema import connect, transaction, translate
@@ -233,6 +235,7 @@ class Ledger:
         for iid, key, period, subject, status, created, finished, skip in rows:
             created_at = parse_time(str(created))
             assert created_at is not None
+            counts, relays = self._tally(str(iid)) if with_counts else (zero_counts(), {})
             out.append(
                 IssueSummary(
                     id=str(iid),
@@ -243,7 +246,8 @@ class Ledger:
                     created_at=created_at,
                     finished_at=parse_time(finished),
                     skip_reason=str(skip),
-                    counts=self.counts(str(iid)) if with_counts else zero_counts(),
+                    counts=counts,
+                    relays=relays,
                 )
             )
         return out
@@ -299,10 +303,10 @@ class Ledger:
         with transaction(self._db, self.path) as db:
             db.executemany(
                 "INSERT INTO deliveries (issue_id, email, status, last_code, last_reply,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " created_at, updated_at, relay) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (issue_id, email) DO UPDATE SET status = excluded.status,"
                 " last_code = excluded.last_code, last_reply = excluded.last_reply,"
-                " updated_at = excluded.updated_at",
+                " updated_at = excluded.updated_at, relay = excluded.relay",
                 [
                     (
                         issue_id,
@@ -312,6 +316,7 @@ class Ledger:
                         r.reply[:MAX_REPLY],
                         now,
                         now,
+                        r.relay,
                     )
                     for r in results
                 ],
@@ -345,13 +350,21 @@ class Ledger:
 
     def counts(self, issue_id: str) -> dict[DeliveryStatus, int]:
         """Deliveries of the issue per status; every status is present, zero when unused."""
-        counts = zero_counts()
-        for status, n in self._read(
-            "SELECT status, count(*) FROM deliveries WHERE issue_id = ? GROUP BY status",
-            (issue_id,),
-        ):
-            counts[DeliveryStatus(status)] = int(n)
-        return counts
+        return self._tally(issue_id)[0]
+
+    def relay_counts(self, issue_id: str) -> dict[str, dict[DeliveryStatus, int]]:
+        """Per relay, the issue's deliveries whose last outcome it gave, per status."""
+        return self._tally(issue_id)[1]
+
+    def _tally(self, issue_id: str) -> Tally:
+        """Both counts from one pass over the issue's rows (``status`` reads every issue)."""
+        return tally_from_rows(
+            self._read(
+                "SELECT status, relay, count(*) FROM deliveries WHERE issue_id = ?"
+                " GROUP BY status, relay",
+                (issue_id,),
+            )
+        )
 
     # --- suppressions -----------------------------------------------------------------------
 

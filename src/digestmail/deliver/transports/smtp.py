@@ -18,7 +18,7 @@ import ssl
 
 import aiosmtplib
 
-from digestmail.config import SmtpConfig
+from digestmail.config import RelayConfig, SmtpConfig
 from digestmail.deliver.transports.base import Connection, Gate, SendResult
 from digestmail.deliver.transports.smtp_pipelining import Reply, ReplyReader
 from digestmail.errors import (
@@ -45,14 +45,23 @@ def envelope_sender(from_header: str) -> str:
     return parse_address(from_header, what="from")[1]
 
 
-def build_tls_context(cfg: SmtpConfig) -> ssl.SSLContext:
-    """One context for the whole pool: the CA bundle is read once, not per connection."""
+RelayLike = SmtpConfig | RelayConfig
+"""One relay's settings: ``[smtp]`` itself, or one ``[[smtp.relays]]`` entry."""
+
+
+def _key(cfg: RelayLike) -> str:
+    """Where the relay is configured, for errors that name a key (``smtp.relays[2]``)."""
+    return cfg.key if isinstance(cfg, RelayConfig) else "smtp"
+
+
+def build_tls_context(cfg: RelayLike) -> ssl.SSLContext:
+    """One context per relay for all its connections: the CA bundle is read once."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     if cfg.ca_file is not None:
         try:
             context.load_verify_locations(cafile=str(cfg.ca_file))
         except (OSError, ssl.SSLError) as exc:
-            raise TransportError(f"smtp.ca_file {cfg.ca_file}: cannot load: {exc}") from exc
+            raise TransportError(f"{_key(cfg)}.ca_file {cfg.ca_file}: cannot load: {exc}") from exc
     if not cfg.verify_tls:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -60,9 +69,9 @@ def build_tls_context(cfg: SmtpConfig) -> ssl.SSLContext:
 
 
 class SmtpTransport:
-    """Opens authenticated, encrypted (as configured) connections to the relay."""
+    """Opens authenticated, encrypted (as configured) connections to one relay."""
 
-    def __init__(self, cfg: SmtpConfig, *, local_hostname: str | None = None) -> None:
+    def __init__(self, cfg: RelayLike, *, local_hostname: str | None = None) -> None:
         self.cfg = cfg
         self._local_hostname = local_hostname
         self._tls: ssl.SSLContext | None = None
@@ -73,7 +82,10 @@ class SmtpTransport:
 
     @property
     def where(self) -> str:
-        return f"{self.cfg.host}:{self.cfg.port} (smtp.security = {self.cfg.security})"
+        cfg = self.cfg
+        place = f"{cfg.host}:{cfg.port} ({_key(cfg)}.security = {cfg.security})"
+        named = isinstance(cfg, RelayConfig) and cfg.name != f"{cfg.host}:{cfg.port}"
+        return f"relay {cfg.name} at {place}" if isinstance(cfg, RelayConfig) and named else place
 
     async def connect(self) -> Connection:
         cfg = self.cfg
@@ -98,14 +110,15 @@ class SmtpTransport:
         except aiosmtplib.SMTPAuthenticationError as exc:
             client.close()
             raise TransportSetupError(
-                f"{self.where}: authentication as smtp.username {cfg.username!r} refused "
+                f"{self.where}: authentication as {_key(cfg)}.username {cfg.username!r} refused "
                 f"({exc.code} {exc.message}); check the password in ${cfg.password_env}"
             ) from exc
         except ssl.SSLCertVerificationError as exc:
             client.close()
             raise TransportSetupError(
                 f"{self.where}: the server's certificate is not trusted ({exc.verify_message}); "
-                "set smtp.ca_file to its CA, or smtp.verify_tls = false for a test relay"
+                f"set {_key(cfg)}.ca_file to its CA, or {_key(cfg)}.verify_tls = false for a "
+                "test relay"
             ) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             client.close()
