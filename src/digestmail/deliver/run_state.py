@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from digestmail.deliver.counts import Counts, Outcome, ProgressEvent
 from digestmail.deliver.group_commit import Journal
 from digestmail.deliver.job import MessageFactoryLike, SendJob
+from digestmail.deliver.presign import Presigner
 from digestmail.deliver.ratelimit import TokenBucket
 from digestmail.deliver.recipients import MAX_LISTED, LateSuppressions, Screen, Tally
 from digestmail.deliver.transports.base import Transport
@@ -85,6 +86,8 @@ class RunState:
             LateSuppressions(ledger, list_cfg.key) if consult_ledger and not job.dry_run else None
         )
         """Suppressions made while this run sends; checked before each message starts."""
+        self.presign = None if job.dry_run else Presigner.for_send(job.config.dkim, factory)
+        """Signs the messages of a large DKIM-signed send in worker processes, ahead of time."""
         self.workers = max(1, transport.max_connections)
         self.bucket = TokenBucket(self.cfg.rate_per_second)
         self.window = asyncio.Semaphore(window(self.workers))
