@@ -9,9 +9,12 @@ the signing back to the sending process without losing a message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-import multiprocessing
+import os
+import signal
 from collections import Counter
+from pathlib import Path
 
 import dkim
 import pytest
@@ -87,6 +90,18 @@ def run_send(config: Config, **job: object) -> DeliveryReport:
         )
 
 
+def signing_workers() -> list[int]:
+    """The PIDs of this process's children that run ``digestmail.message.dkim_worker``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+            if ppid == os.getpid() and b"dkim_worker" in cmdline:
+                found.append(int(stat.parent.name))
+    return found
+
+
 def verifies(data: bytes, records: dict[str, str]) -> bool:
     def lookup(name: bytes, timeout: int = 5) -> bytes:
         return records.get(name.decode().partition("._domainkey.")[0], "").encode()
@@ -118,7 +133,7 @@ def test_a_large_send_is_signed_in_the_pool_and_every_message_verifies(
     assert sorted(smtp_server.recipients()) == sorted(f"r{i}@example.net" for i in range(300))
     assert all(verifies(m.data, records) for m in smtp_server.received)
     assert local_signatures["local"] < 150  # the pool made the rest
-    assert multiprocessing.active_children() == []  # the signing processes ended with the send
+    assert signing_workers() == []  # the signing processes ended with the send
 
 
 def test_a_small_send_starts_no_process(
@@ -138,11 +153,11 @@ def test_dead_signing_processes_hand_the_signing_back(
     killed: list[int] = []
 
     def kill_workers(event: ProgressEvent) -> None:
-        children = multiprocessing.active_children()
+        children = signing_workers()
         if not killed and children and event.counts[Outcome.SENT] >= 30:
-            for child in children:
-                child.kill()
-                killed.append(child.pid or 0)
+            for pid in children:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
 
     report = run_send(config, on_progress=kill_workers)
     assert killed
@@ -207,7 +222,7 @@ def test_the_pool_makes_the_signatures_the_signer_makes(keys: list[SigningKey]) 
 
     signatures = asyncio.run(run())
     assert signatures == [tuple(signer.signatures(u)) for u in unsigned]
-    assert multiprocessing.active_children() == []
+    assert signing_workers() == []
 
 
 def test_a_dead_worker_fails_the_batches_instead_of_hanging(keys: list[SigningKey]) -> None:
@@ -215,8 +230,8 @@ def test_a_dead_worker_fails_the_batches_instead_of_hanging(keys: list[SigningKe
         pool = SigningPool(keys, 1)
         try:
             await pool.start()
-            for child in multiprocessing.active_children():
-                child.kill()
+            (pid,) = signing_workers()
+            os.kill(pid, signal.SIGKILL)
             with pytest.raises(SigningPoolError):
                 await asyncio.wait_for(pool.sign([(b"x", b"y")]), 10)
             with pytest.raises(SigningPoolError):

@@ -167,6 +167,18 @@ def test_a_header_twice_takes_the_reference_path(keys: list[SigningKey]) -> None
     assert not template.usable
 
 
+def test_the_signature_header_is_canonical_as_the_reference_has_it(
+    keys: list[SigningKey],
+) -> None:
+    from digestmail.message.dkim import relaxed_header
+
+    signer = DkimSigner("example.org", keys, clock=lambda: STAMP)
+    unsigned = signer.prepare(assemble(HEAD, lines_for(b"To: a@example.org\r\n"), [b"x\r\n"], []))
+    for tags, signed in zip(unsigned.tags, unsigned.inputs, strict=True):
+        assert signed.endswith(relaxed_header(b"DKIM-Signature", tags)[:-2])
+        assert b"\r\n\tbh=" in tags and tags.endswith(b";\r\n\tb=")
+
+
 def test_relaxed_helpers_match_the_reference_forms() -> None:
     from digestmail.message.dkim import relaxed_body, relaxed_header
 

@@ -3,17 +3,18 @@
 A signed message costs about 0.5 ms of CPU for its RSA-2048 signature, which on one core would
 cap a send below 2,000 messages per second whatever the relay can take. Once a send has handed
 out ``dkim.sign_pool_after`` messages, the :class:`Presigner` starts a
-:class:`~digestmail.message.dkim_pool.SigningPool` and, from then on, claims queued jobs in
-queue order, builds their messages here (everything but the signature is cheap, see
-:mod:`digestmail.message.dkim_template`), and has the signatures made in the pool, a batch at
-a time, while the event loop carries on with SMTP.
+:class:`~digestmail.message.dkim_pool.SigningPool`; from the moment its processes are ready,
+every job queued is claimed, in batches of :data:`BATCH` in queue order. For each batch the
+messages are built here (everything but the signature is cheap, see
+:mod:`digestmail.message.dkim_template`) and the signatures are made in the pool while the event
+loop carries on with SMTP.
 
 Nothing about the ledger changes: jobs are queued exactly as before, after their attempts are
 recorded; the presigner only fills in ``job.message`` while a job waits in the queue. A worker
-that takes a job waits for the job's batch if it was claimed, and otherwise builds and signs
-the message itself, as every send did before: so retries, a stopped run, a row whose header
-is refused, or a pool that broke all end where they always did. At most :data:`LOOKAHEAD`
-built messages wait for a worker, so memory stays flat however long the list.
+that takes a claimed job waits for its batch (the event loop is not blocked meanwhile); any
+other job (one before the pool was ready, a retry, a row whose header is refused, everything
+once a signing process died) it builds and signs itself, as every send did before. At most
+:data:`LOOKAHEAD` built messages wait for a worker, so memory stays flat however long the list.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from digestmail.config import DkimConfig
@@ -67,7 +68,7 @@ def pool_processes(dkim: DkimConfig | None, factory: object) -> int:
 
 
 class Presigner:
-    """Claims queued jobs in order and fills in their signed messages from a process pool."""
+    """Claims queued jobs in batches and fills in their signed messages from a process pool."""
 
     def __init__(self, factory: SigningFactory, *, processes: int, after: int) -> None:
         signer = factory.signer
@@ -77,13 +78,17 @@ class Presigner:
         self._processes = processes
         self._after = after
         self._seen = 0
+        self._ready = False
         self._pool: SigningPool | None = None
         self._task: asyncio.Task[None] | None = None
-        self._batches: set[asyncio.Task[None]] = set()
-        self._pending: deque[Slot] = deque()
-        self._waiting: set[Slot] = set()
-        """Handed to :meth:`submit`, neither claimed nor taken by a worker yet."""
+        self._signing: set[asyncio.Task[None]] = set()
+        self._queue: deque[tuple[Sequence[Slot], asyncio.Future[None]]] = deque()
+        """Claimed batches not yet handed to the pool, in queue order."""
         self._claims: dict[Slot, asyncio.Future[None]] = {}
+        self._early: dict[Slot, None] = {}
+        """Queued while the processes start, not yet taken: claimed once they are ready."""
+        self._held: set[Slot] = set()
+        """Jobs whose message is being built or waits for its worker: each holds a place."""
         self._wake = asyncio.Event()
         self._room = asyncio.Semaphore(LOOKAHEAD)
         self._in_flight = asyncio.Semaphore(2 * processes)
@@ -98,45 +103,59 @@ class Presigner:
             return None
         return cls(factory, processes=processes, after=dkim.sign_pool_after)
 
-    def submit(self, jobs: Iterable[Slot]) -> None:
-        """Jobs just queued, in queue order; past the threshold the pool starts."""
-        jobs = list(jobs)
+    def submit(self, jobs: Sequence[Slot]) -> None:
+        """Jobs just queued, in queue order: claimed in batches once the pool is running.
+
+        Past ``sign_pool_after`` jobs the pool starts; until its processes are ready (a
+        fraction of a second) the workers go on signing themselves.
+        """
         self._seen += len(jobs)
-        if self._task is None:
-            if self._seen <= self._after:
-                return  # a small send: the workers sign, no process is started
+        if self._task is None and self._seen > self._after:
             self._task = asyncio.get_running_loop().create_task(self._run())
-        if self.broken is None:
-            self._pending.extend(jobs)
-            self._waiting.update(jobs)
-            self._wake.set()
+        if self.broken is not None:
+            return
+        if not self._ready:
+            if self._task is not None:
+                self._early.update(dict.fromkeys(jobs))
+            return
+        self._claim(jobs)
+
+    def _claim(self, jobs: Sequence[Slot]) -> None:
+        loop = asyncio.get_running_loop()
+        for start in range(0, len(jobs), BATCH):
+            batch = jobs[start : start + BATCH]
+            claim: asyncio.Future[None] = loop.create_future()
+            for job in batch:
+                self._claims[job] = claim
+            self._queue.append((batch, claim))
+        self._wake.set()
 
     async def take(self, job: Slot) -> None:
-        """Before a worker builds ``job``'s message: wait for it if the pool is making it."""
+        """Before a worker builds ``job``'s message: wait for the pool if it is making it."""
         claim = self._claims.pop(job, None)
         if claim is None:
-            self._waiting.discard(job)  # the worker builds it; the presigner will skip it
-            return
+            self._early.pop(job, None)
+            return  # not claimed (a retry, a small send, a broken pool): the worker signs
         try:
             await claim
         finally:
-            self._room.release()
+            if job in self._held:
+                self._held.discard(job)
+                self._room.release()
 
     async def close(self) -> None:
-        """Stop claiming, drop what is not yet signed, and end the worker processes."""
-        tasks = [t for t in (self._task, *self._batches) if t is not None]
+        """Stop, drop what is not yet signed, and end the worker processes."""
+        tasks = [t for t in (self._task, *self._signing) if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for claim in self._claims.values():
-            if not claim.done():
-                claim.set_result(None)
+        self._give_up(RuntimeError("the send ended"))
         if self._pool is not None:
             self._pool.close()
 
-    # --- the claiming task ------------------------------------------------------------------
+    # --- the signing task ---------------------------------------------------------------------
 
     async def _run(self) -> None:
         self._pool = SigningPool(self._signer.keys, self._processes)
@@ -145,40 +164,27 @@ class Presigner:
         except Exception as exc:  # no process could start: the workers sign, as before
             self._give_up(exc)
             return
+        self._ready = True
+        self._claim(list(self._early))
+        self._early.clear()
+        loop = asyncio.get_running_loop()
         while self.broken is None:
-            await self._in_flight.acquire()
-            task = asyncio.get_running_loop().create_task(self._sign(*await self._claim_batch()))
-            self._batches.add(task)
-            task.add_done_callback(self._batches.discard)
-
-    async def _claim_batch(self) -> tuple[list[Slot], asyncio.Future[None]]:
-        """The next jobs still waiting, up to :data:`BATCH`; each holds a place of LOOKAHEAD.
-
-        A batch goes out as soon as nothing more is waiting, or before waiting for room, so a
-        worker never waits for a batch that waits for it.
-        """
-        claim: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        jobs: list[Slot] = []
-        while len(jobs) < BATCH:
-            if not self._pending:
-                if jobs:
-                    break
+            while not self._queue:
                 self._wake.clear()
                 await self._wake.wait()
-                continue
-            if jobs and self._room.locked():
-                break
-            await self._room.acquire()
-            job = self._pending.popleft()
-            if job not in self._waiting:  # a worker got to it first
-                self._room.release()
-                continue
-            self._waiting.discard(job)
-            self._claims[job] = claim
-            jobs.append(job)
-        return jobs, claim
+            batch, claim = self._queue.popleft()
+            await self._in_flight.acquire()
+            for job in batch:
+                # Workers take jobs in queue order, so those holding the places are ahead of
+                # this batch and are taken first: waiting here never waits on a worker that
+                # waits for this batch.
+                await self._room.acquire()
+                self._held.add(job)
+            task = loop.create_task(self._sign(batch, claim))
+            self._signing.add(task)
+            task.add_done_callback(self._signing.discard)
 
-    async def _sign(self, jobs: list[Slot], claim: asyncio.Future[None]) -> None:
+    async def _sign(self, jobs: Sequence[Slot], claim: asyncio.Future[None]) -> None:
         try:
             built: list[tuple[Slot, OutgoingMessage, Unsigned]] = []
             for job in jobs:
@@ -200,6 +206,9 @@ class Presigner:
                 claim.set_result(None)
 
     def _give_up(self, exc: BaseException) -> None:
+        """No more claims; every worker waiting for an unsigned batch signs for itself."""
         self.broken = self.broken or exc
-        self._pending.clear()
-        self._waiting.clear()
+        for _, claim in self._queue:
+            if not claim.done():
+                claim.set_result(None)
+        self._queue.clear()

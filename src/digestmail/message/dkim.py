@@ -145,6 +145,7 @@ class DkimSigner:
         self.keys = tuple(keys)
         self.clock = clock
         """The ``t=`` of each signature; a test fixes it to compare two paths byte for byte."""
+        self._tag_cache: tuple[tuple[int, str], list[tuple[bytes, bytes]]] = ((-1, ""), [])
 
     def names_for(self, fields: list[tuple[bytes, bytes]]) -> list[str]:
         """``h=``: every listed header present (and the one-click ones always), plus oversigning."""
@@ -167,21 +168,32 @@ class DkimSigner:
 
     def unsigned(self, data: bytes, header_data: bytes, names: str, body_hash: bytes) -> Unsigned:
         """What each key signs, from the canonical header data and the body's hash."""
-        stamp = int(self.clock())
-        bh = base64.b64encode(body_hash).decode("ascii")
-        all_tags = []
-        inputs = []
+        bh = base64.b64encode(body_hash)
+        heads = self.tag_heads(int(self.clock()), names)
+        tags = tuple(raw + bh + b";\r\n\tb=" for raw, _ in heads)
+        inputs = tuple(header_data + canonical + bh + b"; b=" for _, canonical in heads)
+        return Unsigned(data, tags, inputs)
+
+    def tag_heads(self, stamp: int, names: str) -> list[tuple[bytes, bytes]]:
+        """Per key, the DKIM-Signature value up to ``bh=``, raw and canonical.
+
+        The same for every message of a second, so made once a second: what follows (the body
+        hash in base64, ``;``, a fold and ``b=``) has no whitespace of its own to canonicalise,
+        so the canonical value is the canonical head, the hash and ``; b=``.
+        """
+        if self._tag_cache[0] == (stamp, names):
+            return self._tag_cache[1]
+        heads = []
         for key in self.keys:
-            tags = (
+            raw = (
                 f"v=1; a={key.algorithm}; c=relaxed/relaxed; d={self.domain};\r\n"
                 f"\ts={key.selector}; t={stamp};\r\n"
                 f"\th={names};\r\n"
-                f"\tbh={bh};\r\n"
-                "\tb="
+                "\tbh="
             ).encode("ascii")
-            all_tags.append(tags)
-            inputs.append(header_data + relaxed_header(b"DKIM-Signature", tags)[:-2])
-        return Unsigned(data, tuple(all_tags), tuple(inputs))
+            heads.append((raw, relaxed_header(b"DKIM-Signature", raw)[:-2]))
+        self._tag_cache = ((stamp, names), heads)
+        return heads
 
     def signatures(self, unsigned: Unsigned) -> list[bytes]:
         """Each key's signature over its input, made here (the pool makes them elsewhere)."""

@@ -6,32 +6,37 @@ keep 1.15 cores busy, not 2), so threads cannot spread it; processes can. The me
 built in the sending process; only each key's signing input (about 1 KB) goes to a worker and
 only the raw signatures come back, a batch of messages at a time.
 
-Not ``concurrent.futures.ProcessPoolExecutor``: its feeder and manager threads contend for the
-GIL with the event loop (measured: each wake-up of the pool cost the loop about 3 ms). Here
-each worker has one socket pair, results are read by the event loop itself when the socket is
-readable, and no thread is started.
+Neither ``concurrent.futures.ProcessPoolExecutor`` nor ``multiprocessing``: the executor's
+feeder and manager threads contend for the GIL with the event loop (measured: each wake-up of
+the pool cost the loop about 3 ms), and a "spawn" child first re-imports the parent's main
+module (0.3 s of CPU for the CLI or a benchmark, per worker). Each worker here is
+``python -m digestmail.message.dkim_worker`` with one end of a socket pair; its results are read
+by the event loop itself when the socket is readable, and no thread is started.
 
-The workers are started with ``spawn``: they inherit none of the sending process's threads,
-sockets or ledger handle. The private keys reach them as arguments of the process, through the
-pipe that starts it, and are never written anywhere.
+The workers share nothing with the sending process but that socket: no threads, no ledger
+handle, no SMTP connection. The private keys are the first message on the socket, never on a
+command line, in the environment or in a file.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
+import socket
+import subprocess
+import sys
 from collections import deque
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from digestmail.message.dkim import PrivateKey, SigningKey, sign_input
+import digestmail
+from digestmail.message.dkim import SigningKey
+from digestmail.message.dkim_worker import READY
 
-_READY = "ready"
 Batch = Sequence[tuple[bytes, ...]]
 """Per message, each key's signing input; a worker answers with each key's signature."""
 
@@ -48,33 +53,34 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _serve(conn: Connection, ders: Sequence[bytes]) -> None:
-    """A worker: load the keys, then sign batches until the sending process hangs up."""
-    keys: list[PrivateKey] = []
-    for der in ders:
-        # Checked when the sending process read it; checking RSA again costs about 0.1 s.
-        key = serialization.load_der_private_key(
-            der, password=None, unsafe_skip_rsa_key_validation=True
+def _start_worker(ders: Sequence[bytes]) -> tuple[subprocess.Popen[bytes], Connection]:
+    ours, theirs = socket.socketpair()
+    env = dict(os.environ)
+    # The package as this process imported it, whether installed or from a checkout.
+    root = str(Path(digestmail.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "digestmail.message.dkim_worker", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            env=env,
         )
-        if not isinstance(key, PrivateKey):
-            raise TypeError(f"not a DKIM key: {type(key).__name__}")
-        keys.append(key)
-    conn.send(_READY)
-    while True:
-        try:
-            batch: Batch = conn.recv()
-        except (EOFError, OSError):
-            return
-        conn.send(
-            [
-                tuple(sign_input(k, data) for k, data in zip(keys, inputs, strict=True))
-                for inputs in batch
-            ]
-        )
+    finally:
+        theirs.close()
+    conn = Connection(ours.detach())
+    try:
+        conn.send(list(ders))
+    except OSError:
+        conn.close()
+        process.kill()
+        process.wait()
+        raise
+    return process, conn
 
 
 class _Worker:
-    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], conn: Connection) -> None:
         self.process = process
         self.conn = conn
         self.waiting: deque[asyncio.Future[list[tuple[bytes, ...]]]] = deque()
@@ -101,19 +107,18 @@ class SigningPool:
     async def start(self) -> None:
         """Start every worker and wait until each holds its keys; raises SigningPoolError."""
         loop = self._loop = asyncio.get_running_loop()
-        context = multiprocessing.get_context("spawn")
-        for _ in range(self.processes):
-            ours, theirs = context.Pipe(duplex=True)
-            process = context.Process(
-                target=_serve, args=(theirs, self._ders), name="digestmail-dkim", daemon=True
-            )
-            process.start()
-            theirs.close()
-            worker = _Worker(process, ours)
-            worker.ready = loop.create_future()
-            loop.add_reader(ours.fileno(), self._readable, worker)
-            self._workers.append(worker)
-        self._ders = []
+        try:
+            for _ in range(self.processes):
+                worker = _Worker(*_start_worker(self._ders))
+                worker.ready = loop.create_future()
+                loop.add_reader(worker.conn.fileno(), self._readable, worker)
+                self._workers.append(worker)
+        except OSError as exc:
+            self._fail(SigningPoolError(f"cannot start a signing process: {exc}"))
+        finally:
+            self._ders = []
+        if self._broken is not None:
+            raise self._broken
         await asyncio.gather(*(w.ready for w in self._workers if w.ready is not None))
 
     async def sign(self, batch: Batch) -> list[tuple[bytes, ...]]:
@@ -135,10 +140,11 @@ class SigningPool:
         it from the event loop's thread."""
         self._fail(SigningPoolError("the pool was closed"))
         for worker in self._workers:
-            worker.process.join(5)
-            if worker.process.is_alive():
+            try:
+                worker.process.wait(5)
+            except subprocess.TimeoutExpired:
                 worker.process.kill()
-                worker.process.join()
+                worker.process.wait()
         self._workers = []
 
     def _readable(self, worker: _Worker) -> None:
@@ -148,7 +154,10 @@ class SigningPool:
             self._fail(SigningPoolError("a signing process exited"))
             return
         if worker.ready is not None and not worker.ready.done():
-            worker.ready.set_result(None)
+            if answer != READY:
+                self._fail(SigningPoolError(f"a signing process said {answer!r} at start"))
+            else:
+                worker.ready.set_result(None)
             return
         if worker.waiting:
             future = worker.waiting.popleft()

@@ -33,7 +33,6 @@ from digestmail.message.dkim import (
 )
 
 _CRLF = b"\r\n"
-_WSP_CHECKS = (b"\t", b"  ", b" \r\n")
 
 
 def relaxed_lines(chunk: bytes) -> bytes:
@@ -43,7 +42,7 @@ def relaxed_lines(chunk: bytes) -> bytes:
     not the end of the body. Most pieces need no change, which three substring tests show
     faster than a regular expression could.
     """
-    if any(check in chunk for check in _WSP_CHECKS):
+    if b"\t" in chunk or b"  " in chunk or b" \r\n" in chunk:
         # Appending CRLF only to a chunk without one keeps relaxed_body from stripping lines.
         return relaxed_body(chunk + b"x")[:-3] if chunk else chunk
     return chunk
@@ -91,6 +90,9 @@ class SigningTemplate:
         self._holes = len(body) - 1
         self._body = _body_pieces(body)
         self._start = hashlib.sha256(self._body[0]) if self._body else None
+        self._recent = [(b"", b"")] * len(variable)
+        """Per variable line, the last one seen and its canonical form: Date changes once a
+        second, not per recipient."""
 
     @property
     def usable(self) -> bool:
@@ -114,8 +116,18 @@ class SigningTemplate:
                 return self.signer.prepare(data)  # not whole lines: the reference decides
             update(relaxed_lines(value))
             update(piece)
-        header = [part if isinstance(part, bytes) else relaxed_line(lines[part]) for part in plan]
+        header = [
+            part if isinstance(part, bytes) else self._canonical(lines, part) for part in plan
+        ]
         return self.signer.unsigned(data, b"".join(header), self._names, digest.digest())
+
+    def _canonical(self, lines: Sequence[bytes], index: int) -> bytes:
+        line = lines[index]
+        last, canonical = self._recent[index]
+        if line != last:
+            canonical = relaxed_line(line)
+            self._recent[index] = (line, canonical)
+        return canonical
 
 
 def _body_pieces(body: Sequence[bytes]) -> list[bytes]:
