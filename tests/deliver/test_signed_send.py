@@ -191,6 +191,16 @@ def test_a_stopped_signed_send_resumes_and_delivers_everyone_once(
     assert {d.status for d in states.values()} == {DeliveryStatus.SENT}
 
 
+def test_workers_get_no_secret_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from digestmail.message.dkim_pool import _worker_environment
+
+    monkeypatch.setenv("DIGESTMAIL_DKIM_KEY", "-----BEGIN PRIVATE KEY-----")
+    monkeypatch.setenv("MY_DKIM", "-----BEGIN PRIVATE KEY-----")
+    env = _worker_environment()
+    assert "DIGESTMAIL_DKIM_KEY" not in env and "MY_DKIM" not in env
+    assert "PATH" in env and env["PYTHONPATH"]
+
+
 # --- the pool alone -----------------------------------------------------------------------------
 
 

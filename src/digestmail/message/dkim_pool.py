@@ -53,12 +53,27 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _start_worker(ders: Sequence[bytes]) -> tuple[subprocess.Popen[bytes], Connection]:
-    ours, theirs = socket.socketpair()
-    env = dict(os.environ)
+_PASSED_ON = ("PATH", "LANG", "HOME", "TMPDIR", "LD_LIBRARY_PATH", "SYSTEMROOT")
+_PASSED_PREFIXES = ("PYTHON", "LC_", "OPENSSL")
+
+
+def _worker_environment() -> dict[str, str]:
+    """What a worker needs to run Python and OpenSSL, and nothing else: not the variable that
+    may hold the key's PEM (``dkim.key_env``), nor any other secret of the sending process."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name in _PASSED_ON or name.startswith(_PASSED_PREFIXES)
+    }
     # The package as this process imported it, whether installed or from a checkout.
     root = str(Path(digestmail.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _start_worker(ders: Sequence[bytes]) -> tuple[subprocess.Popen[bytes], Connection]:
+    ours, theirs = socket.socketpair()
+    env = _worker_environment()
     try:
         process = subprocess.Popen(
             [sys.executable, "-m", "digestmail.message.dkim_worker", str(theirs.fileno())],
