@@ -24,13 +24,15 @@ import contextlib
 import dataclasses
 from collections import deque
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from digestmail.config import DkimConfig
 from digestmail.errors import HeaderInjectionError
-from digestmail.message.dkim import DkimSigner, Unsigned
-from digestmail.message.dkim_pool import SigningPool, usable_cores
 from digestmail.models import OutgoingMessage, Recipient
+
+if TYPE_CHECKING:  # imported when a send signs: cryptography costs every other run 0.1 s
+    from digestmail.message.dkim import DkimSigner, Unsigned
+    from digestmail.message.dkim_pool import SigningPool
 
 BATCH = 32
 """Messages per batch sent to a worker process: enough to make the pipe's cost per message
@@ -63,6 +65,8 @@ def pool_processes(dkim: DkimConfig | None, factory: object) -> int:
         return 0
     if dkim.sign_processes:
         return dkim.sign_processes
+    from digestmail.message.dkim_pool import usable_cores
+
     cores = usable_cores()
     return cores if cores > 1 else 0
 
@@ -158,6 +162,8 @@ class Presigner:
     # --- the signing task ---------------------------------------------------------------------
 
     async def _run(self) -> None:
+        from digestmail.message.dkim_pool import SigningPool
+
         self._pool = SigningPool(self._signer.keys, self._processes)
         try:
             await self._pool.start()
