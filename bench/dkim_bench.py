@@ -16,7 +16,8 @@ link, so the body differs per recipient after the text part.
 and with Ed25519 (ledger on, 16 connections) against one smtp-sink, one after the other, each in
 its own child process (see ``send_bench.py``). The ratio to smtplib is taken within a round,
 so load that changes between rounds skews it less; the load average is printed per send.
-CPU per message is given for the sending process and for the signing processes apart.
+CPU per message is given for the sending process, the signing processes and smtp-sink apart
+(load inflates all three, the event loop's most: compare them within a run only).
 """
 
 from __future__ import annotations
@@ -150,15 +151,30 @@ def sends(recipients: int, rounds: int, processes: str) -> list[dict[str, Any]]:
         for round_ in range(1, rounds + 1):
             for name, ledger in kinds:
                 load = os.getloadavg()[0]
+                sink_cpu = _cpu_of_listener(port)
                 if name == "smtplib":
                     result = send_bench.measure("smtplib", port, recipients)
                 else:
                     result = send_bench.measure("digestmail", port, recipients, 16, ledger)
-                result.update(round=round_, kind=name, load=load)
+                sink_us = (_cpu_of_listener(port) - sink_cpu) / recipients * 1e6
+                result.update(round=round_, kind=name, load=load, sink_cpu_us=sink_us)
                 results.append(result)
                 print(f"  round {round_}: {name:9} {result['rate']:7,.0f} msg/s  load {load:.2f}",
                       file=sys.stderr, flush=True)  # fmt: skip
     return results
+
+
+def _cpu_of_listener(port: int) -> float:
+    """CPU seconds so far of the smtp-sink listening on ``port`` (0 if not found)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if f"127.0.0.1:{port}".encode() in cmdline.read_bytes():
+                fields = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        except OSError:
+            continue
+    return 0.0
 
 
 def main() -> None:
@@ -177,14 +193,16 @@ def main() -> None:
         return
     processes = f":{args.sign_processes}" if args.sign_processes else ""
     results = sends(args.recipients, args.rounds, processes)
-    print("\n| round | send | msg/s | x smtplib | µs CPU/msg (sender + signers) | load |")
-    print("|---:|---|---:|---:|---|---:|")
+    print(
+        "\n| round | send | msg/s | x smtplib | µs CPU/msg: sender + signers + sink | load |"
+        "\n|---:|---|---:|---:|---|---:|"
+    )
     base = {r["round"]: r["rate"] for r in results if r["kind"] == "smtplib"}
     ratios: dict[str, list[float]] = {}
     for r in results:
         ratio = r["rate"] / base[r["round"]]
         ratios.setdefault(r["kind"], []).append(ratio)
-        cpu = f"{r['cpu_us']:.0f}" + (f" + {r['pool_cpu_us']:.0f}" if r.get("pool_cpu_us") else "")
+        cpu = f"{r['cpu_us']:.0f} + {r.get('pool_cpu_us', 0):.0f} + {r['sink_cpu_us']:.0f}"
         cells = [str(r["round"]), r["kind"], f"{r['rate']:,.0f}", f"{ratio:.2f}", cpu]
         print("| " + " | ".join([*cells, f"{r['load']:.2f}"]) + " |")
     print("\n| send | median msg/s | median x smtplib |\n|---|---:|---:|")
