@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import os
 import signal
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -199,6 +200,40 @@ def test_workers_get_no_secret_from_the_environment(monkeypatch: pytest.MonkeyPa
     env = _worker_environment()
     assert "DIGESTMAIL_DKIM_KEY" not in env and "MY_DKIM" not in env
     assert "PATH" in env and env["PYTHONPATH"]
+
+
+def test_a_stopped_send_does_not_wait_for_a_frozen_signing_process(
+    make_project: MakeProject, smtp_server: SmtpTestServer
+) -> None:
+    """SIGSTOP the workers; once the SMTP workers wait for their batches, stop the send."""
+    config, _ = signed_project(make_project, smtp_server, 700)
+    stop = asyncio.Event()
+    frozen: list[int] = []
+    sent: list[int] = []
+
+    def freeze_then_stop(event: ProgressEvent) -> None:
+        children = signing_workers()
+        if not frozen and children and event.counts[Outcome.SENT] >= 30:
+            for pid in children:
+                os.kill(pid, signal.SIGSTOP)
+                frozen.append(pid)
+        elif frozen:
+            sent.append(event.counts[Outcome.SENT])
+            if sent[-2:-1] == sent[-1:]:  # nothing sent for a while: everyone waits for the pool
+                stop.set()
+
+    reports: list[DeliveryReport] = []
+    sender = threading.Thread(
+        target=lambda: reports.append(run_send(config, stop=stop, on_progress=freeze_then_stop))
+    )
+    sender.start()
+    sender.join(120)  # a guard against hanging the suite, not a timing
+    for pid in frozen:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    assert not sender.is_alive(), "the stopped send waited for the frozen workers"
+    assert frozen and reports[0].interrupted
+    assert signing_workers() == []  # killed when they did not exit
 
 
 # --- the pool alone -----------------------------------------------------------------------------

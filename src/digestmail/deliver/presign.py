@@ -74,13 +74,22 @@ def pool_processes(dkim: DkimConfig | None, factory: object) -> int:
 class Presigner:
     """Claims queued jobs in batches and fills in their signed messages from a process pool."""
 
-    def __init__(self, factory: SigningFactory, *, processes: int, after: int) -> None:
+    def __init__(
+        self,
+        factory: SigningFactory,
+        *,
+        processes: int,
+        after: int,
+        halted: asyncio.Event | None = None,
+    ) -> None:
+        """``halted`` is the run's stop: from then on no worker waits for a batch."""
         signer = factory.signer
         assert signer is not None
         self._factory = factory
         self._signer = signer
         self._processes = processes
         self._after = after
+        self._halted = halted
         self._seen = 0
         self._ready = False
         self._pool: SigningPool | None = None
@@ -100,12 +109,14 @@ class Presigner:
         """Why the pool stopped signing (the workers then sign every message themselves)."""
 
     @classmethod
-    def for_send(cls, dkim: DkimConfig | None, factory: object) -> Presigner | None:
+    def for_send(
+        cls, dkim: DkimConfig | None, factory: object, halted: asyncio.Event
+    ) -> Presigner | None:
         """A presigner when the messages are signed and the machine has cores to spare."""
         processes = pool_processes(dkim, factory)
         if not processes or dkim is None or not isinstance(factory, SigningFactory):
             return None
-        return cls(factory, processes=processes, after=dkim.sign_pool_after)
+        return cls(factory, processes=processes, after=dkim.sign_pool_after, halted=halted)
 
     def submit(self, jobs: Sequence[Slot]) -> None:
         """Jobs just queued, in queue order: claimed in batches once the pool is running.
@@ -171,6 +182,10 @@ class Presigner:
             self._give_up(exc)
             return
         self._ready = True
+        if self._halted is not None:
+            watch = asyncio.get_running_loop().create_task(self._watch(self._halted))
+            self._signing.add(watch)
+            watch.add_done_callback(self._signing.discard)
         self._claim(list(self._early))
         self._early.clear()
         loop = asyncio.get_running_loop()
@@ -211,10 +226,15 @@ class Presigner:
             if not claim.done():
                 claim.set_result(None)
 
+    async def _watch(self, halted: asyncio.Event) -> None:
+        await halted.wait()
+        self._give_up(RuntimeError("the send was stopped"))
+
     def _give_up(self, exc: BaseException) -> None:
-        """No more claims; every worker waiting for an unsigned batch signs for itself."""
+        """No more claims; no worker waits for a batch any more (one whose message is not
+        there yet builds and signs it itself)."""
         self.broken = self.broken or exc
-        for _, claim in self._queue:
+        for claim in {*self._claims.values(), *(claim for _, claim in self._queue)}:
             if not claim.done():
                 claim.set_result(None)
         self._queue.clear()

@@ -86,8 +86,6 @@ class RunState:
             LateSuppressions(ledger, list_cfg.key) if consult_ledger and not job.dry_run else None
         )
         """Suppressions made while this run sends; checked before each message starts."""
-        self.presign = None if job.dry_run else Presigner.for_send(job.config.dkim, factory)
-        """Signs the messages of a large DKIM-signed send in worker processes, ahead of time."""
         self.workers = max(1, transport.max_connections)
         self.bucket = TokenBucket(self.cfg.rate_per_second)
         self.window = asyncio.Semaphore(window(self.workers))
@@ -100,6 +98,10 @@ class RunState:
         self.stopping = False
         self.halted = asyncio.Event()
         """Set with ``stopping``, for waits that must end early (the rate limit)."""
+        self.presign = (
+            None if job.dry_run else Presigner.for_send(job.config.dkim, factory, self.halted)
+        )
+        """Signs the messages of a large DKIM-signed send in worker processes, ahead of time."""
         self.idle = asyncio.Event()
         self.error: BaseException | None = None
         self.dead_workers = 0

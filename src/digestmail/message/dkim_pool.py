@@ -25,6 +25,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections import deque
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -37,6 +38,8 @@ import digestmail
 from digestmail.message.dkim import SigningKey
 from digestmail.message.dkim_worker import READY
 
+CLOSE_WAIT = 2.0
+"""Seconds the workers get to exit once hung up on (they finish the batch in hand first)."""
 Batch = Sequence[tuple[bytes, ...]]
 """Per message, each key's signing input; a worker answers with each key's signature."""
 
@@ -154,10 +157,11 @@ class SigningPool:
         """Hang up on the workers (they exit after the batch in hand) and wait for them; call
         it from the event loop's thread."""
         self._fail(SigningPoolError("the pool was closed"))
+        deadline = time.monotonic() + CLOSE_WAIT
         for worker in self._workers:
             try:
-                worker.process.wait(5)
-            except subprocess.TimeoutExpired:
+                worker.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:  # hung or stopped (SIGSTOP): no reason to wait
                 worker.process.kill()
                 worker.process.wait()
         self._workers = []
