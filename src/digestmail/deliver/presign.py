@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # imported when a send signs: cryptography costs every other 
 BATCH = 32
 """Messages per batch sent to a worker process: enough to make the pipe's cost per message
 small, few enough that the first worker waiting for a batch does not wait long."""
+BATCH_TIMEOUT = 30.0
+"""Seconds a batch may take (it needs about 16 ms) before the pool is given up as hung."""
 LOOKAHEAD = 256
 """Built messages at most waiting for an SMTP worker (about 8 MB of 30 KB digests; the pool
 signs that many in well under 0.1 s)."""
@@ -215,8 +217,10 @@ class Presigner:
                         built.append((job, message, unsigned))
             assert self._pool is not None
             try:
-                signatures = await self._pool.sign([u.inputs for _, _, u in built])
-            except Exception as exc:  # a worker died: the SMTP workers sign from now on
+                signatures = await asyncio.wait_for(
+                    self._pool.sign([u.inputs for _, _, u in built]), BATCH_TIMEOUT
+                )
+            except Exception as exc:  # a worker died or hangs: the SMTP workers sign from now on
                 self._give_up(exc)
                 return
             for (job, message, unsigned), raw in zip(built, signatures, strict=True):
