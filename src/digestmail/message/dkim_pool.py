@@ -7,9 +7,10 @@ built in the sending process; only each key's signing input (about 1 KB) goes to
 only the raw signatures come back, a batch of messages at a time.
 
 Neither ``concurrent.futures.ProcessPoolExecutor`` nor ``multiprocessing``: the executor's
-feeder and manager threads contend for the GIL with the event loop (measured: each wake-up of
-the pool cost the loop about 3 ms), and a "spawn" child first re-imports the parent's main
-module (0.1-0.3 s of CPU per worker for the CLI or a benchmark). Each worker here is
+feeder and manager threads contend for the GIL with the event loop (in a profile of a signed
+send the loop waited about 3 ms for the GIL at each wake-up of the pool), and a "spawn" child
+first re-imports the parent's main module (0.1-0.3 s of CPU per worker for the CLI or a
+benchmark). Each worker here is
 ``python -m digestmail.message.dkim_worker`` with one end of a socket pair; its results are read
 by the event loop itself when the socket is readable, and no thread is started.
 
