@@ -46,6 +46,8 @@ async def drive(run: SendRun, recipients: Iterable[Recipient | SubscriberProblem
                 run._fail(outcome)
     finally:
         await _cancel([producer, *workers, *helpers])
+        if run.presign is not None:
+            await run.presign.close()  # the signing processes end with the send
         try:
             await run.journal.close()
         except Exception as exc:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from digestmail.deliver.counts import Counts, Outcome, ProgressEvent
 from digestmail.deliver.group_commit import Journal
 from digestmail.deliver.job import MessageFactoryLike, SendJob
+from digestmail.deliver.presign import Presigner
 from digestmail.deliver.recipients import MAX_LISTED, LateSuppressions, Screen, Tally
 from digestmail.deliver.relays import relays_for
 from digestmail.deliver.transports.base import Transport
@@ -98,6 +99,10 @@ class RunState:
         self.stopping = False
         self.halted = asyncio.Event()
         """Set with ``stopping``, for waits that must end early (the rate limit)."""
+        self.presign = (
+            None if job.dry_run else Presigner.for_send(job.config.dkim, factory, self.halted)
+        )
+        """Signs the messages of a large DKIM-signed send in worker processes, ahead of time."""
         self.idle = asyncio.Event()
         self.released = False
         """The run is over: idle workers end instead of waiting for a share."""

@@ -105,6 +105,8 @@ class SendRun(RunState):
                 self._drop(job)
             else:
                 self.queue.put_nowait(job)
+        if self.presign is not None and not self.stopping:
+            self.presign.submit(batch)
 
     # --- the workers ------------------------------------------------------------------------
 
@@ -175,6 +177,11 @@ class SendRun(RunState):
         if not await relay.bucket.acquire(self.halted):
             self._drop(job)  # stopped while waiting for the rate limit: not sent, not tried
             return after if after is not None else done_future()
+        if self.presign is not None:
+            await self.presign.take(job)  # the pool's signed message, if it made this one
+            if self.stopping:
+                self._drop(job)
+                return after if after is not None else done_future()
         if job.message is None:
             try:
                 job.message = self.factory.build(job.recipient)

@@ -101,8 +101,38 @@ class SigningKey:
     key: PrivateKey
 
 
+@dataclass(frozen=True, slots=True)
+class Unsigned:
+    """A message's bytes and, per key, what that key must sign: signing is the last step.
+
+    Kept apart so the expensive private-key operation can run elsewhere (a process pool for a
+    large send, see :mod:`.dkim_pool`) while everything else happens where the message is built.
+    """
+
+    data: bytes
+    """The message without its DKIM-Signature headers."""
+    tags: tuple[bytes, ...]
+    """Per key, the DKIM-Signature value up to and including ``b=``."""
+    inputs: tuple[bytes, ...]
+    """Per key, the canonical signed header data, the signature header's own included."""
+
+    def finish(self, signatures: Sequence[bytes]) -> bytes:
+        """The signed message: one DKIM-Signature per key in front of the data."""
+        out = [
+            b"DKIM-Signature: " + tags + base64.b64encode(raw) + b"\r\n"
+            for tags, raw in zip(self.tags, signatures, strict=True)
+        ]
+        out.append(self.data)
+        return b"".join(out)
+
+
 class DkimSigner:
-    """Adds one DKIM-Signature per key to a message's bytes; build once per send."""
+    """Adds one DKIM-Signature per key to a message's bytes; build once per send.
+
+    :meth:`sign` is the straightforward reference path: it parses the finished bytes and
+    canonicalises all of them. The factory uses :class:`.dkim_template.SigningTemplate`, which
+    canonicalises the constant parts once per issue; the tests hold both to identical bytes.
+    """
 
     def __init__(
         self,
@@ -113,7 +143,9 @@ class DkimSigner:
     ) -> None:
         self.domain = domain
         self.keys = tuple(keys)
-        self._clock = clock
+        self.clock = clock
+        """The ``t=`` of each signature; a test fixes it to compare two paths byte for byte."""
+        self._tag_cache: tuple[tuple[int, str], list[tuple[bytes, bytes]]] = ((-1, ""), [])
 
     def names_for(self, fields: list[tuple[bytes, bytes]]) -> list[str]:
         """``h=``: every listed header present (and the one-click ones always), plus oversigning."""
@@ -127,30 +159,54 @@ class DkimSigner:
                 names.append(name)
         return names
 
-    def sign(self, data: bytes) -> bytes:
-        """``data`` with the DKIM-Signature headers in front."""
+    def prepare(self, data: bytes) -> Unsigned:
+        """The reference path: parse ``data``, canonicalise all of it, hash, lay out the tags."""
         fields, body = split_message(data)
-        body_hash = base64.b64encode(hashlib.sha256(relaxed_body(body)).digest()).decode()
+        body_hash = hashlib.sha256(relaxed_body(body)).digest()
         names = self.names_for(fields)
-        header_data = _header_data(fields, names)
-        stamp = int(self._clock())
-        out = []
+        return self.unsigned(data, _header_data(fields, names), ":".join(names), body_hash)
+
+    def unsigned(self, data: bytes, header_data: bytes, names: str, body_hash: bytes) -> Unsigned:
+        """What each key signs, from the canonical header data and the body's hash."""
+        bh = base64.b64encode(body_hash)
+        heads = self.tag_heads(int(self.clock()), names)
+        tags = tuple(raw + bh + b";\r\n\tb=" for raw, _ in heads)
+        inputs = tuple(header_data + canonical + bh + b"; b=" for _, canonical in heads)
+        return Unsigned(data, tags, inputs)
+
+    def tag_heads(self, stamp: int, names: str) -> list[tuple[bytes, bytes]]:
+        """Per key, the DKIM-Signature value up to ``bh=``, raw and canonical.
+
+        The same for every message of a second, so made once a second: what follows (the body
+        hash in base64, ``;``, a fold and ``b=``) has no whitespace of its own to canonicalise,
+        so the canonical value is the canonical head, the hash and ``; b=``.
+        """
+        if self._tag_cache[0] == (stamp, names):
+            return self._tag_cache[1]
+        heads = []
         for key in self.keys:
-            tags = (
+            raw = (
                 f"v=1; a={key.algorithm}; c=relaxed/relaxed; d={self.domain};\r\n"
                 f"\ts={key.selector}; t={stamp};\r\n"
-                f"\th={':'.join(names)};\r\n"
-                f"\tbh={body_hash};\r\n"
-                "\tb="
+                f"\th={names};\r\n"
+                "\tbh="
             ).encode("ascii")
-            signed = header_data + relaxed_header(b"DKIM-Signature", tags)[:-2]
-            value = base64.b64encode(_sign(key.key, signed))
-            out.append(b"DKIM-Signature: " + tags + value + b"\r\n")
-        out.append(data)
-        return b"".join(out)
+            heads.append((raw, relaxed_header(b"DKIM-Signature", raw)[:-2]))
+        self._tag_cache = ((stamp, names), heads)
+        return heads
+
+    def signatures(self, unsigned: Unsigned) -> list[bytes]:
+        """Each key's signature over its input, made here (the pool makes them elsewhere)."""
+        return [sign_input(k.key, data) for k, data in zip(self.keys, unsigned.inputs, strict=True)]
+
+    def sign(self, data: bytes) -> bytes:
+        """``data`` with the DKIM-Signature headers in front."""
+        unsigned = self.prepare(data)
+        return unsigned.finish(self.signatures(unsigned))
 
 
-def _sign(key: PrivateKey, data: bytes) -> bytes:
+def sign_input(key: PrivateKey, data: bytes) -> bytes:
+    """The raw signature over one key's input: RSA PKCS#1 v1.5 with SHA-256, or RFC 8463."""
     if isinstance(key, rsa.RSAPrivateKey):
         return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
     return key.sign(hashlib.sha256(data).digest())  # RFC 8463: Ed25519 over the SHA-256 hash

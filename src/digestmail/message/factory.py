@@ -13,6 +13,7 @@ octets, no line starting with ``.`` (quoted-printable writes it as ``=2E``).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import html
 import re
@@ -24,7 +25,9 @@ from urllib.parse import quote, urlsplit
 from digestmail.config import Config, ListConfig
 from digestmail.errors import ConfigError, HeaderInjectionError
 from digestmail.header_values import check_header_value
+from digestmail.message.dkim import DkimSigner, Unsigned
 from digestmail.message.dkim_keys import check_alignment, signer_for
+from digestmail.message.dkim_template import SigningTemplate
 from digestmail.message.headers import (
     ascii_address,
     check_address,
@@ -42,6 +45,10 @@ from digestmail.render import placeholders
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
 _URL_UNSAFE = re.compile(r"[^\x21-\x7e]|[<>\"]")
+_ONE_CLICK = b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+VARIABLE_HEADERS = ("date", "to", "message-id", "list-unsubscribe")
+"""The header lines that differ per recipient (or per second), in :meth:`MessageFactory.build`'s
+order; the rest are the same for the whole issue."""
 
 
 class _Body:
@@ -101,7 +108,6 @@ class MessageFactory:
             raise ConfigError(text, path=config.path, key=where) from exc
         self._domain = from_addr.rsplit("@", 1)[1]
         check_alignment(config, list_cfg.key, self._domain)
-        self._signer = signer_for(config)
         self._mailto = f"mailto:{mailto}?subject=unsubscribe"
         self._url_template = self._check_url(*_unsubscribe_template(config, list_cfg), config)
         self._bounce_address = self._check_bounce_address(config)
@@ -139,6 +145,26 @@ class MessageFactory:
         self._text_url_holes = frozenset(self._text.url_holes())
         self._html_url_holes = frozenset(self._html.url_holes())
         self._date_cache: tuple[int, bytes] = (-1, b"")
+        signer = signer_for(config)
+        self._template = None if signer is None else self._signing_template(signer)
+
+    def _signing_template(self, signer: DkimSigner) -> SigningTemplate:
+        """The DKIM work that is the same for every recipient: constant headers, body pieces."""
+        body = [self._text_head[2:]]  # [2:]: that CRLF is the blank line that ends the head
+        for part, after in ((self._text, self._html_head), (self._html, self._close)):
+            body[-1] += part.fixed[0]
+            for piece in part.fixed[1:]:
+                body.append(piece)  # a recipient's value goes before each further piece
+            body[-1] += after
+        one_click = _ONE_CLICK if self._url_template else b""
+        return SigningTemplate(
+            signer, head=self._fixed_headers + one_click, variable=VARIABLE_HEADERS, body=body
+        )
+
+    @property
+    def signer(self) -> DkimSigner | None:
+        """The DKIM signer (``[dkim]``), or None: the signing pool of a large send uses its keys."""
+        return None if self._template is None else self._template.signer
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -234,39 +260,57 @@ class MessageFactory:
         return self._date_cache[1]
 
     def build(self, recipient: Recipient, *, now: datetime | None = None) -> OutgoingMessage:
-        """The wire bytes for one recipient; a name or address with CR/LF is refused."""
+        """The wire bytes for one recipient, signed here; a name or address with CR/LF is
+        refused."""
+        message, unsigned = self.prepare(recipient, now=now)
+        if unsigned is None or self._template is None:
+            return message
+        signatures = self._template.signer.signatures(unsigned)
+        return dataclasses.replace(message, data=unsigned.finish(signatures))
+
+    def prepare(
+        self, recipient: Recipient, *, now: datetime | None = None
+    ) -> tuple[OutgoingMessage, Unsigned | None]:
+        """The message before its DKIM signatures, and what each key must sign (None unsigned).
+
+        :meth:`build` signs at once; a large send has the signatures made in a process pool
+        (:mod:`.dkim_pool`) and finishes the message with :meth:`.dkim.Unsigned.finish`.
+        """
         email = check_address("To", recipient.email)
         name = check_header_value("To", recipient.name)
         https = self.unsubscribe_url(email)
         personal_url = https or self._mailto
         message_id = self.message_id(email)
         unsubscribe = f"<{self._mailto}>" + (f", <{https}>" if https else "")
-        head = [
+        lines = (
             self._date(now),
-            self._fixed_headers,
             fold("To", format_address(name, email)).encode("ascii"),
             f"Message-ID: {message_id}\r\n".encode("ascii"),
             fold("List-Unsubscribe", unsubscribe).encode("ascii"),
-        ]
+        )  # VARIABLE_HEADERS
+        out = [lines[0], self._fixed_headers, *lines[1:]]
         if https:
-            head.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
-        out = head
+            out.append(_ONE_CLICK)
         out.append(self._text_head)
         fields = [(c, recipient.fields.get(c, "")) for c in self._columns]
         raw = _raw_values(email, name, personal_url, fields)
-        self._text.join(_values(raw, self._text_url_holes, _plain), out)
+        text_values = _values(raw, self._text_url_holes, _plain)
+        self._text.join(text_values, out)
         out.append(self._html_head)
-        self._html.join(_values(raw, self._html_url_holes, _html_escape), out)
+        html_values = _values(raw, self._html_url_holes, _html_escape)
+        self._html.join(html_values, out)
         out.append(self._close)
-        data = b"".join(out)
-        if self._signer is not None:
-            data = self._signer.sign(data)
-        return OutgoingMessage(
+        message = OutgoingMessage(
             email=email,
             message_id=message_id,
-            data=data,
+            data=b"".join(out),
             sender=self.envelope_sender(email),
         )
+        if self._template is None:
+            return message, None
+        spliced = [text_values[h] for h in self._text.holes]
+        spliced += [html_values[h] for h in self._html.holes]
+        return message, self._template.prepare(message.data, lines, spliced)
 
 
 def _local_http(url: str) -> bool:
