@@ -15,10 +15,13 @@ post is ever lost or read twice into the result.
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from digestmail.errors import ContentError
 from digestmail.models import Post
@@ -33,6 +36,20 @@ ReadOne = Callable[[Path], Post]
 Share = tuple[list[Post], list[ContentError]]
 # A ContentError crosses the pipe as its parts: its keyword-only constructor does not pickle.
 _ErrorParts = tuple[str, Path, int | None]
+# A Post crosses it as a tuple of its fields, the path as text: pickling the dataclass and its
+# Path took 22 ms for 750 posts, the tuples 9 ms with the rebuilding.
+_FIELDS = tuple(f.name for f in dataclasses.fields(Post))
+_values = operator.attrgetter(*_FIELDS)
+assert _FIELDS[0] == "path"
+
+
+def _pack(post: Post) -> tuple[Any, ...]:
+    values: tuple[Any, ...] = _values(post)
+    return (str(values[0]), *values[1:])
+
+
+def _unpack(values: tuple[Any, ...]) -> Post:
+    return Post(Path(values[0]), *values[1:])
 
 
 def _cores() -> int:
@@ -96,7 +113,8 @@ def _fork(share: list[Path], read_one: ReadOne) -> tuple[int, int] | None:
             os.close(read_end)
             posts, errors = read_share(share, read_one)
             parts: list[_ErrorParts] = [(e.message, e.path, e.line) for e in errors]
-            payload = pickle.dumps((posts, parts), protocol=pickle.HIGHEST_PROTOCOL)
+            packed = [_pack(post) for post in posts]
+            payload = pickle.dumps((packed, parts), protocol=pickle.HIGHEST_PROTOCOL)
             view = memoryview(payload)
             while view:
                 view = view[os.write(write_end, view) :]
@@ -124,7 +142,8 @@ def _collect(child: tuple[int, int]) -> Share | None:
     import pickle
 
     try:
-        posts, parts = pickle.loads(b"".join(chunks))  # our own child's bytes, never outside data
+        packed, parts = pickle.loads(b"".join(chunks))  # our own child's bytes, never outside data
+        posts = [_unpack(values) for values in packed]
     except Exception:  # a torn payload is a failed child; the parent reads its share instead
         return None
     return posts, [ContentError(message, path=path, line=line) for message, path, line in parts]
