@@ -74,19 +74,31 @@ def suppress(
     db: sqlite3.Connection, path: Path, email: str, *, target: tuple[str | None, str, str]
 ) -> None:
     """``target`` is (list key or None for all, reason, source); see ``Ledger.suppress``."""
-    list_key, reason, source = target
-    if source not in SOURCES:
-        raise ValueError(f"unknown suppression source {source!r}")
-    address = email.strip()
+    suppress_all(db, path, [(email, *target)])
+
+
+def suppress_all(
+    db: sqlite3.Connection, path: Path, items: Sequence[tuple[str, str | None, str, str]]
+) -> None:
+    """Every ``(email, list key or None, reason, source)`` of ``items`` in one transaction."""
+    for _email, _list, _reason, source in items:
+        if source not in SOURCES:
+            raise ValueError(f"unknown suppression source {source!r}")
+    if not items:
+        return
     with transaction(db, path) as tx:
         # The time is read under the write lock, so suppressions and attempts (also stamped
         # under it) are in commit order: one stamped before an attempt committed before it.
-        tx.execute(
+        now = _now()
+        tx.executemany(
             "INSERT INTO suppressions (email_key, list_key, email, reason, source, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (email_key, list_key) DO UPDATE SET reason = excluded.reason,"
             " source = excluded.source",
-            (address.casefold(), list_key or "", address, reason, source, _now()),
+            [
+                (email.strip().casefold(), list_key or "", email.strip(), reason, source, now)
+                for email, list_key, reason, source in items
+            ],
         )
 
 

@@ -360,6 +360,10 @@ class Ledger:
         """
         audience.suppress(self._db, self.path, email, target=(list_key, reason, source))
 
+    def suppress_all(self, items: Sequence[tuple[str, str | None, str, SuppressionSource]]) -> None:
+        """:meth:`suppress` for each ``(email, list_key, reason, source)``, one transaction."""
+        audience.suppress_all(self._db, self.path, items)
+
     def suppressed(self, emails: Sequence[str], *, list_key: str) -> set[str]:
         """The members of ``emails`` (as given) suppressed on ``list_key`` or on every list."""
         return audience.suppressed(self._db, self.path, emails, list_key=list_key)
