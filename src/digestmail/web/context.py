@@ -6,17 +6,13 @@ then waits in that thread, never in the event loop that answers the other reques
 per process also means serve's own requests never contend for the write lock with each other,
 and one-click suppressions that arrive together share one commit (:mod:`.batch`).
 
-Each ``sqlite3`` call releases the GIL and must take it back; with Python's default switch
-interval (5 ms) the ledger thread then waits for the busy event loop up to 5 ms per call,
-several calls per suppression: measured 10 ms median per one-click POST at 400 requests/s
-during a send, 3 ms with :data:`SWITCH_INTERVAL` (docs/benchmarks.md, "Serve").
+While the app runs, the ledger thread takes the GIL back quickly after each ``sqlite3`` call
+(:func:`~digestmail.ledger.thread.ledger_thread_priority`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -34,20 +30,6 @@ from digestmail.web.clients import (
     log_key,
     parse_networks,
 )
-
-SWITCH_INTERVAL = 0.0005
-"""Seconds a thread holds the GIL while another waits for it, while the app runs."""
-
-
-@contextlib.contextmanager
-def ledger_thread_priority() -> Iterator[None]:
-    """Let the ledger thread take the GIL back quickly while serve runs; restored after."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, SWITCH_INTERVAL))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 @dataclass
