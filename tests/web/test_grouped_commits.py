@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from digestmail.errors import LedgerBusyError, LedgerError
+from digestmail.ledger import schema
 from digestmail.ledger.store import Ledger
 from digestmail.ledger.thread import LedgerThread
 from digestmail.message.unsubscribe import unsubscribe_token
@@ -125,16 +126,18 @@ def test_every_200_is_on_disk_and_a_failed_write_is_not_a_200(serve: Served) -> 
 
 
 @pytest.mark.parametrize("n", [1, 2])
-def test_a_ledger_that_stays_locked_fails_each_request_of_the_batch(tmp_path: Path, n: int) -> None:
+def test_a_ledger_that_stays_locked_fails_each_request_of_the_batch(
+    tmp_path: Path, n: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The busy error reaches every waiter (the app makes it a 503); nothing is claimed."""
     path = tmp_path / "ledger.sqlite"
     Ledger.open(path).close()
+    monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 50)
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock throughout
 
     async def main() -> tuple[list[object], int]:
         ledger = LedgerThread(path)
-        await ledger.run(lambda led: led._db.execute("PRAGMA busy_timeout = 50"))
         batch = SuppressionBatch(ledger)
         try:
             results = await asyncio.gather(
