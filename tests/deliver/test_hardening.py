@@ -34,7 +34,6 @@ from digestmail.errors import (
     SendStoppedError,
     SubscriberError,
 )
-from digestmail.ledger import store as store_module
 from digestmail.ledger.store import Ledger
 from digestmail.models import DeliveryStatus, OutgoingMessage, Recipient
 from digestmail.subscribers.reader import SubscriberProblem, read_subscribers
@@ -153,32 +152,18 @@ def test_an_error_that_may_pass_is_still_retried_per_message(
 
 
 def test_a_full_ledger_stops_with_exit_75_and_the_resume_resends_at_most_one(
-    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+    make_project: MakeProject,
 ) -> None:
-    """SQLite's own SQLITE_FULL, without root: ``max_page_count`` caps the file's size.
-
-    The cap is a setting of each connection, and the send commits through a connection of its
-    own (deliver/group_commit.py), so every connection opened meanwhile gets it too.
-    """
+    """SQLite's own SQLITE_FULL, without root: ``max_page_count`` caps the file's size."""
     emails = people(1200)
     config = project(make_project, emails)
     with Ledger.open(config.state.path) as ledger:
         ledger.store_issue(make_issue(), content_hash="")  # the issue fits; the rows will not
         db: sqlite3.Connection = ledger._db
         pages = db.execute("PRAGMA page_count").fetchone()[0]
-        cap = f"PRAGMA max_page_count = {pages + 30}"
-        db.execute(cap)
-        real_connect = store_module.connect
-
-        def capped_connect(path: Path) -> sqlite3.Connection:
-            connection = real_connect(path)
-            connection.execute(cap)
-            return connection
-
-        monkeypatch.setattr(store_module, "connect", capped_connect)
+        db.execute(f"PRAGMA max_page_count = {pages + 30}")
         with pytest.raises(LedgerStorageError) as info:
             send(config, ledger=ledger)
-        monkeypatch.undo()
 
     assert info.value.exit_code == ExitCode.TEMPFAIL
     assert str(info.value).startswith(

@@ -17,15 +17,6 @@ passed), by which time the other connections have usually added their outcomes t
 SQLite transaction (50-100 µs here, mostly the WAL write) then carries about one outcome per
 connection, and no connection stalls for it.
 
-The commits run in a thread of their own (:class:`~digestmail.ledger.thread.LedgerThread`, its
-own connection to the ledger): each waits for an fsync (``synchronous = FULL``, about 1.6 ms)
-and, while ``digestmail serve`` writes, for its write lock. Run on the send's event loop, those
-waits blocked every connection (1.1 s of a 5.2 s send of 10,000); in the thread, with the GIL
-released by ``sqlite3``, the loop keeps the connections fed meanwhile. Nothing is reported
-committed before the thread's commit has returned, so the rule above holds unchanged. One flush
-runs at a time, in order. While the flusher runs, the thread gets the GIL back quickly after
-each ``sqlite3`` call (``ledger_thread_priority``).
-
 Attempts are recorded in batches ahead of time by the producer (a row is ``queued`` from the
 moment its recipient is handed to the workers), so they cost one transaction per batch and
 none on a connection's critical path. A crash then leaves some ``queued`` rows that were never
@@ -36,13 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Sequence
+from typing import Protocol
 
 from digestmail.ledger.store import DeliveryResult
-from digestmail.ledger.thread import ledger_thread_priority
-
-T = TypeVar("T")
 
 MAX_DELAY = 0.05
 """Seconds an outcome may wait for a commit when nobody needs it sooner (``status`` freshness)."""
@@ -56,24 +44,11 @@ class DeliveryStore(Protocol):
     def record_results(self, issue_id: str, results: Sequence[DeliveryResult]) -> None: ...
 
 
-class StoreThread(Protocol):
-    """Where the store lives: runs ``work(store)`` there (see ``ledger/thread.py``)."""
-
-    async def run(self, work: Callable[[DeliveryStore], T]) -> T: ...
-
-    def close(self) -> None: ...
-
-
 class Journal:
-    """Buffers attempts and outcomes of one issue and commits them in groups.
+    """Buffers attempts and outcomes of one issue and commits them in groups."""
 
-    ``store`` belongs to the journal from now on: :meth:`close` closes it.
-    """
-
-    def __init__(self, store: StoreThread, issue_id: str) -> None:
+    def __init__(self, store: DeliveryStore, issue_id: str) -> None:
         self._store = store
-        self._lock = asyncio.Lock()
-        """One flush at a time, so they commit (and wake their waiters) in order."""
         self._issue_id = issue_id
         self._attempts: list[tuple[str, str]] = []
         self._results: list[DeliveryResult] = []
@@ -121,10 +96,6 @@ class Journal:
 
     async def run(self) -> None:
         """The flusher: commit when asked to (or MAX_DELAY after the first outcome)."""
-        with ledger_thread_priority():
-            await self._run()
-
-    async def _run(self) -> None:
         while not self._closed:
             await self._pending.wait()
             if not self._urgent.is_set():
@@ -133,30 +104,20 @@ class Journal:
                         await self._urgent.wait()
             # One more turn of the loop lets every worker that is ready right now join in.
             await asyncio.sleep(0)
-            await self.flush()
+            self.flush()
 
-    async def flush(self) -> None:
+    def flush(self) -> None:
         """Commit everything buffered now (outcomes before attempts) and wake the waiters."""
-        async with self._lock:
-            await self._flush()
-
-    async def _flush(self) -> None:
         self._pending.clear()
         self._urgent.clear()
         results, self._results = self._results, []
         attempts, self._attempts = self._attempts, []
         done, self._next = self._next, None
-        issue_id = self._issue_id
-
-        def write(store: DeliveryStore) -> None:
-            if results:
-                store.record_results(issue_id, results)
-            if attempts:
-                store.mark_attempting(issue_id, attempts)
-
         try:
-            if results or attempts:
-                await self._store.run(write)
+            if results:
+                self._store.record_results(self._issue_id, results)
+            if attempts:
+                self._store.mark_attempting(self._issue_id, attempts)
         except BaseException as exc:
             self._failure = exc
             if done is not None and not done.done():
@@ -169,10 +130,7 @@ class Journal:
             done.set_result(None)
 
     async def close(self) -> None:
-        """Flush what is left, then close the store; called once every worker has stopped."""
+        """Flush what is left; called once every worker has stopped."""
         self._closed = True
         self._pending.set()
-        try:
-            await self.flush()
-        finally:
-            self._store.close()
+        self.flush()

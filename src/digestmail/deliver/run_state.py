@@ -20,7 +20,6 @@ from digestmail.deliver.ratelimit import TokenBucket
 from digestmail.deliver.recipients import MAX_LISTED, LateSuppressions, Screen, Tally
 from digestmail.deliver.transports.base import Transport
 from digestmail.deliver.transports.smtp import envelope_sender
-from digestmail.ledger.thread import LedgerThread
 from digestmail.models import OutgoingMessage, Recipient
 
 MARK_BATCH = 100
@@ -70,7 +69,7 @@ class RunState:
         self.on_progress = job.on_progress
         self.total = job.total
         self.tally = Tally()
-        self.journal = Journal(LedgerThread(ledger.path), ledger_id)
+        self.journal = Journal(ledger, ledger_id)
         self.screen = Screen(
             ledger=ledger,
             ledger_id=ledger_id,

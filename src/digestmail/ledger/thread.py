@@ -3,10 +3,14 @@
 Every ``sqlite3`` call blocks its caller: a commit with ``synchronous = FULL`` waits for an
 fsync (about 1.6 ms here), and a write that meets another process's transaction waits in
 SQLite's busy handler (up to ``BUSY_TIMEOUT_MS``). Run on an event loop, that time is taken
-from every connection or request the loop serves. :class:`LedgerThread` runs the work in one
-dedicated thread instead; ``sqlite3`` releases the GIL while SQLite works and waits, so the
-loop goes on meanwhile. Both ``digestmail serve`` (every ledger call) and a send (its group
-commit, deliver/group_commit.py) use one.
+from every request the loop serves. :class:`LedgerThread` runs the work in one dedicated thread
+instead; ``sqlite3`` releases the GIL while SQLite works and waits, so the loop goes on
+meanwhile. ``digestmail serve`` makes every ledger call through one.
+
+A send's group commit (deliver/group_commit.py) was tried in one too and stays on the send's
+event loop: in the thread a flush waited for the GIL after every ``sqlite3`` call (one per
+row) and took 3.6 ms instead of 2.2 ms, the send alone needed ~10 % more CPU, and it was
+faster only when the machine's disk was slow (docs/benchmarks.md, "Serve").
 
 The connection is opened lazily in that thread (a ``sqlite3`` connection belongs to the thread
 that opened it) and is separate from any other connection of the process, so it takes the
@@ -17,8 +21,7 @@ Each ``sqlite3`` call releases the GIL and must take it back; with Python's defa
 interval (5 ms) the ledger thread then waits for a busy event loop up to 5 ms per call, several
 calls per commit (one per row of an ``executemany``). :func:`ledger_thread_priority` lowers the
 interval while such a thread works: measured for serve, 10 ms median per one-click POST at 400
-requests/s during a send, 3 ms with it; for a send of 10,000 on a busy machine, 10.5 s median
-instead of 13.6 s, with less CPU (docs/benchmarks.md, "Serve").
+requests/s during a send, 3 ms with it (docs/benchmarks.md, "Serve").
 """
 
 from __future__ import annotations
@@ -48,8 +51,8 @@ _priority_before = 0.0
 def ledger_thread_priority() -> Iterator[None]:
     """Let ledger threads take the GIL back quickly inside the block; restored after the last.
 
-    Counted, so that blocks that overlap in one process (serve's app and a preview's test send)
-    restore the interval only when the last of them ends.
+    Counted, so that blocks that overlap in one process (two apps in one test process) restore
+    the interval only when the last of them ends.
     """
     global _priority_users, _priority_before
     with _priority_lock:
