@@ -98,6 +98,12 @@ def serve(config_path: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
 # --- the client ------------------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``), all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def request(port: int, email: str) -> bytes:
     token = unsubscribe_token(SECRET, LIST, email)
     return (
@@ -138,6 +144,8 @@ class Latencies:
     seconds: list[float] = field(default_factory=list)
     errors: int = 0
     wall: float = 0.0
+    cpu: float = 0.0
+    """CPU seconds serve's process used meanwhile."""
 
     def summary(self) -> dict[str, float]:
         ordered = sorted(self.seconds)
@@ -149,6 +157,7 @@ class Latencies:
             "p50_ms": 1000 * ordered[n // 2] if n else 0.0,
             "p99_ms": 1000 * ordered[min(n - 1, int(n * 0.99))] if n else 0.0,
             "max_ms": 1000 * ordered[-1] if n else 0.0,
+            "cpu_ms_per_request": 1000 * self.cpu / n if n else 0.0,
         }
 
 
@@ -229,6 +238,7 @@ def send_child(config_path: str, issue_id: str) -> None:
     issue = replace(send_bench.digest(make_factory), id=issue_id)
     with Ledger.open(config.state.path) as ledger:
         started = time.perf_counter()
+        cpu = time.process_time()
         report = asyncio.run(
             send_issue(
                 SendJob(config, list_cfg, issue, ledger),
@@ -238,8 +248,9 @@ def send_child(config_path: str, issue_id: str) -> None:
             )
         )
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
     sent, suppressed = report.counts[Outcome.SENT], report.counts[Outcome.SUPPRESSED]
-    print(json.dumps({"seconds": seconds, "sent": sent, "suppressed": suppressed,
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "sent": sent, "suppressed": suppressed,
                       "exit": report.exit_code}))  # fmt: skip
 
 
@@ -255,7 +266,9 @@ def finish_send(proc: subprocess.Popen[str]) -> dict[str, Any]:
     if proc.returncode != 0 or "locked" in err.lower():
         raise RuntimeError(f"the send failed ({proc.returncode}): {err[-2000:]}")
     result = dict(json.loads(out.strip().splitlines()[-1]))
-    result["rows_per_s"] = (result["sent"] + result["suppressed"]) / result["seconds"]
+    rows = result["sent"] + result["suppressed"]
+    result["rows_per_s"] = rows / result["seconds"]
+    result["cpu_us_per_row"] = 1e6 * result["cpu"] / rows
     return result
 
 
@@ -282,12 +295,16 @@ def one_round(args: Any, smtp_port: int, rate: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="servebench-") as tmp:
         web_port = send_bench.free_port()
         config_path = write_project(Path(tmp), smtp_port=smtp_port, web_port=web_port, args=args)
-        with serve(config_path, web_port):
+        with serve(config_path, web_port) as server:
             outsiders = [f"outsider{i}@example.org" for i in range(args.posts)]
+            cpu = cpu_seconds(server.pid)
             alone = asyncio.run(closed_loop(web_port, outsiders, args.clients))
+            alone.cpu = cpu_seconds(server.pid) - cpu
             send_alone = finish_send(start_send(config_path, "bench-2017-11"))
             readers = [f"reader{i}@example.net" for i in range(0, args.recipients, 3)]
+            cpu = cpu_seconds(server.pid)
             send_with, during = asyncio.run(send_during_posts(config_path, web_port, readers, rate))
+            during.cpu = cpu_seconds(server.pid) - cpu
     return {
         "rate": rate,
         "alone": alone.summary(),
@@ -325,17 +342,20 @@ def main() -> None:
                 print(json.dumps(rounds[-1]), file=sys.stderr)
     print(f"Machine before: {before}\nMachine after: {send_bench.machine()}\n")
     print(
-        "| round | alone: req/s | p50 | p99 | during send: POSTs/s (n) | p50 | p99 | max |"
-        " send alone rows/s | send with POSTs rows/s | slowdown | suppressed meanwhile |"
+        "| round | alone: req/s | p50 | p99 | serve CPU/POST | during send: POSTs/s (n) | p50 "
+        "| p99 | max | send alone rows/s | send with POSTs rows/s | slowdown | send CPU/row "
+        "alone, with | suppressed meanwhile |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for i, r in enumerate(rounds, 1):
         a, d = r["alone"], r["during"]
         print(
             f"| {i} | {a['rps']:,.0f} | {a['p50_ms']:.1f} ms | {a['p99_ms']:.1f} ms "
+            f"| {a['cpu_ms_per_request']:.2f} ms "
             f"| {d['rps']:,.0f} ({d['requests']:,}) | {d['p50_ms']:.1f} ms | {d['p99_ms']:.1f} ms "
             f"| {d['max_ms']:.0f} ms | {r['send_alone']['rows_per_s']:,.0f} "
             f"| {r['send_with']['rows_per_s']:,.0f} | {r['slowdown']:+.1%} "
+            f"| {r['send_alone']['cpu_us_per_row']:.0f}, {r['send_with']['cpu_us_per_row']:.0f} µs "
             f"| {r['send_with']['suppressed']:,} |"
         )
     errors = sum(r["alone"]["errors"] + r["during"]["errors"] for r in rounds)

@@ -19,8 +19,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from digestmail.config import Config
 from digestmail.deliver.transports.base import Transport
 from digestmail.errors import ConfigError, LedgerError
+from digestmail.ledger.thread import ledger_thread_priority
 from digestmail.message.unsubscribe import SECRET_ENV
-from digestmail.web.context import WebContext, ledger_thread_priority
+from digestmail.web.context import WebContext
 from digestmail.web.guards import MAX_BODY, BodyLimit, RequestLog
 from digestmail.web.pages import HEADERS
 from digestmail.web.signup import confirm_page, confirm_post, subscribe

@@ -1,33 +1,27 @@
 """What every route of serve needs, built once when the app starts.
 
-The ledger is used from one thread of its own (:class:`LedgerThread`): a ``sqlite3`` connection
-belongs to the thread that opened it, and a write that has to wait for a running send (SQLite's
-busy handler, up to ``BUSY_TIMEOUT_MS``) then waits in that thread, never in the event loop that
-answers the other requests. One writer per process also means serve's own requests never
-contend for the write lock with each other.
+The ledger is used from one thread of its own (:class:`~digestmail.ledger.thread.LedgerThread`):
+a write that has to wait for a running send (SQLite's busy handler, up to ``BUSY_TIMEOUT_MS``)
+then waits in that thread, never in the event loop that answers the other requests. One writer
+per process also means serve's own requests never contend for the write lock with each other,
+and one-click suppressions that arrive together share one commit (:mod:`.batch`).
 
-Each ``sqlite3`` call releases the GIL and must take it back; with Python's default switch
-interval (5 ms) the ledger thread then waits for the busy event loop up to 5 ms per call,
-several calls per suppression: measured 10 ms median per one-click POST at 400 requests/s
-during a send, 3 ms with :data:`SWITCH_INTERVAL` (docs/benchmarks.md, "Serve").
+While the app runs, the ledger thread takes the GIL back quickly after each ``sqlite3`` call
+(:func:`~digestmail.ledger.thread.ledger_thread_priority`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import sys
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 from digestmail.config import Config, ListConfig
 from digestmail.deliver.transports.base import Transport
-from digestmail.ledger.store import Ledger
+from digestmail.ledger.thread import LedgerThread
 from digestmail.render.web_labels import web_labels_for
+from digestmail.web.batch import SuppressionBatch
 from digestmail.web.clients import (
     PER_IP_PER_HOUR,
     Network,
@@ -36,50 +30,6 @@ from digestmail.web.clients import (
     log_key,
     parse_networks,
 )
-
-T = TypeVar("T")
-
-SWITCH_INTERVAL = 0.0005
-"""Seconds a thread holds the GIL while another waits for it, while the app runs."""
-
-
-@contextlib.contextmanager
-def ledger_thread_priority() -> Iterator[None]:
-    """Let the ledger thread take the GIL back quickly while serve runs; restored after."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, SWITCH_INTERVAL))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
-
-
-class LedgerThread:
-    """Runs functions of the ledger in one dedicated thread, opening the file there lazily."""
-
-    def __init__(self, config: Config) -> None:
-        self._path = config.state.path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
-        self._ledger: Ledger | None = None
-
-    def _open(self) -> Ledger:
-        if self._ledger is None:
-            self._ledger = Ledger.open(self._path)
-        return self._ledger
-
-    async def run(self, work: Callable[[Ledger], T]) -> T:
-        """``work(ledger)`` in the ledger's thread; its exceptions are raised here."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: work(self._open()))
-
-    def _close(self) -> None:
-        if self._ledger is not None:
-            self._ledger.close()
-            self._ledger = None
-
-    def close(self) -> None:
-        self._executor.submit(self._close).result()
-        self._executor.shutdown(wait=True)
 
 
 @dataclass
@@ -90,6 +40,7 @@ class WebContext:
     secret: str
     make_transport: Callable[[Config], Transport]
     ledger: LedgerThread
+    suppressions: SuppressionBatch
     trusted: tuple[Network, ...] = ()
     per_address: SlidingLimit = field(default_factory=lambda: SlidingLimit(5))
     per_ip: SlidingLimit = field(default_factory=lambda: SlidingLimit(PER_IP_PER_HOUR))
@@ -98,11 +49,13 @@ class WebContext:
     def build(
         cls, config: Config, *, secret: str, make_transport: Callable[[Config], Transport]
     ) -> WebContext:
+        ledger = LedgerThread(config.state.path)
         return cls(
             config=config,
             secret=secret,
             make_transport=make_transport,
-            ledger=LedgerThread(config),
+            ledger=ledger,
+            suppressions=SuppressionBatch(ledger),
             trusted=parse_networks(config.web.trusted_proxies),
             per_address=SlidingLimit(config.web.signups_per_hour),
         )

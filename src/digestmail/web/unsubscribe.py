@@ -5,7 +5,8 @@ anything: it shows a page whose button POSTs. The ``POST`` (from that button, or
 a mail client honouring ``List-Unsubscribe-Post``) carries ``List-Unsubscribe=One-Click`` and
 is authorised by the signed token in its URL alone, which also makes it safe against cross-site
 requests: nobody can forge a token for someone else's address. The suppression is committed
-before the 200 goes out; there is no redirect and no cookie, as RFC 8058 asks.
+before the 200 goes out (POSTs arriving together share one commit, :mod:`.batch`); there is
+no redirect and no cookie, as RFC 8058 asks.
 
 A token that does not verify (forged, truncated, or made for another list) gets 400 and a plain
 page; every valid one gets the same answer whether or not the address was on the list.
@@ -18,7 +19,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from digestmail.ledger.store import Ledger
+from digestmail.ledger.audience import NewSuppression
 from digestmail.message.unsubscribe import verify_unsubscribe_token
 from digestmail.web.context import WebContext
 from digestmail.web.guards import read_form
@@ -69,10 +70,7 @@ async def unsubscribe_post(request: Request) -> Response:
     if email is None or form is None or form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
         return invalid_link(ctx)
 
-    def suppress(ledger: Ledger) -> None:
-        ledger.suppress(email, list_key=list_key, reason="one-click unsubscribe", source="web")
-
-    await ctx.ledger.run(suppress)
+    await ctx.suppressions.suppress(NewSuppression(email, list_key, "one-click unsubscribe", "web"))
     words = ctx.labels
     name = ctx.config.lists[list_key].name
     page = Page(
