@@ -17,10 +17,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Literal, cast, get_args
 
 from digestmail.ledger.records import parse_time
-from digestmail.ledger.schema import transaction, translate
+from digestmail.ledger.schema import read_rows, transaction, utc_now
 
 SuppressionSource = Literal["cli", "web", "bounce", "reply", "smtp"]
 SOURCES: tuple[str, ...] = get_args(SuppressionSource)
@@ -59,17 +59,6 @@ class Subscription:
     ip: str | None = None
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def _read(db: sqlite3.Connection, path: Path, sql: str, params: Sequence[object]) -> list[Any]:
-    try:
-        return db.execute(sql, params).fetchall()
-    except sqlite3.Error as exc:
-        raise translate(exc, path) from exc
-
-
 @dataclass(frozen=True, slots=True)
 class NewSuppression:
     """One suppression to write: ``list_key`` None means every list; see ``Ledger.suppress``."""
@@ -105,7 +94,7 @@ def write_suppressions(tx: sqlite3.Connection, rows: Sequence[NewSuppression]) -
     and list apply in order, the last reason and source winning, as separate calls would.
     """
     check_sources(rows)
-    now = _now()
+    now = utc_now()
     tx.executemany(
         _SUPPRESS,
         [
@@ -141,7 +130,7 @@ def suppressed(
     if not emails:
         return set()
     keys = {e.strip().casefold() for e in emails}
-    rows = _read(
+    rows = read_rows(
         db,
         path,
         "SELECT email_key FROM suppressions"
@@ -154,7 +143,7 @@ def suppressed(
 
 def suppression_mark(db: sqlite3.Connection, path: Path) -> int:
     """The number of the newest suppression logged so far (0 when none)."""
-    return int(_read(db, path, "SELECT coalesce(max(seq), 0) FROM suppression_log", ())[0][0])
+    return int(read_rows(db, path, "SELECT coalesce(max(seq), 0) FROM suppression_log", ())[0][0])
 
 
 def suppressed_since(
@@ -165,7 +154,7 @@ def suppressed_since(
     Returns the new mark too. A logged suppression may have been lifted since: the caller
     confirms a hit with :func:`suppressed` before acting on it.
     """
-    rows = _read(
+    rows = read_rows(
         db,
         path,
         "SELECT seq, email_key, list_key FROM suppression_log WHERE seq > ? ORDER BY seq",
@@ -180,7 +169,7 @@ def suppressed_since(
 def suppressions(db: sqlite3.Connection, path: Path, list_key: str | None) -> list[Suppression]:
     """Every suppression (that applies to ``list_key``: its own and the all-lists ones)."""
     where, params = ("WHERE list_key IN (?, '')", (list_key,)) if list_key else ("", ())
-    rows = _read(
+    rows = read_rows(
         db,
         path,
         f"SELECT email, list_key, reason, source, created_at FROM suppressions {where}"
@@ -245,7 +234,7 @@ def subscriptions(db: sqlite3.Connection, path: Path, list_key: str) -> Iterator
     """
     after = ""
     while True:
-        rows = _read(
+        rows = read_rows(
             db,
             path,
             "SELECT email_key, email, name, requested_at, confirmed_at, ip FROM subscriptions"

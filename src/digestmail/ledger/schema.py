@@ -12,8 +12,10 @@ import contextlib
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from digestmail.errors import LedgerBusyError, LedgerError, LedgerStorageError
 
@@ -262,6 +264,19 @@ def _storage_trouble(exc: sqlite3.Error) -> str | None:
         name = getattr(exc, "sqlite_errorname", None) or "SQLITE_IOERR"
         return f"the disk under it failed a read or write ({text}, {name})"
     return None
+
+
+def utc_now() -> str:
+    """The time a row is stamped with: UTC, ISO 8601 (sortable as text)."""
+    return datetime.now(UTC).isoformat()
+
+
+def read_rows(db: sqlite3.Connection, path: Path, sql: str, params: Sequence[object]) -> list[Any]:
+    """Every row of a query; an SQLite error becomes a LedgerError naming ``path``."""
+    try:
+        return db.execute(sql, params).fetchall()
+    except sqlite3.Error as exc:
+        raise translate(exc, path) from exc
 
 
 def translate(exc: sqlite3.Error, path: Path) -> LedgerError:

@@ -19,13 +19,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from digestmail.errors import LedgerBusyError, LedgerError
-from digestmail.ledger import audience
+from digestmail.ledger import audience, issue_rows
 from digestmail.ledger import lease as leases
 from digestmail.ledger.audience import (
     NewSuppression,
@@ -46,7 +45,7 @@ from digestmail.ledger.records import (
     tally_from_rows,
     zero_counts,
 )
-from digestmail.ledger.schema import connect, transaction, translate
+from digestmail.ledger.schema import connect, transaction, translate, utc_now
 from digestmail.models import Delivery, DeliveryStatus, Issue, IssueStatus, PostRef
 
 __all__ = [
@@ -67,10 +66,6 @@ PENDING_CHUNK = 500
 
 MAX_REPLY = 1000
 """Longest SMTP reply kept per delivery; a server's essay adds nothing to a status table."""
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 def _json_list(items: Iterable[str]) -> str:
@@ -129,93 +124,23 @@ class Ledger:
         the same content. An issue recorded as skipped (it had no posts) has no content yet,
         so a later store turns it into an open issue with this content.
         """
-        now = _now()
-        with transaction(self._db, self.path) as db:
-            row = db.execute("SELECT status FROM issues WHERE id = ?", (issue.id,)).fetchone()
-            if row is None or row[0] == IssueStatus.SKIPPED:
-                db.execute("DELETE FROM issues WHERE id = ?", (issue.id,))
-                db.execute(
-                    "INSERT INTO issues (id, list_key, period, subject, html, text, content_hash,"
-                    " status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)",
-                    (
-                        issue.id,
-                        issue.list_name,
-                        issue.period,
-                        issue.subject,
-                        issue.html,
-                        issue.text,
-                        content_hash,
-                        now,
-                    ),
-                )
-                db.executemany(
-                    "INSERT INTO issue_posts (issue_id, position, rel_path, permalink)"
-                    " VALUES (?, ?, ?, ?)",
-                    [(issue.id, i, p.rel_path, p.permalink) for i, p in enumerate(issue.posts)],
-                )
+        issue_rows.store(self._db, self.path, issue, content_hash=content_hash)
         stored = self.get_issue(issue.id)
         assert stored is not None  # written above, in a committed transaction
         return stored
 
     def get_issue(self, issue_id: str) -> StoredIssue | None:
-        rows = self._read(
-            "SELECT id, list_key, period, subject, html, text, content_hash, status,"
-            " created_at, finished_at, skip_reason FROM issues WHERE id = ?",
-            (issue_id,),
-        )
-        if not rows:
-            return None
-        (iid, list_key, period, subject, html, text, digest, status, created, finished, skip) = (
-            rows[0]
-        )
-        posts = tuple(
-            PostRef(str(rel), str(link))
-            for rel, link in self._read(
-                "SELECT rel_path, permalink FROM issue_posts WHERE issue_id = ? ORDER BY position",
-                (issue_id,),
-            )
-        )
-        issue = Issue(
-            id=str(iid),
-            list_name=str(list_key),
-            period=str(period),
-            subject=str(subject),
-            html=str(html),
-            text=str(text),
-            posts=posts,
-        )
-        created_at = parse_time(str(created))
-        assert created_at is not None
-        return StoredIssue(
-            issue=issue,
-            content_hash=str(digest),
-            status=IssueStatus(status),
-            created_at=created_at,
-            finished_at=parse_time(finished),
-            skip_reason=str(skip),
-        )
+        return issue_rows.get(self._db, self.path, issue_id)
 
     def finish_issue(self, issue_id: str) -> None:
-        with transaction(self._db, self.path) as db:
-            db.execute(
-                "UPDATE issues SET status = 'finished', finished_at = ?"
-                " WHERE id = ? AND status = 'open'",
-                (_now(), issue_id),
-            )
+        issue_rows.finish(self._db, self.path, issue_id)
 
     def skip_issue(self, *, issue_id: str, list_key: str, period: str, reason: str) -> None:
         """Remember that an issue had nothing to send, so a schedule does not retry it forever.
 
         An issue that was already stored with content is left alone.
         """
-        with transaction(self._db, self.path) as db:
-            db.execute(
-                "INSERT INTO issues (id, list_key, period, status, skip_reason, created_at)"
-                " VALUES (?, ?, ?, 'skipped', ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET skip_reason = excluded.skip_reason"
-                " WHERE status = 'skipped'",
-                (issue_id, list_key, period, reason, _now()),
-            )
+        issue_rows.skip(self._db, self.path, (issue_id, list_key, period, reason))
 
     def issues(
         self, list_key: str | None = None, *, with_counts: bool = True
@@ -285,7 +210,7 @@ class Ledger:
         if not items:
             return
         with transaction(self._db, self.path) as db:
-            now = _now()  # under the write lock: see audience.suppress
+            now = utc_now()  # under the write lock: see audience.suppress
             db.executemany(
                 "INSERT INTO deliveries (issue_id, email, status, attempts, message_id,"
                 " created_at, updated_at) VALUES (?, ?, 'queued', 1, ?, ?, ?)"
@@ -299,7 +224,7 @@ class Ledger:
         """Record outcomes, all in one transaction (a row need not have been attempted)."""
         if not results:
             return
-        now = _now()
+        now = utc_now()
         with transaction(self._db, self.path) as db:
             db.executemany(
                 "INSERT INTO deliveries (issue_id, email, status, last_code, last_reply,"
