@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain, islice
-from pathlib import Path
 
 from digestmail.config import ListConfig
 from digestmail.ledger.store import Ledger
@@ -36,13 +35,10 @@ class Member:
     """When a web sign-up was confirmed (ISO 8601, UTC); empty for a CSV row."""
 
 
-def has_signups(list_key: str, state_path: Path) -> bool:
+def has_signups(ledger: Ledger, list_key: str) -> bool:
     """Whether the list has a confirmed web sign-up: a subscriber file with a header and no
-    rows is then a list that lives on the web, not a broken file. False without a ledger."""
-    if not state_path.exists():
-        return False
-    with Ledger.open(state_path) as ledger:
-        return next(iter(ledger.subscriptions(list_key)), None) is not None
+    rows is then a list that lives on the web, not a broken file."""
+    return next(iter(ledger.subscriptions(list_key)), None) is not None
 
 
 def _signups(ledger: Ledger, list_key: str) -> Iterator[Recipient]:

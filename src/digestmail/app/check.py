@@ -24,6 +24,7 @@ from digestmail.app.schedule import first_fire_after
 from digestmail.config import Config, ListConfig, find_config, load_config, parse_config
 from digestmail.content.reader import ContentResult, load_posts
 from digestmail.errors import ConfigError, DigestmailError
+from digestmail.ledger.store import Ledger
 from digestmail.message.dkim_check import check_dkim
 from digestmail.message.factory import MessageFactory
 from digestmail.message.unsubscribe import secret_from_env
@@ -270,15 +271,6 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-def _signed_up(list_cfg: ListConfig, state_path: Path, found: list[Problem]) -> bool:
-    """Whether web sign-ups make up for an empty file; a ledger that cannot be read says so."""
-    try:
-        return has_signups(list_cfg.key, state_path)
-    except DigestmailError as exc:
-        found.append(Problem("state", str(exc)))
-        return False
-
-
 # --- subscribers --------------------------------------------------------------------------------
 
 
@@ -287,11 +279,18 @@ def _check_subscribers(list_cfg: ListConfig, state_path: Path) -> tuple[int, lis
 
     Returns the count of addresses, the problems, and whether the file could be read at all.
     """
-    try:
-        report = check_subscribers(list_cfg.subscribers)
-    except DigestmailError as exc:
-        return 0, [Problem("subscribers", str(exc))], False
     found: list[Problem] = []
+    signed_up = False
+    if state_path.exists():  # web sign-ups make up for a file without rows
+        try:
+            with Ledger.open(state_path) as ledger:
+                signed_up = has_signups(ledger, list_cfg.key)
+        except DigestmailError as exc:
+            found.append(Problem("state", str(exc)))
+    try:
+        report = check_subscribers(list_cfg.subscribers, signed_up=signed_up)
+    except DigestmailError as exc:
+        return 0, [*found, Problem("subscribers", str(exc))], False
     for problem in report.problems:
         what = problem.reason
         if problem.email and problem.email not in what:
@@ -300,7 +299,7 @@ def _check_subscribers(list_cfg: ListConfig, state_path: Path) -> tuple[int, lis
         found.append(
             Problem("subscribers", f"{list_cfg.subscribers}:{problem.line}: {what}", severity)
         )
-    if report.empty and not _signed_up(list_cfg, state_path, found):
+    if report.empty:
         found.append(
             Problem(
                 "subscribers", f"{list_cfg.subscribers}: no address to mail ({report.rows} rows)"

@@ -58,14 +58,15 @@ def subscribers_check(ctx: click.Context, list_key: str) -> None:
     config = config_of(ctx)
     list_cfg = config.get_list(list_key)
     with ExitStack() as stack:
-        suppressed = None
+        suppressed, signed_up = None, False
         if config.state.path.exists():
             ledger = stack.enter_context(Ledger.open(config.state.path))
+            signed_up = has_signups(ledger, list_key)
 
             def suppressed(emails: Sequence[str]) -> set[str]:
                 return ledger.suppressed(emails, list_key=list_key)
 
-        report = check_subscribers(list_cfg.subscribers, suppressed=suppressed)
+        report = check_subscribers(list_cfg.subscribers, suppressed=suppressed, signed_up=signed_up)
     for problem in report.problems:
         colour = "yellow" if problem.kind is ProblemKind.SUPPRESSED else "red"
         err_console.print(
@@ -77,14 +78,13 @@ def subscribers_check(ctx: click.Context, list_key: str) -> None:
         f"{report.rows} rows: {report.valid} to mail, {report.invalid} invalid, "
         f"{report.duplicates} duplicate, {report.suppressed} suppressed"
     )
-    empty = report.empty and not has_signups(list_cfg.key, config.state.path)
-    if empty:
+    if report.empty:
         err_console.print(
             f"[red]error:[/] {escape(str(list_cfg.subscribers))}: no address to mail; "
             "a send refuses this file",
             soft_wrap=True,
         )
-    if report.invalid or report.duplicates or empty:
+    if not report.ok:
         sys.exit(ExitCode.USAGE)
 
 

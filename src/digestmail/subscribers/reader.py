@@ -66,11 +66,14 @@ class SubscriberReport:
     duplicates: int
     suppressed: int
     problems: tuple[SubscriberProblem, ...] = field(default=())
+    signed_up: bool = False
+    """The list has confirmed web sign-ups besides the file (the caller asked the ledger)."""
 
     @property
     def empty(self) -> bool:
-        """Not one address in the file: a send refuses it rather than mail nobody."""
-        return self.valid + self.suppressed == 0
+        """Not one address in the file and no web sign-up: a send refuses such a list rather
+        than mail nobody. A header-only file is fine for a list that lives on sign-ups."""
+        return self.valid + self.suppressed == 0 and not self.signed_up
 
     @property
     def ok(self) -> bool:
@@ -342,13 +345,16 @@ def count_rows(path: Path) -> int | None:
 
 
 def check_subscribers(
-    path: Path, *, suppressed: Callable[[Sequence[str]], set[str]] | None = None
+    path: Path,
+    *,
+    suppressed: Callable[[Sequence[str]], set[str]] | None = None,
+    signed_up: bool = False,
 ) -> SubscriberReport:
     """Read the whole file and count what would and would not be mailed.
 
     ``suppressed`` is called with batches of addresses and returns those that are suppressed
     (``lambda batch: ledger.suppressed(batch, list_key=key)``); without it nothing counts as
-    suppressed.
+    suppressed. ``signed_up``: the list has confirmed web sign-ups (see ``report.empty``).
     """
     rows = valid = invalid = duplicates = 0
     problems: list[SubscriberProblem] = []
@@ -387,4 +393,5 @@ def check_subscribers(
         duplicates=duplicates,
         suppressed=sum(1 for p in problems if p.kind == ProblemKind.SUPPRESSED),
         problems=tuple(problems),
+        signed_up=signed_up,
     )
