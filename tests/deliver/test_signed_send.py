@@ -205,8 +205,13 @@ def test_workers_get_no_secret_from_the_environment(monkeypatch: pytest.MonkeyPa
 def test_a_stopped_send_does_not_wait_for_a_frozen_signing_process(
     make_project: MakeProject, smtp_server: SmtpTestServer
 ) -> None:
-    """SIGSTOP the workers; once the SMTP workers wait for their batches, stop the send."""
-    config, _ = signed_project(make_project, smtp_server, 700)
+    """SIGSTOP the workers; once the SMTP workers wait for their batches, stop the send.
+
+    The pool signs at most LOOKAHEAD messages ahead of the SMTP workers, so with thousands of
+    readers jobs claimed but not signed remain when the workers are frozen, however fast the
+    machine: the send cannot finish without them (with 700 it sometimes had all it needed).
+    """
+    config, _ = signed_project(make_project, smtp_server, 3000)
     stop = asyncio.Event()
     frozen: list[int] = []
     sent: list[int] = []
