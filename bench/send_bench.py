@@ -15,7 +15,6 @@ ready for ``docs/benchmarks.md``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from digestmail.config import Config, load_config
+from digestmail.deliver import event_loop
 from digestmail.deliver.counts import Outcome
 from digestmail.deliver.job import SendJob
 from digestmail.deliver.send import send_issue
@@ -280,7 +280,7 @@ def run_digestmail(
         ledger: Any = Ledger.open(config.state.path) if ledger_on else NullLedger()
         started, cpu = time.perf_counter(), time.process_time()
         children = _children_cpu()
-        report = asyncio.run(
+        report = event_loop.run(  # the loop `digestmail send` runs on
             send_issue(
                 SendJob(config, list_cfg, issue, ledger),
                 transport=SmtpTransport(config.smtp),

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from pathlib import Path
 
 import pytest
 
 from digestmail.config import SmtpConfig
+from digestmail.deliver import event_loop
 from digestmail.deliver.transports.smtp import SmtpTransport, envelope_sender
 from digestmail.errors import DeliveryError, TransportError, TransportSetupError
 from tests.helpers.mail import outgoing
 from tests.helpers.smtp_server import USERNAME, Faults, SmtpTestServer
+
+
+@pytest.fixture(autouse=True, params=["uvloop", "asyncio"])
+def loop_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs on both loops: `digestmail send` uses uvloop, and asyncio's where it is
+    missing, so the transport (STARTTLS, the pipelined reply reader) must work on each."""
+    monkeypatch.setenv(event_loop.ENV, request.param)
+    return str(request.param)
 
 
 def config_for(server: SmtpTestServer, **changes: object) -> SmtpConfig:
@@ -43,7 +51,7 @@ def test_one_connection_carries_many_messages_intact(smtp_server: SmtpTestServer
             assert result.code == 250
         await conn.close()
 
-    asyncio.run(run())
+    event_loop.run(run())
     assert smtp_server.connections == 1
     assert smtp_server.recipients() == [m.email for m in messages]
     for got, sent in zip(smtp_server.received, messages, strict=True):
@@ -81,7 +89,7 @@ def refusals(smtp_server: SmtpTestServer) -> None:
         await conn.close()
         return seen
 
-    assert asyncio.run(run()) == [(550, False), (550, False), (554, False), (250, True)]
+    assert event_loop.run(run()) == [(550, False), (550, False), (554, False), (250, True)]
     assert smtp_server.recipients() == ["ok@example.net"]
     assert smtp_server.connections == 1
 
@@ -94,7 +102,7 @@ def test_temporary_refusal_is_temporary(smtp_server: SmtpTestServer) -> None:
         await conn.close()
         return info.value
 
-    error = asyncio.run(run())
+    error = event_loop.run(run())
     assert error.code == 451
     assert error.temporary
 
@@ -108,7 +116,7 @@ def test_connection_dropped_before_the_reply_is_a_temporary_failure(
             await conn.send("tipps@example.org", outgoing("dropdata@example.net"))
         return info.value, conn.usable
 
-    error, usable = asyncio.run(run())
+    error, usable = event_loop.run(run())
     assert error.code is None and error.temporary
     assert not usable
     assert smtp_server.received == []
@@ -127,7 +135,7 @@ def test_421_closes_the_connection(tmp_path: Path, smtp_password: str, pipelinin
                 await conn.send("tipps@example.org", outgoing("u2@example.net"))
             return info.value.code, conn.usable
 
-        assert asyncio.run(run()) == (421, False)
+        assert event_loop.run(run()) == (421, False)
     finally:
         server.stop()
 
@@ -137,12 +145,12 @@ def test_wrong_password_names_the_setting(
 ) -> None:
     monkeypatch.setenv("DIGESTMAIL_TEST_SMTP_PASSWORD", "wrong")
     with pytest.raises(TransportSetupError, match="DIGESTMAIL_TEST_SMTP_PASSWORD"):
-        asyncio.run(SmtpTransport(config_for(smtp_server)).connect())
+        event_loop.run(SmtpTransport(config_for(smtp_server)).connect())
 
 
 def test_untrusted_certificate_is_refused(smtp_server: SmtpTestServer) -> None:
     with pytest.raises(TransportSetupError, match="ca_file"):
-        asyncio.run(SmtpTransport(config_for(smtp_server, ca_file=None)).connect())
+        event_loop.run(SmtpTransport(config_for(smtp_server, ca_file=None)).connect())
 
 
 def test_verify_tls_false_accepts_any_certificate(smtp_server: SmtpTestServer) -> None:
@@ -152,7 +160,7 @@ def test_verify_tls_false_accepts_any_certificate(smtp_server: SmtpTestServer) -
         await conn.send("tipps@example.org", outgoing("ok@example.net"))
         await conn.close()
 
-    asyncio.run(run())
+    event_loop.run(run())
     assert smtp_server.recipients() == ["ok@example.net"]
 
 
@@ -161,7 +169,7 @@ def test_starttls_is_required_when_configured(tmp_path: Path, smtp_password: str
     try:
         cfg = config_for(server, username="")
         with pytest.raises(TransportError, match="starttls"):
-            asyncio.run(SmtpTransport(cfg).connect())
+            event_loop.run(SmtpTransport(cfg).connect())
     finally:
         server.stop()
 
@@ -176,7 +184,7 @@ def test_implicit_tls(tmp_path: Path, smtp_password: str) -> None:
             await conn.send("tipps@example.org", outgoing("ok@example.net"))
             await conn.close()
 
-        asyncio.run(run())
+        event_loop.run(run())
         assert server.recipients() == ["ok@example.net"]
     finally:
         server.stop()
@@ -190,7 +198,7 @@ def test_nothing_listening_is_a_transport_error(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
     cfg = SmtpConfig(host="127.0.0.1", port=port, security="none", timeout=5)
     with pytest.raises(TransportError, match=f"127.0.0.1:{port}"):
-        asyncio.run(SmtpTransport(cfg).connect())
+        event_loop.run(SmtpTransport(cfg).connect())
 
 
 def test_addresses_cannot_inject_commands(smtp_server: SmtpTestServer) -> None:
@@ -202,6 +210,6 @@ def test_addresses_cannot_inject_commands(smtp_server: SmtpTestServer) -> None:
         await conn.close()
         return info.value
 
-    error = asyncio.run(run())
+    error = event_loop.run(run())
     assert error.code == 553 and not error.temporary
     assert smtp_server.received == []

@@ -251,10 +251,11 @@ def run_async(coro_fn: Callable[[asyncio.Event], Awaitable[R]]) -> R:
     import asyncio
 
     from digestmail.cli.signals import install_signal_handlers
+    from digestmail.deliver.event_loop import run
 
     async def runner() -> R:
         stop = asyncio.Event()
         install_signal_handlers(stop)
         return await coro_fn(stop)
 
-    return asyncio.run(runner())
+    return run(runner())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass
+from typing import cast
 
 MAX_PENDING = 64 * 1024
 """A reply line longer than this is not SMTP; the session is treated as broken."""
@@ -43,8 +44,8 @@ class ReplyReader(asyncio.Protocol):
     def adopt(self, transport: asyncio.BaseTransport) -> None:
         """Take over an open transport from another protocol (after the handshake)."""
         transport.set_protocol(self)
-        assert isinstance(transport, asyncio.WriteTransport)
-        self.transport = transport
+        # uvloop's transports implement the interface without subclassing it.
+        self.transport = cast(asyncio.WriteTransport, transport)
 
     def data_received(self, data: bytes) -> None:
         self._buffer.extend(data)
