@@ -213,3 +213,11 @@ def test_addresses_cannot_inject_commands(smtp_server: SmtpTestServer) -> None:
     error = event_loop.run(run())
     assert error.code == 553 and not error.temporary
     assert smtp_server.received == []
+
+
+def test_an_unreadable_ca_file_names_the_relays_key(tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-ca.pem"
+    bad.write_text("not a certificate\n")
+    cfg = SmtpConfig(host="127.0.0.1", port=1, security="starttls", ca_file=bad)
+    with pytest.raises(TransportSetupError, match=r"^smtp\.ca_file .*not-a-ca\.pem: cannot load"):
+        event_loop.run(SmtpTransport(cfg).connect())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import imaplib
 import ssl
 from collections.abc import Iterator
@@ -115,6 +116,19 @@ def test_untrusted_certificate_is_a_setup_error(
     monkeypatch.setenv("DM_TEST_IMAP_PW", PASSWORD)
     config = imap_project(make_project, dovecot, "tls", ca=False)
     with pytest.raises(MailboxSetupError, match="not trusted"):
+        run_inbox(config)
+
+
+def test_an_unreadable_ca_file_is_a_setup_error_after_starttls(
+    make_project: MakeProject, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """STARTTLS builds its context once connected; a bad CA file is still exit 2, not 75."""
+    monkeypatch.setenv("DM_TEST_IMAP_PW", PASSWORD)
+    config = imap_project(make_project, dovecot, "starttls")
+    bad = tmp_path / "not-a-ca.pem"
+    bad.write_text("not a certificate\n")
+    config = dataclasses.replace(config, inbox=dataclasses.replace(config.inbox, ca_file=bad))
+    with pytest.raises(MailboxSetupError, match=r"inbox\.ca_file .*cannot load"):
         run_inbox(config)
 
 

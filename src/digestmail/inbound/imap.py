@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from digestmail.config import InboxConfig
 from digestmail.errors import MailboxError, MailboxSetupError
 from digestmail.inbound.base import InboxItem
+from digestmail.tls import client_context
 
 FETCH_MESSAGES = 50
 FETCH_BYTES = 4 << 20
@@ -84,13 +85,7 @@ def quote_mailbox(name: str) -> str:
 
 
 def tls_context(cfg: InboxConfig) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    if cfg.ca_file is not None:
-        try:
-            context.load_verify_locations(cafile=str(cfg.ca_file))
-        except (OSError, ssl.SSLError) as exc:
-            raise MailboxSetupError(f"inbox.ca_file {cfg.ca_file}: cannot load: {exc}") from exc
-    return context
+    return client_context(cfg.ca_file, key="inbox.ca_file", error=MailboxSetupError)
 
 
 class ImapMailbox:
@@ -120,6 +115,8 @@ class ImapMailbox:
         cfg = self.cfg
         try:
             imap = self._connect()
+        except MailboxSetupError:  # a ConnectionError too, but one no retry can cure
+            raise
         except ssl.SSLCertVerificationError as exc:
             raise MailboxSetupError(
                 f"{self.where}: the server's certificate is not trusted ({exc.verify_message}); "

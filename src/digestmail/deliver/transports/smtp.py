@@ -29,6 +29,7 @@ from digestmail.errors import (
 )
 from digestmail.message.headers import parse_address
 from digestmail.models import OutgoingMessage
+from digestmail.tls import client_context
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _DOT_AFTER_NEWLINE = re.compile(rb"\n\.")
@@ -55,17 +56,10 @@ def _key(cfg: RelayLike) -> str:
 
 
 def build_tls_context(cfg: RelayLike) -> ssl.SSLContext:
-    """One context per relay for all its connections: the CA bundle is read once."""
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    if cfg.ca_file is not None:
-        try:
-            context.load_verify_locations(cafile=str(cfg.ca_file))
-        except (OSError, ssl.SSLError) as exc:
-            raise TransportError(f"{_key(cfg)}.ca_file {cfg.ca_file}: cannot load: {exc}") from exc
-    if not cfg.verify_tls:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
+    """One context per relay for all its connections."""
+    return client_context(
+        cfg.ca_file, key=f"{_key(cfg)}.ca_file", error=TransportSetupError, verify=cfg.verify_tls
+    )
 
 
 class SmtpTransport:
