@@ -53,7 +53,9 @@ class Dovecot:
         shutil.rmtree(self.base_dir, ignore_errors=True)
 
 
-def start_dovecot(root: Path) -> Dovecot:
+def start_dovecot(root: Path, *, capabilities: str = "") -> Dovecot:
+    """``capabilities``: the CAPABILITY list after login instead of Dovecot's own (a server
+    without MOVE, say); Dovecot still understands the commands it no longer announces."""
     root.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA()
     cert = ca.issue_cert("localhost", "127.0.0.1")
@@ -98,6 +100,7 @@ ssl_key = <{root}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{maildir}
+{f"imap_capability = {capabilities}" if capabilities else ""}
 first_valid_uid = 0
 passdb {{
   driver = passwd-file

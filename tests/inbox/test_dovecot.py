@@ -110,6 +110,59 @@ def test_imap_inbox_suppresses_moves_and_is_idempotent(
     assert count(dovecot, "digestmail done") == 3 and count(dovecot, "INBOX") == 3
 
 
+@pytest.mark.parametrize("uidplus", [True, False], ids=["copy-expunge", "copy-flag"])
+def test_a_server_without_move_gets_copy_and_deleted_flag(
+    make_project: MakeProject, tmp_path: Path, uidplus: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without MOVE: UID COPY, then \\Deleted, then UID EXPUNGE of exactly those UIDs where
+    UIDPLUS allows it. A message a person flagged stays; nothing is handled or copied twice."""
+    caps = "IMAP4rev1 LITERAL+ SASL-IR IDLE NAMESPACE" + (" UIDPLUS" if uidplus else "")
+    server = start_dovecot(tmp_path / "nomove", capabilities=caps)
+    try:
+        monkeypatch.setenv("DIGESTMAIL_SECRET", SECRET)
+        monkeypatch.setenv("DM_TEST_IMAP_PW", PASSWORD)
+        config = imap_project(make_project, server, "tls")
+        sent = record_send(config, READERS)
+        imap = client(server)
+        for data in (
+            bounce("dsn_511.eml", sent[READERS[0]]),
+            bounce("exim_style.eml", rcpt=READERS[1]),
+            bounce("verp_only.eml", sent[READERS[2]]),
+        ):
+            imap.append("INBOX", None, None, data)
+        imap.append("INBOX", r"(\Deleted)", None, bounce("out_of_office.eml", sent[READERS[4]]))
+        imap.append("INBOX", None, None, bounce("out_of_office.eml", sent[READERS[5]]))
+        imap.logout()
+        commands: list[str] = []
+        real_uid = imaplib.IMAP4.uid
+
+        def spy(self: imaplib.IMAP4, command: str, *args: str) -> tuple[str, list[object]]:
+            commands.append(command.upper())
+            return real_uid(self, command, *args)  # type: ignore[no-any-return]
+
+        monkeypatch.setattr(imaplib.IMAP4, "uid", spy)
+
+        report = run_inbox(config)
+        assert report.outcomes["hard"] == 3
+        assert "MOVE" not in commands and "COPY" in commands
+        assert ("EXPUNGE" in commands) is uidplus
+        assert suppressions(config) == {(r, "monthly", "bounce") for r in READERS[:3]}
+        assert count(server, "digestmail done") == 3
+        imap = client(server)
+        imap.select("INBOX", readonly=True)
+        flagged = imap.uid("SEARCH", "DELETED")[1][0].split()
+        undeleted = imap.uid("SEARCH", "UNDELETED")[1][0].split()
+        imap.logout()
+        # The person's flagged message is never expunged; ours are, where UIDPLUS allows it.
+        assert len(flagged) == (1 if uidplus else 4) and len(undeleted) == 1
+
+        again = run_inbox(config)
+        assert sum(again.outcomes.values()) == 1  # only the unflagged out-of-office
+        assert count(server, "digestmail done") == 3
+    finally:
+        server.stop()
+
+
 def test_untrusted_certificate_is_a_setup_error(
     make_project: MakeProject, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
 ) -> None:

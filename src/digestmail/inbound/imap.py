@@ -5,7 +5,8 @@ for implicit TLS (993) as for STARTTLS; ``security = "none"`` is for a server on
 A handled message is moved to ``done_folder``: ``UID MOVE`` (RFC 6851) where the server offers
 it, else ``UID COPY`` + ``\\Deleted`` + ``UID EXPUNGE`` (RFC 4315) so that no other message a
 person flagged for deletion is expunged with it; a server with neither only gets the copy and
-the flag, and expunges when its user says so. Nothing is ever deleted otherwise.
+the flag, and expunges when its user says so (flagged messages are not read again). Nothing is
+ever deleted otherwise.
 
 Round trips are few, for a server far away: the sizes of all messages in one ``UID FETCH``,
 then the messages themselves a group at a time (:data:`FETCH_MESSAGES` or :data:`FETCH_BYTES`,
@@ -164,7 +165,9 @@ class ImapMailbox:
     def messages(self) -> Iterator[InboxItem]:
         imap = self._imap
         assert imap is not None
-        found = self._call("SEARCH", imap.uid, "SEARCH", "ALL")
+        # A message flagged \\Deleted is on its way out: copied to done_folder by an earlier
+        # run on a server without MOVE and UIDPLUS, or thrown away by a person.
+        found = self._call("SEARCH", imap.uid, "SEARCH", "UNDELETED")
         uids = b" ".join(d for d in found if isinstance(d, bytes)).split()
         if not uids:
             return
@@ -206,8 +209,8 @@ class ImapMailbox:
         if imap is None:
             return
         try:
-            if imap.state == "SELECTED":
-                imap.close()
+            # LOGOUT, never CLOSE: CLOSE expunges every message flagged \\Deleted, also the
+            # ones a person flagged and did not mean to lose yet.
             imap.logout()
         except (TimeoutError, OSError, imaplib.IMAP4.error):
             imap.shutdown()
