@@ -161,6 +161,15 @@ class TransportSetupError(TransportError):
     exit_code = ExitCode.USAGE
 
 
+class SenderRefused(TransportSetupError):
+    """The relay refused our envelope sender (a 5xx to MAIL FROM) for a message.
+
+    No recipient is at fault: the relay will not take mail from that address (an account that
+    may not send as the list's ``from`` or bounce address, a relay that wants AUTH). The
+    message was not handed over; the relay is out of the run like one refusing the password.
+    """
+
+
 class LockHeldError(DigestmailError):
     """Another run holds the issue's lock; running again later resumes."""
 

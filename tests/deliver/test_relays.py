@@ -22,7 +22,7 @@ from digestmail.config import Config, SmtpConfig, load_config
 from digestmail.deliver.relays import TROUBLE_RUN, RelayPool, Relays, relays_for
 from digestmail.deliver.send import DeliveryReport, make_transport
 from digestmail.deliver.transports.memory import MemoryTransport
-from digestmail.errors import ExitCode, TransportError
+from digestmail.errors import ExitCode, SenderRefused, TransportError
 from digestmail.ledger.store import Ledger
 from digestmail.models import Delivery, DeliveryStatus
 from tests.deliver.test_send import csv_of, people, send
@@ -192,6 +192,43 @@ def test_a_relay_that_refuses_the_password_drops_out_and_the_other_sends(
     (note,) = report.relay_notes
     assert note.startswith("relay locked: out of this run")
     assert "smtp.relays[1].username" in note and "DIGESTMAIL_TEST_WRONG_PASSWORD" in note
+
+
+def test_a_relay_that_refuses_our_sender_drops_out_and_fails_nobody(
+    make_project: MakeProject, start_server: StartServer
+) -> None:
+    """553 to MAIL FROM is the relay's account, not the readers: every message goes out once
+    through the other relay, and nobody is recorded as failed."""
+    picky = start_server("picky", Faults(refuse_sender=True))
+    open_ = start_server("open")
+    emails = people(40)
+    config = relays_project(
+        make_project, emails, [(picky, {"name": "picky"}), (open_, {"name": "open"})]
+    )
+    report = send(config)
+
+    assert sorted(open_.recipients()) == sorted(emails) and picky.received == []
+    found = rows(config, emails)
+    assert {e: (d.status, d.relay) for e, d in found.items()} == dict.fromkeys(
+        emails, (DeliveryStatus.SENT, "open")
+    )
+    assert report.exit_code is ExitCode.OK
+    (note,) = report.relay_notes
+    assert note.startswith("relay picky: out of this run: relay picky at 127.0.0.1:")
+    assert "refused the envelope sender <tipps@example.org> (MAIL FROM): 553 5.7.1" in note
+
+
+def test_a_lone_relay_refusing_our_sender_is_a_setup_error_that_fails_nobody(
+    make_project: MakeProject, start_server: StartServer
+) -> None:
+    picky = start_server("picky", Faults(refuse_sender=True))
+    emails = people(5)
+    config = relays_project(make_project, emails, [(picky, {"name": "picky"})])
+    with pytest.raises(SenderRefused) as info:
+        send(config)
+    assert info.value.exit_code is ExitCode.USAGE  # nothing went out: fix the config
+    assert "553 5.7.1" in str(info.value) and "bounce_address" in str(info.value)
+    assert {d.status for d in rows(config, emails).values()} <= {DeliveryStatus.QUEUED}
 
 
 def test_every_relay_down_ends_the_run_as_one_relay_down_did(

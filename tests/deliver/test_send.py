@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -1021,14 +1022,18 @@ def test_sigterm_stops_cleanly_with_exit_75_and_no_duplicates(
 def test_two_concurrent_sends_never_both_send(
     make_project: MakeProject, tmp_path: Path, smtp_password: str
 ) -> None:
-    server = SmtpTestServer(tmp_path, faults=Faults(delay=0.01)).start()
+    second_done = threading.Event()  # the first send is held open until the second ends
+    server = SmtpTestServer(tmp_path, faults=Faults(hold=second_done)).start()
     try:
         emails = people(60)
         config = smtp_project(make_project, server, emails, connections=2)
         first = driver(config)
         wait_for(lambda: len(server.received) >= 1)
         second = driver(config)
-        _, err = second.communicate(timeout=30)
+        try:
+            _, err = second.communicate(timeout=30)
+        finally:
+            second_done.set()
         assert second.returncode == 75
         assert "lock" in err
         first.communicate(timeout=60)

@@ -55,6 +55,10 @@ class Faults:
     delay: float = 0.0
     pipelining: bool = True
     """Announce PIPELINING (aiosmtpd reads pipelined commands in order but does not say so)."""
+    hold: threading.Event | None = None
+    """Once one message is in, later DATA commands wait until this is set (a send held open)."""
+    refuse_sender: bool = False
+    """``553 5.7.1`` to every MAIL FROM: an account that may not send as the list's address."""
     refuse_all: bool = False
     """220, then ``421 4.3.2`` to every command (EHLO included): a relay that is overloaded."""
 
@@ -104,6 +108,8 @@ class _Handler:
             assert transport is not None
             asyncio.get_running_loop().call_soon(transport.close)
             return "421 4.3.2 closing connection, too many messages"
+        if self.faults.refuse_sender:
+            return f"553 5.7.1 <{address}>: Sender address rejected: not owned by user"
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 OK"
@@ -127,6 +133,8 @@ class _Handler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.faults.delay:
             await asyncio.sleep(self.faults.delay)
+        while self.faults.hold is not None and self.received and not self.faults.hold.is_set():
+            await asyncio.sleep(0.01)
         rcpt = envelope.rcpt_tos[0] if envelope.rcpt_tos else ""
         local = rcpt.partition("@")[0]
         if "reject-data" in local:

@@ -34,6 +34,7 @@ from digestmail.errors import (
     HeaderInjectionError,
     LocalTransportError,
     RefusedBeforeSending,
+    SenderRefused,
     TransportError,
 )
 from digestmail.ledger.store import DeliveryResult
@@ -154,8 +155,9 @@ class SendRun(RunState):
         return not self.released
 
     def _connect_failed(self, relay: Relay, job: Job, exc: TransportError) -> None:
-        """The relay refused a connection: it rests and the message waits, untried, for
-        another relay's worker; when every relay is down, the run ends with this error."""
+        """The relay refused a connection (or our sender): it rests, or is out for a setup
+        error, and the message waits, untried, for another relay's worker; when every relay
+        is down, the run ends with this error."""
         if self.relays.connect_failed(relay, exc):
             self.error = self.error or exc
             self._drop(job)
@@ -204,6 +206,11 @@ class SendRun(RunState):
             return self._failed(job, exc, relay)
         except LocalTransportError as exc:
             self._stop_for(job, exc)
+            return after if after is not None else done_future()
+        except SenderRefused as exc:  # not handed over: untried, for another relay or run
+            job.tries -= 1
+            self.tried -= 1
+            self._connect_failed(relay, job, exc)
             return after if after is not None else done_future()
         except TransportError as exc:
             return self._failed(job, DeliveryError(str(exc), recipient=email), relay)

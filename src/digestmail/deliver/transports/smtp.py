@@ -24,6 +24,7 @@ from digestmail.deliver.transports.smtp_pipelining import Reply, ReplyReader
 from digestmail.errors import (
     DeliveryError,
     RefusedBeforeSending,
+    SenderRefused,
     TransportError,
     TransportSetupError,
 )
@@ -32,6 +33,7 @@ from digestmail.models import OutgoingMessage
 from digestmail.tls import client_context
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+_VERP_TOKEN = re.compile(rb"\+[^@]*@")
 _DOT_AFTER_NEWLINE = re.compile(rb"\n\.")
 """Searched with ``re`` because it beats ``bytes.find`` for this needle about threefold."""
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029<>]")
@@ -117,7 +119,7 @@ class SmtpTransport:
         except (aiosmtplib.SMTPException, OSError) as exc:
             client.close()
             raise TransportError(f"{self.where}: cannot connect: {exc}") from exc
-        return SmtpConnection(client, timeout=cfg.timeout or None)
+        return SmtpConnection(client, timeout=cfg.timeout or None, where=self.where)
 
 
 class SmtpConnection:
@@ -129,8 +131,11 @@ class SmtpConnection:
     :attr:`usable` false so the worker opens a new one.
     """
 
-    def __init__(self, client: aiosmtplib.SMTP, *, timeout: float | None) -> None:
+    def __init__(
+        self, client: aiosmtplib.SMTP, *, timeout: float | None, where: str = "the relay"
+    ) -> None:
         self._timeout = timeout
+        self._where = where
         self._pipelining = client.supports_extension("pipelining")
         self._utf8 = client.supports_extension("smtputf8")
         self._wire = ReplyReader()
@@ -150,7 +155,10 @@ class SmtpConnection:
             reply = await self._envelope(mail_from + options, rcpt_to, message)
             reply = await self._body(message.data, gate)
             if reply.code != 250:
-                await self._refused(message, reply, "end of data", reset=False)
+                await self._end(reply, reset=False)
+                raise _refusal(message, reply, "end of data")
+        except SenderRefused:  # a ConnectionError, but the session is fine and nothing was sent
+            raise
         except (ConnectionError, TimeoutError) as exc:
             self._wire.close()
             raise DeliveryError(
@@ -188,7 +196,14 @@ class SmtpConnection:
                     # empty message to end it, then reset.
                     wire.write(b".\r\n")
                     await wire.next(timeout)
-                await self._refused(message, reply, stage, reset=True)
+                await self._end(reply, reset=True)
+                if stage == "MAIL FROM" and reply.code >= 500 and b" SMTPUTF8" not in mail_from:
+                    raise SenderRefused(
+                        f"{self._where} refused the envelope sender {_shown(mail_from)} (MAIL "
+                        f"FROM): {reply.code} {reply.text}; send from an address its account "
+                        "may use (the list's from, or inbox.bounce_address)"
+                    )
+                raise _refusal(message, reply, stage)
         return replies[-1]
 
     def _address(self, address: str, message: OutgoingMessage) -> tuple[bytes, bytes]:
@@ -236,22 +251,14 @@ class SmtpConnection:
             self._wire.write(end)
         return await self._wire.next(self._timeout)
 
-    async def _refused(
-        self, message: OutgoingMessage, reply: Reply, stage: str, *, reset: bool
-    ) -> None:
-        """End the failed transaction (RSET) unless the server is closing, and report it."""
+    async def _end(self, reply: Reply, *, reset: bool) -> None:
+        """End a refused transaction (RSET) unless the server is closing the session."""
         if reply.code == _CLOSING:
             self._wire.close()
         elif reset and not self._wire.broken:
             self._wire.write(b"RSET\r\n")
             if (await self._wire.next(self._timeout)).code != 250:
                 self._wire.close()
-        raise DeliveryError(
-            f"{message.email}: {stage} refused: {reply.code} {reply.text}",
-            recipient=message.email,
-            code=reply.code,
-            reply=reply.text,
-        )
 
     async def close(self) -> None:
         if self.usable:
@@ -259,3 +266,17 @@ class SmtpConnection:
                 self._wire.write(b"QUIT\r\n")
                 await self._wire.next(min(self._timeout or 5.0, 5.0))
         self._wire.close()
+
+
+def _refusal(message: OutgoingMessage, reply: Reply, stage: str) -> DeliveryError:
+    return DeliveryError(
+        f"{message.email}: {stage} refused: {reply.code} {reply.text}",
+        recipient=message.email,
+        code=reply.code,
+        reply=reply.text,
+    )
+
+
+def _shown(mail_from: bytes) -> str:
+    """The envelope sender for a message: a VERP address without its per-reader token."""
+    return _VERP_TOKEN.sub(b"+...@", mail_from).decode("ascii", "replace")
