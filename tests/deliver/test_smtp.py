@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 
@@ -120,6 +121,29 @@ def test_connection_dropped_before_the_reply_is_a_temporary_failure(
     assert error.code is None and error.temporary
     assert not usable
     assert smtp_server.received == []
+
+
+def test_a_server_silent_past_the_timeout_is_a_temporary_failure(
+    tmp_path: Path, smtp_password: str
+) -> None:
+    """The end-of-data reply never comes in time: the session is given up, and the message is
+    retried later (the server may or may not deliver it; the ledger says "uncertain")."""
+    server = SmtpTestServer(tmp_path, faults=Faults(delay=3.0)).start()
+    try:
+
+        async def run() -> tuple[DeliveryError, bool, float]:
+            conn = await SmtpTransport(config_for(server, timeout=0.3)).connect()
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(DeliveryError) as info:
+                await conn.send("tipps@example.org", outgoing("slow@example.net"))
+            return info.value, conn.usable, asyncio.get_running_loop().time() - started
+
+        error, usable, waited = event_loop.run(run())
+    finally:
+        server.stop()
+    assert error.code is None and error.temporary and "connection lost" in str(error)
+    assert not usable
+    assert waited < 2.5, "gave up at the timeout, not when the server finally answered"
 
 
 @pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])

@@ -34,7 +34,6 @@ from digestmail.tls import client_context
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _VERP_TOKEN = re.compile(rb"\+[^@]*@")
-_DOT_AFTER_NEWLINE = re.compile(rb"\n\.")
 """Searched with ``re`` because it beats ``bytes.find`` for this needle about threefold."""
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029<>]")
 _CLOSING = 421
@@ -235,7 +234,7 @@ class SmtpConnection:
         The server delivers nothing before it reads the dot, so whatever the gate waits for
         overlaps with the transfer of the body instead of delaying the transaction.
         """
-        if data.startswith(b".") or _DOT_AFTER_NEWLINE.search(data):
+        if data.startswith(b".") or b"\n." in data:  # (a fast search; the regex scanned)
             data = _LEADING_DOT.sub(b"..", data)
         end = b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"
         waiting = gate() if gate is not None else None
