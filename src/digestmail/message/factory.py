@@ -226,7 +226,7 @@ class MessageFactory:
         if "{token}" in url:
             assert self._secret is not None
             token = unsubscribe_token(self._secret, self.list_cfg.key, email)
-            url = url.replace("{token}", quote(token, safe=""))
+            url = url.replace("{token}", token)  # URL-safe as it is (unsubscribe_token)
         return url.replace("{email}", quote(email, safe=""))
 
     def message_id(self, email: str) -> str:
