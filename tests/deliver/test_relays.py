@@ -19,6 +19,7 @@ from typing import Protocol
 import pytest
 
 from digestmail.config import Config, SmtpConfig, load_config
+from digestmail.deliver import event_loop
 from digestmail.deliver.relays import TROUBLE_RUN, RelayPool, Relays, relays_for
 from digestmail.deliver.send import DeliveryReport, make_transport
 from digestmail.deliver.transports.memory import MemoryTransport
@@ -229,6 +230,30 @@ def test_a_lone_relay_refusing_our_sender_is_a_setup_error_that_fails_nobody(
     assert info.value.exit_code is ExitCode.USAGE  # nothing went out: fix the config
     assert "553 5.7.1" in str(info.value) and "bounce_address" in str(info.value)
     assert {d.status for d in rows(config, emails).values()} <= {DeliveryStatus.QUEUED}
+
+
+def test_a_single_message_tries_a_relay_that_refused_it_last(
+    make_project: MakeProject, start_server: StartServer
+) -> None:
+    """serve's confirmation mails: the heavier relay is down, so after one refusal each mail
+    goes straight to the other instead of waiting for the dead one first."""
+    down = start_server("down", Faults(refuse_all=True))
+    up = start_server("up")
+    config = relays_project(
+        make_project,
+        people(1),
+        [(down, {"name": "down", "weight": 9}), (up, {"name": "up", "weight": 1})],
+    )
+    pool = make_transport(config)
+    assert isinstance(pool, RelayPool)
+
+    async def three_connections() -> None:
+        for _ in range(3):
+            connection = await pool.connect()
+            await connection.close()
+
+    event_loop.run(three_connections())
+    assert down.connections == 1 and up.connections == 3
 
 
 def test_every_relay_down_ends_the_run_as_one_relay_down_did(

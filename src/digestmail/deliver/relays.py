@@ -50,6 +50,11 @@ TROUBLE_RUN = 3
 relays: a relay whose every answer is "later" is resting in all but name."""
 
 
+SINGLE_REST = 30.0
+"""Seconds a relay that refused a single message's connection is tried last (then doubling)."""
+SINGLE_REST_CAP = 900.0
+
+
 @dataclass(frozen=True, slots=True)
 class Member:
     """One relay of a pool: its name (what the ledger records), transport and limits."""
@@ -73,6 +78,8 @@ class RelayPool:
         if not members:
             raise ValueError("a relay pool needs at least one relay")
         self.members = tuple(members)
+        self._resting: dict[str, tuple[float, int]] = {}
+        """Per relay that refused :meth:`connect`: until when it is tried last, and strikes."""
 
     @classmethod
     def from_config(cls, cfg: SmtpConfig) -> RelayPool:
@@ -87,13 +94,30 @@ class RelayPool:
         return sum(m.connections for m in self.members)
 
     async def connect(self) -> Connection:
-        """A connection to the heaviest relay that takes one; the last error when none does."""
+        """A connection to the heaviest relay that takes one; the last error when none does.
+
+        A relay that refused is tried last for a while (:data:`SINGLE_REST`, doubling to
+        :data:`SINGLE_REST_CAP`): ``serve`` mails a confirmation per sign-up, and a relay that
+        is down must not hold up each of them for a connect timeout.
+        """
+        now = time.monotonic()
+        resting = self._resting
+
+        def order(m: Member) -> tuple[bool, int]:
+            return (m.name in resting and resting[m.name][0] > now, -m.weight)
+
         error: TransportError | None = None
-        for member in sorted(self.members, key=lambda m: -m.weight):
+        for member in sorted(self.members, key=order):
             try:
-                return await member.transport.connect()
+                connection = await member.transport.connect()
             except TransportError as exc:
                 error = exc
+                strikes = resting.get(member.name, (0.0, 0))[1] + 1
+                pause = min(SINGLE_REST * 2 ** (strikes - 1), SINGLE_REST_CAP)
+                resting[member.name] = (time.monotonic() + pause, strikes)
+                continue
+            resting.pop(member.name, None)
+            return connection
         assert error is not None
         raise error
 

@@ -12,6 +12,7 @@ While the app runs, the ledger thread takes the GIL back quickly after each ``sq
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -59,6 +60,12 @@ class WebContext:
             trusted=parse_networks(config.web.trusted_proxies),
             per_address=SlidingLimit(config.web.signups_per_hour),
         )
+
+    @functools.cached_property
+    def transport(self) -> Transport:
+        """One transport for the app's life, made on the first confirmation mail: a relay
+        that refused a connection is then tried last by the next mails too (RelayPool)."""
+        return self.make_transport(self.config)
 
     @property
     def log_key(self) -> bytes:

@@ -128,7 +128,7 @@ async def _send_confirmation(ctx: WebContext, wanted: SignUp) -> None:
         ),
     )
     message = confirmation_message(from_addr=first.from_addr, to=wanted.email, text=text)
-    connection = await ctx.make_transport(ctx.config).connect()
+    connection = await ctx.transport.connect()
     try:
         await connection.send(envelope_sender(first.from_addr), message)
     finally:
