@@ -23,8 +23,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+(.*?))?[ \t]*")
-_NESTED_LINE = re.compile(r"( +)([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+(.*?))?[ \t]*")
+# The value is everything up to its last non-blank character: ".*[^ \t]" backtracks over the
+# trailing blanks only, where a lazy ".*?" tried the end of the line after every character.
+_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+((?:.*[^ \t])?))?[ \t]*")
+_NESTED_LINE = re.compile(r"( +)([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+((?:.*[^ \t])?))?[ \t]*")
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[Tt ][0-9:.+\-Z ]*)?")
@@ -37,15 +39,17 @@ _UNREADABLE = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff"
 _PLAIN_START = rf"[^\s\-?:,\[\]{{}}#&*!|>'\"%@`0-9+.~=<{_UNREADABLE}]"
 # A plain word or phrase PyYAML reads as a string inside brackets: no YAML indicators.
 _PLAIN = re.compile(rf"{_PLAIN_START}[^:#\[\]{{}},\"'&*!|>%@`]*")
-_TEXT_CHAR = rf"(?:[^:#\t\n\r{_UNREADABLE}]|:(?=[^ ])|(?<! )#)"
-_BLOCK_PLAIN = re.compile(rf"{_PLAIN_START}{_TEXT_CHAR}*")
+# Any run of those characters, written as runs of ordinary ones between the ':' and '#' that
+# need a look around, so the regex engine tries the alternatives only at those two signs.
+_TEXT_CHARS = rf"[^:#\t\n\r{_UNREADABLE}]*(?:(?::(?=[^ ])|(?<! )#)[^:#\t\n\r{_UNREADABLE}]*)*"
+_BLOCK_PLAIN = re.compile(rf"{_PLAIN_START}{_TEXT_CHARS}")
 _COMMENT = re.compile(r"[ \t]+#")
 # A plain text that starts with a digit ("8+", "10,000 members", "3D-Druck") is text to PyYAML
 # unless one of its YAML 1.1 resolvers for numbers and times matches it; those, copied from
 # PyYAML's resolver.py, decide here too (what they match and the rules above did not take is
 # declined).
 _DIGIT_PLAIN = re.compile(r"[0-9.][^:#\[\]{},\"'&*!|>%@`]*")
-_DIGIT_BLOCK_PLAIN = re.compile(rf"[0-9.]{_TEXT_CHAR}*")
+_DIGIT_BLOCK_PLAIN = re.compile(rf"[0-9.]{_TEXT_CHARS}")
 _YAML11_NUMBER_OR_TIME = re.compile(
     r"""(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
     |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
@@ -65,7 +69,7 @@ _YAML11_NUMBER_OR_TIME = re.compile(
 )
 # A further line of a plain text (indent removed): as above, but it may start with any sign
 # that cannot start a YAML node.
-_MORE_PLAIN = re.compile(rf"(?![-?:,\[\]{{}}#&*!|>'\"%@` ]){_TEXT_CHAR}+")
+_MORE_PLAIN = re.compile(rf"(?![-?:,\[\]{{}}#&*!|>'\"%@` ])(?!\Z){_TEXT_CHARS}")
 # A line of a literal block, after its indent: text PyYAML reads, without tabs (declined).
 _LITERAL_LINE = re.compile(rf"[^\t\n\r{_UNREADABLE}]*")
 # YAML 1.1 words PyYAML turns into booleans or null (it only knows these spellings).

@@ -117,8 +117,15 @@ def sanitize(text: str) -> str:
     return "".join(out)
 
 
+# Names made only of these (most file and folder names) come out of sanitize and quote as they
+# went in: urlize is then just lower-casing.
+_UNCHANGED_BUT_CASE = re.compile(r"[A-Za-z0-9_./~-]*")
+
+
 def urlize(text: str) -> str:
     """Hugo's ``urlize`` of a title, slug or path, percent-encoded as in ``.Permalink``."""
+    if _UNCHANGED_BUT_CASE.fullmatch(text):
+        return text.lower()
     return quote(_lower(sanitize(text)), safe=_SAFE)
 
 
