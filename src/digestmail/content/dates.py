@@ -327,6 +327,23 @@ def date_and_slug_from_filename(name: str, site_tz: tzinfo) -> tuple[datetime | 
     return found, name[10:].strip(" -_")
 
 
+_KEYS_OF: dict[int, tuple[Mapping[str, tuple[str, ...]], frozenset[str] | None]] = {}
+
+
+def _only_keys(chains: Mapping[str, tuple[str, ...]]) -> frozenset[str] | None:
+    """Every front-matter key of ``chains``, or None when a chain also asks the file itself
+    (``:filename``, ``:filemodtime``); worked out once per set of chains (one a site)."""
+    cached = _KEYS_OF.get(id(chains))
+    if cached is None or cached[0] is not chains:
+        idents = {ident for chain in chains.values() for ident in chain}
+        files = any(ident in (":filename", ":filemodtime") for ident in idents)
+        keys = None if files else frozenset(i for i in idents if not i.startswith(":"))
+        if len(_KEYS_OF) > 16:  # a long-running preview re-reads its config on every save
+            _KEYS_OF.clear()
+        cached = _KEYS_OF[id(chains)] = (chains, keys)
+    return cached[1]
+
+
 def page_dates(
     meta: Mapping[str, Any],
     chains: Mapping[str, tuple[str, ...]],
@@ -342,6 +359,9 @@ def page_dates(
     ``:git`` (skipped: no Git history is read; the config warned). A value Hugo cannot read is
     skipped with a warning, once per key, and the chain goes on.
     """
+    keys = _only_keys(chains)
+    if keys is not None and keys.isdisjoint(meta):  # most pages of a documentation site
+        return PageDates(dict.fromkeys(chains), None, ())
     parsed: dict[str, datetime | None] = {}
     warnings: list[str] = []
     slug: str | None = None
@@ -362,18 +382,18 @@ def page_dates(
     for field, chain in chains.items():
         out[field] = None
         for ident in chain:
-            if ident == ":filename":
+            if ident[:1] != ":":  # a front-matter key
+                if ident not in meta:  # the usual case: from_key would find nothing either
+                    continue
+                value = from_key(ident)
+            elif ident == ":filename":
                 value, name_slug = date_and_slug_from_filename(page.name, site_tz)
                 if value is not None and "slug" not in meta:
                     slug = name_slug
             elif ident == ":filemodtime":
                 value = _mod_time(page.path, site_tz)
-            elif ident.startswith(":"):  # :git
+            else:  # :git
                 value = None
-            elif ident not in meta:  # the usual case: from_key would find nothing either
-                continue
-            else:
-                value = from_key(ident)
             if value is not None:
                 out[field] = value
                 break
