@@ -80,6 +80,10 @@ _SPECIAL: dict[str, Any] = {
 }
 
 
+_NUMBER_STARTS = frozenset("-0123456789")
+"""What :data:`_INT`, :data:`_FLOAT` and :data:`_DATE` can start with."""
+
+
 class _Decline(Exception):
     """The text is outside the subset; let PyYAML read it."""
 
@@ -96,12 +100,13 @@ def _scalar(text: str, plain: re.Pattern[str] = _PLAIN) -> Any:
         raise _Decline
     if text in _SPECIAL:
         return _SPECIAL[text]
-    if _INT.fullmatch(text):
-        return int(text)
-    if _FLOAT.fullmatch(text):
-        return float(text)
-    if _DATE.fullmatch(text) and ": " not in text and not text.endswith(":"):
-        return text
+    if first in _NUMBER_STARTS:  # a number or a date; the usual word cannot be either
+        if _INT.fullmatch(text):
+            return int(text)
+        if _FLOAT.fullmatch(text):
+            return float(text)
+        if _DATE.fullmatch(text) and ": " not in text and not text.endswith(":"):
+            return text
     if plain.fullmatch(text) and text == text.strip():
         return text
     numeric_start = "0" <= first <= "9" or first == "."
@@ -338,8 +343,9 @@ def _load(block: str) -> dict[str, Any] | None:
         if raw == "|" or raw == "|-":
             result[key], i = _literal(lines, i, clip=raw == "|", above=0)
             continue
-        end = _more_lines(lines, i)
-        if raw and end == i:
+        # the next line goes on this value only when indented (the usual case: it does not)
+        end = _more_lines(lines, i) if i < n and lines[i][:1] == " " else i
+        if raw and end == i and "#" in raw:
             raw = _uncomment(raw)
         if raw:
             result[key] = _plain_lines([raw, *lines[i:end]]) if end > i else _value(raw)
