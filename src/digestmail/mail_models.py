@@ -2,9 +2,9 @@
 
 Kept apart from :mod:`digestmail.models` (posts and selections) so that a command that only
 reads posts, ``digestmail posts``, does not define them at start-up: each frozen dataclass
-compiles its generated methods when its module is imported, and these eight cost a fiftieth
-of that command. Import them from :mod:`digestmail.models` as before; it hands them out from
-here on first use.
+compiles its generated methods when its module is imported, and these cost a fiftieth of that
+command. Import them from :mod:`digestmail.models` as before; it hands them out from here on
+first use. (``PostRef``, which selection needs, stays there.)
 """
 
 from __future__ import annotations
@@ -14,13 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-
-@dataclass(frozen=True, slots=True)
-class PostRef:
-    """What the ledger remembers of a post that went out, so it is never sent twice."""
-
-    rel_path: str
-    permalink: str
+from digestmail.models import PostRef
 
 
 @dataclass(frozen=True, slots=True)

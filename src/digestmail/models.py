@@ -153,6 +153,14 @@ class Selection:
         return f"{self.list_name}-{self.period.key}"
 
 
+@dataclass(frozen=True, slots=True)
+class PostRef:
+    """What the ledger remembers of a post that went out, so it is never sent twice."""
+
+    rel_path: str
+    permalink: str
+
+
 # The values of sending live in mail_models, defined only when first asked for (PEP 562).
 if TYPE_CHECKING:
     from digestmail.mail_models import Delivery as Delivery
@@ -160,7 +168,6 @@ if TYPE_CHECKING:
     from digestmail.mail_models import Issue as Issue
     from digestmail.mail_models import IssueStatus as IssueStatus
     from digestmail.mail_models import OutgoingMessage as OutgoingMessage
-    from digestmail.mail_models import PostRef as PostRef
     from digestmail.mail_models import ProblemKind as ProblemKind
     from digestmail.mail_models import Recipient as Recipient
 
@@ -171,7 +178,6 @@ _MAIL_MODELS = frozenset(
         "Issue",
         "IssueStatus",
         "OutgoingMessage",
-        "PostRef",
         "ProblemKind",
         "Recipient",
     }
