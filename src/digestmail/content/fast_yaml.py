@@ -20,6 +20,7 @@ no pattern here fits them: the limit on what aliases may expand to lives on PyYA
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -44,29 +45,37 @@ _PLAIN = re.compile(rf"{_PLAIN_START}[^:#\[\]{{}},\"'&*!|>%@`]*")
 _TEXT_CHARS = rf"[^:#\t\n\r{_UNREADABLE}]*(?:(?::(?=[^ ])|(?<! )#)[^:#\t\n\r{_UNREADABLE}]*)*"
 _BLOCK_PLAIN = re.compile(rf"{_PLAIN_START}{_TEXT_CHARS}")
 _COMMENT = re.compile(r"[ \t]+#")
+
+
 # A plain text that starts with a digit ("8+", "10,000 members", "3D-Druck") is text to PyYAML
 # unless one of its YAML 1.1 resolvers for numbers and times matches it; those, copied from
 # PyYAML's resolver.py, decide here too (what they match and the rules above did not take is
-# declined).
-_DIGIT_PLAIN = re.compile(r"[0-9.][^:#\[\]{},\"'&*!|>%@`]*")
-_DIGIT_BLOCK_PLAIN = re.compile(rf"[0-9.]{_TEXT_CHARS}")
-_YAML11_NUMBER_OR_TIME = re.compile(
-    r"""(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
-    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
-    |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN)
-    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
-    |[-+]?0b[0-1_]+
-    |[-+]?0[0-7_]+
-    |[-+]?(?:0|[1-9][0-9_]*)
-    |[-+]?0x[0-9a-fA-F_]+
-    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
-    |[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
-    |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
-     (?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
-     (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
-    re.X,
-)
+# declined). Compiled on first use: a plain text starting with a digit is rare, and the three
+# patterns were a third of this module's import.
+@functools.cache
+def _digit_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """(YAML 1.1 numbers and times, a digit-led text in brackets, one outside them)."""
+    yaml11 = re.compile(
+        r"""(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+        |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN)
+        |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+        |[-+]?0b[0-1_]+
+        |[-+]?0[0-7_]+
+        |[-+]?(?:0|[1-9][0-9_]*)
+        |[-+]?0x[0-9a-fA-F_]+
+        |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+        |[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
+         (?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
+         (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
+        re.X,
+    )
+    digit_plain = re.compile(r"[0-9.][^:#\[\]{},\"'&*!|>%@`]*")
+    return yaml11, digit_plain, re.compile(rf"[0-9.]{_TEXT_CHARS}")
+
+
 # A further line of a plain text (indent removed): as above, but it may start with any sign
 # that cannot start a YAML node.
 _MORE_PLAIN = re.compile(rf"(?![-?:,\[\]{{}}#&*!|>'\"%@` ])(?!\Z){_TEXT_CHARS}")
@@ -110,8 +119,11 @@ def _scalar(text: str, plain: re.Pattern[str] = _PLAIN) -> Any:
     if plain.fullmatch(text) and text == text.strip():
         return text
     numeric_start = "0" <= first <= "9" or first == "."
-    if numeric_start and text == text.strip() and not _YAML11_NUMBER_OR_TIME.match(text):
-        digits = _DIGIT_BLOCK_PLAIN if plain is _BLOCK_PLAIN else _DIGIT_PLAIN
+    if numeric_start and text == text.strip():
+        yaml11, digit_plain, digit_block_plain = _digit_patterns()
+        if yaml11.match(text):
+            raise _Decline
+        digits = digit_block_plain if plain is _BLOCK_PLAIN else digit_plain
         if digits.fullmatch(text):
             return text
     raise _Decline
