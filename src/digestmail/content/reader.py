@@ -32,8 +32,8 @@ from typing import Any, NamedTuple
 from digestmail.config import SiteConfig
 from digestmail.config.hugo_settings import DATE_ALIASES, HugoSettings
 from digestmail.content import parallel, permalinks
-from digestmail.content.dates import PageFile, page_dates
 from digestmail.content.frontmatter import FrontMatterError, split
+from digestmail.content.page_dates import PageFile, page_dates
 from digestmail.content.summaries import summarize
 from digestmail.content.titles import with_headlines
 from digestmail.errors import ContentError
