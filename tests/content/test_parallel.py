@@ -98,6 +98,19 @@ def test_chunks_cover_every_file_once_in_order() -> None:
         )
 
 
+def test_the_claim_pipe_hands_out_each_chunk_once_or_is_not_made() -> None:
+    claims = parallel._claim_pipe(10)
+    assert claims is not None
+    try:
+        taken = list(iter(lambda: parallel._claim(claims), None))
+    finally:
+        os.close(claims)
+    assert taken == list(range(10))
+    # More numbers than a pipe holds (64 KiB here) are never half written, nor waited on:
+    # the site is then read in one process.
+    assert parallel._claim_pipe(40_000) is None
+
+
 def test_forking_only_when_it_is_safe_and_pays() -> None:
     assert parallel.plan_jobs(10) == 1  # too few files to pay for a fork
     many = parallel.MIN_FILES_PER_CHILD * 8

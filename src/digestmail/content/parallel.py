@@ -120,6 +120,8 @@ def read_all(paths: Sequence[Path], read_one: ReadOne, *, jobs: int) -> Share:
         return read_share(paths, read_one)
     bounds = chunk_bounds(len(paths), jobs)
     claims = _claim_pipe(len(bounds))
+    if claims is None:
+        return read_share(paths, read_one)
     children = [_fork(paths, bounds, claims, read_one) for _ in range(jobs - 1)]
     posts: list[Post] = []
     errors: list[ContentError] = []
@@ -155,17 +157,22 @@ def read_all(paths: Sequence[Path], read_one: ReadOne, *, jobs: int) -> Share:
     return posts, errors
 
 
-def _claim_pipe(chunks: int) -> int:
+def _claim_pipe(chunks: int) -> int | None:
     """The read end of a pipe holding every chunk number; it reads as empty once all are
-    claimed, because no write end is left open."""
+    claimed, because no write end is left open. None when the pipe cannot take them all at
+    once (a system out of pipe memory gives one page): the caller then reads alone."""
     read_end, write_end = os.pipe()
+    payload = b"".join(_CLAIM.pack(chunk) for chunk in range(chunks))
     try:
-        payload = b"".join(_CLAIM.pack(chunk) for chunk in range(chunks))
-        view = memoryview(payload)
-        while view:
-            view = view[os.write(write_end, view) :]
+        os.set_blocking(write_end, False)  # nobody reads yet: a full pipe must not block
+        written = os.write(write_end, payload)
+    except OSError:
+        written = -1
     finally:
         os.close(write_end)
+    if written != len(payload):
+        os.close(read_end)
+        return None
     return read_end
 
 
