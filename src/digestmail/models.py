@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,101 +161,32 @@ class PostRef:
     permalink: str
 
 
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """A rendered digest: the same for every recipient until the per-recipient splice."""
+# The values of sending live in mail_models, defined only when first asked for (PEP 562).
+if TYPE_CHECKING:
+    from digestmail.mail_models import Delivery as Delivery
+    from digestmail.mail_models import DeliveryStatus as DeliveryStatus
+    from digestmail.mail_models import Issue as Issue
+    from digestmail.mail_models import IssueStatus as IssueStatus
+    from digestmail.mail_models import OutgoingMessage as OutgoingMessage
+    from digestmail.mail_models import ProblemKind as ProblemKind
+    from digestmail.mail_models import Recipient as Recipient
 
-    id: str
-    list_name: str
-    period: str
-    subject: str
-    html: str
-    """HTML with CSS inlined; per-recipient placeholders still in it."""
-    text: str
-    """Plain-text twin; per-recipient placeholders still in it."""
-    posts: tuple[PostRef, ...] = ()
-    warnings: tuple[str, ...] = ()
-    """What rendering left out and why (an image no client could show); not stored."""
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """One subscriber row, its address validated and normalised."""
-
-    email: str
-    name: str = ""
-    fields: Mapping[str, str] = field(default_factory=dict)
-    """Every other CSV column, available to templates as ``subscriber.<column>``."""
-    line: int = 0
-    """Line of the subscriber file the row came from (0 for addresses given on the command line)."""
+_MAIL_MODELS = frozenset(
+    {
+        "Delivery",
+        "DeliveryStatus",
+        "Issue",
+        "IssueStatus",
+        "OutgoingMessage",
+        "ProblemKind",
+        "Recipient",
+    }
+)
 
 
-@dataclass(frozen=True, slots=True)
-class OutgoingMessage:
-    """One recipient's message, ready for any transport.
+def __getattr__(name: str) -> Any:
+    if name in _MAIL_MODELS:
+        from digestmail import mail_models
 
-    ``data`` is wire-ready: CRLF line ends, no line longer than 998 octets, and no line that
-    starts with ``.``, so an SMTP client can send it after DATA without dot-stuffing it again.
-    """
-
-    email: str
-    """Envelope recipient (the subscriber's normalised address)."""
-    message_id: str
-    """The Message-ID header value, with angle brackets."""
-    data: bytes
-    sender: str = ""
-    """The envelope sender (MAIL FROM) of this message alone: its VERP return path when
-    ``inbox.bounce_address`` is set; empty means the list's ``from`` address."""
-
-
-class IssueStatus(enum.StrEnum):
-    """Where an issue stands in the ledger."""
-
-    OPEN = "open"
-    """Stored and not finished: partly delivered, to be resumed by the next run."""
-    FINISHED = "finished"
-    SKIPPED = "skipped"
-    """Recorded as not mailed (an empty period), so it is never due again."""
-
-    @property
-    def handled(self) -> bool:
-        """Done with: never due again."""
-        return self is not IssueStatus.OPEN
-
-
-class ProblemKind(enum.StrEnum):
-    """Why a subscriber row is not mailed."""
-
-    INVALID = "invalid"
-    DUPLICATE = "duplicate"
-    SUPPRESSED = "suppressed"
-
-
-class DeliveryStatus(enum.StrEnum):
-    """Where one message to one address stands in the ledger."""
-
-    QUEUED = "queued"
-    """Attempted: recorded before its SMTP transaction, so a crash re-sends it (at most once)."""
-    SENT = "sent"
-    FAILED_TEMPORARY = "failed_temporary"
-    """Deferred (4xx, dropped connection): the next run tries again."""
-    FAILED_PERMANENT = "failed_permanent"
-    SUPPRESSED = "suppressed"
-    """Not sent: the address unsubscribed or bounced before its message started."""
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """The ledger's record of one message to one address."""
-
-    issue_id: str
-    email: str
-    status: DeliveryStatus
-    attempts: int = 0
-    last_code: int | None = None
-    last_reply: str = ""
-    message_id: str = ""
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    relay: str | None = None
-    """The relay that gave the last outcome (accepted it, when sent); None without one."""
+        return getattr(mail_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -143,6 +143,26 @@ def test_language_becomes_a_bcp47_tag(make_project: MakeProject) -> None:
     assert load_config(make_project(config=text)).site.language == "de-AT"
 
 
+@pytest.mark.parametrize(
+    "tag",
+    ["en", "de", "de-AT", "de_AT", "DE", "de-at", "zh-TW", "no", "gsw", "xx", "de-XX", " en "],
+)
+def test_a_language_is_read_as_babel_reads_it_without_importing_babel(tag: str) -> None:
+    """The shortcut for tags already in babel's case must say what ``Locale.parse`` says."""
+    from babel import Locale, UnknownLocaleError
+
+    from digestmail.config import values
+    from digestmail.config.schema import Invalid
+
+    try:
+        expected = str(Locale.parse(tag.strip().replace("-", "_"))).replace("_", "-")
+    except (UnknownLocaleError, ValueError):
+        with pytest.raises(Invalid, match="unknown language"):
+            values.language(tag)
+    else:
+        assert values.language(tag) == expected
+
+
 def test_weekly_lists_default_to_a_weekly_schedule(make_project: MakeProject) -> None:
     text = BASE_CONFIG.replace('name = "Veranstaltungstipps"', 'name = "V"\ncadence = "week"')
     weekly = load_config(make_project(config=text)).get_list("monthly")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from pathlib import Path
@@ -63,6 +64,51 @@ def test_a_child_that_dies_costs_time_not_posts(tmp_path: Path) -> None:
         p.relative_to(site.content_dir).as_posix() for p in paths
     )
     assert errors == []
+
+
+def test_a_child_that_dies_half_way_keeps_what_it_sent_and_nothing_twice(tmp_path: Path) -> None:
+    site = site_config(_site(tmp_path, count=120))
+    paths = sorted((site.content_dir / "blog").glob("2017-*.md"))
+    parent = os.getpid()
+    read_in_child = 0
+
+    def read_then_die(path: Path) -> Post:
+        nonlocal read_in_child  # each child counts its own reads in its own copy
+        if os.getpid() != parent:
+            read_in_child += 1
+            if read_in_child > 10:  # some chunks sent whole, one cut off in the middle
+                os._exit(3)
+        return read_post(path, site=site)
+
+    posts, errors = parallel.read_all(paths, read_then_die, jobs=2)
+    names = [p.rel_path for p in posts]
+    assert len(names) == len(set(names)) == len(paths)
+    assert sorted(names) == sorted(p.relative_to(site.content_dir).as_posix() for p in paths)
+    assert errors == []
+
+
+def test_chunks_cover_every_file_once_in_order() -> None:
+    for files, jobs in [(2, 2), (41, 2), (1500, 2), (10_000, 4), (1_000_000, 2)]:
+        bounds = parallel.chunk_bounds(files, jobs)
+        assert bounds[0][0] == 0 and bounds[-1][1] == files
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
+        assert len(bounds) <= parallel.MAX_CHUNKS
+        assert max(stop - start for start, stop in bounds) <= max(
+            parallel.MAX_CHUNK, -(-files // parallel.MAX_CHUNKS)
+        )
+
+
+def test_the_claim_pipe_hands_out_each_chunk_once_or_is_not_made() -> None:
+    claims = parallel._claim_pipe(10)
+    assert claims is not None
+    try:
+        taken = list(iter(lambda: parallel._claim(claims), None))
+    finally:
+        os.close(claims)
+    assert taken == list(range(10))
+    # More numbers than a pipe holds (64 KiB here) are never half written, nor waited on:
+    # the site is then read in one process.
+    assert parallel._claim_pipe(40_000) is None
 
 
 def test_forking_only_when_it_is_safe_and_pays() -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
+from digestmail.content.permalinks import _SAFE as SAFE
 from digestmail.content.permalinks import _sanitize_slow, sanitize, urlize
 from tests.helpers.content import post_from
 
@@ -200,6 +202,18 @@ def test_fast_latin1_sanitizer_matches_hugos_rune_loop() -> None:
     for _ in range(3000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 24)))
         assert sanitize(text) == _sanitize_slow(text), repr(text)
+
+
+def test_urlize_of_a_plain_name_is_the_full_rule() -> None:
+    """The shortcut for names of letters, digits and ``_ . / ~ -`` (lower-casing only) must
+    give what the sanitizer and percent-encoding give, and never catch a name it would not."""
+    rng = random.Random(112)
+    alphabet = "aZ09_./~-\\#+@ %İß"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12)))
+        assert urlize(text) == quote(_sanitize_slow(text).replace("İ", "i").lower(), safe=SAFE), (
+            repr(text)
+        )
 
 
 def test_top_level_bundle_is_in_the_root_section_not_its_own(tmp_path: Path) -> None:

@@ -8,11 +8,12 @@ input and nothing sent, 75 temporary: run again to resume).
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
 from digestmail import __version__
-from digestmail.cli.common import State
+from digestmail.cli.common import PROGRAM, State
 
 # Each command's name, module and function. A command's module is imported when the command
 # runs (or ``--help`` lists it), not at start-up: ``posts`` never loads what ``send`` needs.
@@ -36,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 class LazyGroup(click.Group):
     """A group that imports a command's module on first use; listed and run as if added."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """The program's own entry (console script, ``python -m``); tests call ``main()``."""
+        PROGRAM.entry = True
+        return super().__call__(*args, **kwargs)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *COMMANDS})

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
@@ -32,6 +32,32 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+class _Program:
+    """Whether this process is the ``digestmail`` program itself (its console script or
+    ``python -m digestmail``), not a test running a command in its own process: only then may a
+    command end the process at once (:func:`end_program`)."""
+
+    entry = False
+
+
+PROGRAM = _Program()
+
+
+def end_program(code: int) -> NoReturn:
+    """Exit with ``code``: at once once the output is flushed when this process is the program
+    itself, else as ``sys.exit`` does.
+
+    Tearing the interpreter down frees every object one by one, which after reading a site of
+    1,600 posts was 3 % of ``digestmail posts``. Only a command that read files and printed,
+    and holds nothing to close (no ledger, no temporary file, no thread), calls this.
+    """
+    if PROGRAM.entry:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 @functools.cache

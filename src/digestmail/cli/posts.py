@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 from click.core import ParameterSource
 
@@ -12,6 +10,7 @@ from digestmail.cli.common import (
     NOW_OPTION,
     PERIOD_OPTION,
     config_of,
+    end_program,
     get_err_console,
     handle_errors,
     report_content_errors,
@@ -77,4 +76,4 @@ def posts(ctx: click.Context, list_key: str | None, period: str, now: str | None
         get_err_console().print(listing.to_table(rows, title=title))
     if result.errors:
         report_content_errors(result.errors)
-        sys.exit(ExitCode.USAGE)
+    end_program(ExitCode.USAGE if result.errors else ExitCode.OK)

@@ -20,11 +20,14 @@ no pattern here fits them: the limit on what aliases may expand to lives on PyYA
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
-_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+(.*?))?[ \t]*")
-_NESTED_LINE = re.compile(r"( +)([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+(.*?))?[ \t]*")
+# The value is everything up to its last non-blank character: ".*[^ \t]" backtracks over the
+# trailing blanks only, where a lazy ".*?" tried the end of the line after every character.
+_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+((?:.*[^ \t])?))?[ \t]*")
+_NESTED_LINE = re.compile(r"( +)([A-Za-z_][A-Za-z0-9_-]*):(?:[ \t]+((?:.*[^ \t])?))?[ \t]*")
 _INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9]+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[Tt ][0-9:.+\-Z ]*)?")
@@ -37,35 +40,45 @@ _UNREADABLE = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff"
 _PLAIN_START = rf"[^\s\-?:,\[\]{{}}#&*!|>'\"%@`0-9+.~=<{_UNREADABLE}]"
 # A plain word or phrase PyYAML reads as a string inside brackets: no YAML indicators.
 _PLAIN = re.compile(rf"{_PLAIN_START}[^:#\[\]{{}},\"'&*!|>%@`]*")
-_TEXT_CHAR = rf"(?:[^:#\t\n\r{_UNREADABLE}]|:(?=[^ ])|(?<! )#)"
-_BLOCK_PLAIN = re.compile(rf"{_PLAIN_START}{_TEXT_CHAR}*")
+# Any run of those characters, written as runs of ordinary ones between the ':' and '#' that
+# need a look around, so the regex engine tries the alternatives only at those two signs.
+_TEXT_CHARS = rf"[^:#\t\n\r{_UNREADABLE}]*(?:(?::(?=[^ ])|(?<! )#)[^:#\t\n\r{_UNREADABLE}]*)*"
+_BLOCK_PLAIN = re.compile(rf"{_PLAIN_START}{_TEXT_CHARS}")
 _COMMENT = re.compile(r"[ \t]+#")
+
+
 # A plain text that starts with a digit ("8+", "10,000 members", "3D-Druck") is text to PyYAML
 # unless one of its YAML 1.1 resolvers for numbers and times matches it; those, copied from
 # PyYAML's resolver.py, decide here too (what they match and the rules above did not take is
-# declined).
-_DIGIT_PLAIN = re.compile(r"[0-9.][^:#\[\]{},\"'&*!|>%@`]*")
-_DIGIT_BLOCK_PLAIN = re.compile(rf"[0-9.]{_TEXT_CHAR}*")
-_YAML11_NUMBER_OR_TIME = re.compile(
-    r"""(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
-    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
-    |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN)
-    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
-    |[-+]?0b[0-1_]+
-    |[-+]?0[0-7_]+
-    |[-+]?(?:0|[1-9][0-9_]*)
-    |[-+]?0x[0-9a-fA-F_]+
-    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
-    |[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
-    |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
-     (?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
-     (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
-    re.X,
-)
+# declined). Compiled on first use: a plain text starting with a digit is rare, and the three
+# patterns were a third of this module's import.
+@functools.cache
+def _digit_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """(YAML 1.1 numbers and times, a digit-led text in brackets, one outside them)."""
+    yaml11 = re.compile(
+        r"""(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+        |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN)
+        |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+        |[-+]?0b[0-1_]+
+        |[-+]?0[0-7_]+
+        |[-+]?(?:0|[1-9][0-9_]*)
+        |[-+]?0x[0-9a-fA-F_]+
+        |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+        |[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
+         (?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
+         (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
+        re.X,
+    )
+    digit_plain = re.compile(r"[0-9.][^:#\[\]{},\"'&*!|>%@`]*")
+    return yaml11, digit_plain, re.compile(rf"[0-9.]{_TEXT_CHARS}")
+
+
 # A further line of a plain text (indent removed): as above, but it may start with any sign
 # that cannot start a YAML node.
-_MORE_PLAIN = re.compile(rf"(?![-?:,\[\]{{}}#&*!|>'\"%@` ]){_TEXT_CHAR}+")
+_MORE_PLAIN = re.compile(rf"(?![-?:,\[\]{{}}#&*!|>'\"%@` ])(?!\Z){_TEXT_CHARS}")
 # A line of a literal block, after its indent: text PyYAML reads, without tabs (declined).
 _LITERAL_LINE = re.compile(rf"[^\t\n\r{_UNREADABLE}]*")
 # YAML 1.1 words PyYAML turns into booleans or null (it only knows these spellings).
@@ -74,6 +87,10 @@ _SPECIAL: dict[str, Any] = {
     **dict.fromkeys(("no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
     **dict.fromkeys(("null", "Null", "NULL", "~")),
 }
+
+
+_NUMBER_STARTS = frozenset("-0123456789")
+"""What :data:`_INT`, :data:`_FLOAT` and :data:`_DATE` can start with."""
 
 
 class _Decline(Exception):
@@ -92,17 +109,21 @@ def _scalar(text: str, plain: re.Pattern[str] = _PLAIN) -> Any:
         raise _Decline
     if text in _SPECIAL:
         return _SPECIAL[text]
-    if _INT.fullmatch(text):
-        return int(text)
-    if _FLOAT.fullmatch(text):
-        return float(text)
-    if _DATE.fullmatch(text) and ": " not in text and not text.endswith(":"):
-        return text
+    if first in _NUMBER_STARTS:  # a number or a date; the usual word cannot be either
+        if _INT.fullmatch(text):
+            return int(text)
+        if _FLOAT.fullmatch(text):
+            return float(text)
+        if _DATE.fullmatch(text) and ": " not in text and not text.endswith(":"):
+            return text
     if plain.fullmatch(text) and text == text.strip():
         return text
     numeric_start = "0" <= first <= "9" or first == "."
-    if numeric_start and text == text.strip() and not _YAML11_NUMBER_OR_TIME.match(text):
-        digits = _DIGIT_BLOCK_PLAIN if plain is _BLOCK_PLAIN else _DIGIT_PLAIN
+    if numeric_start and text == text.strip():
+        yaml11, digit_plain, digit_block_plain = _digit_patterns()
+        if yaml11.match(text):
+            raise _Decline
+        digits = digit_block_plain if plain is _BLOCK_PLAIN else digit_plain
         if digits.fullmatch(text):
             return text
     raise _Decline
@@ -334,8 +355,9 @@ def _load(block: str) -> dict[str, Any] | None:
         if raw == "|" or raw == "|-":
             result[key], i = _literal(lines, i, clip=raw == "|", above=0)
             continue
-        end = _more_lines(lines, i)
-        if raw and end == i:
+        # the next line goes on this value only when indented (the usual case: it does not)
+        end = _more_lines(lines, i) if i < n and lines[i][:1] == " " else i
+        if raw and end == i and "#" in raw:
             raw = _uncomment(raw)
         if raw:
             result[key] = _plain_lines([raw, *lines[i:end]]) if end > i else _value(raw)

@@ -25,16 +25,15 @@ import re
 import stat
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from digestmail.config import SiteConfig
 from digestmail.config.hugo_settings import DATE_ALIASES, HugoSettings
 from digestmail.content import parallel, permalinks
-from digestmail.content.dates import PageFile, page_dates
 from digestmail.content.frontmatter import FrontMatterError, split
+from digestmail.content.page_dates import PageFile, page_dates
 from digestmail.content.summaries import summarize
 from digestmail.content.titles import with_headlines
 from digestmail.errors import ContentError
@@ -65,8 +64,9 @@ KNOWN_KEYS = frozenset(
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 
 
-@dataclass(frozen=True, slots=True)
-class ContentResult:
+# A NamedTuple, not a frozen dataclass: as immutable, and defined at import without compiling
+# six generated methods (about 1 ms a class, on every start of the command line).
+class ContentResult(NamedTuple):
     """Every post that could be read, and one error for each that could not."""
 
     posts: tuple[Post, ...]
