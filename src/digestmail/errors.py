@@ -161,12 +161,13 @@ class TransportSetupError(TransportError):
     exit_code = ExitCode.USAGE
 
 
-class SenderRefused(TransportSetupError):
-    """The relay refused our envelope sender (a 5xx to MAIL FROM) for a message.
+class RelayRefused(TransportSetupError):
+    """The relay will not take a message from us at all: a 5xx to our envelope sender (MAIL
+    FROM), or "relay access denied" for a recipient.
 
-    No recipient is at fault: the relay will not take mail from that address (an account that
-    may not send as the list's ``from`` or bounce address, a relay that wants AUTH). The
-    message was not handed over; the relay is out of the run like one refusing the password.
+    No recipient is at fault: the relay's account may not send as the list's address, or the
+    relay does not relay for us (no AUTH, the wrong port). The message was not handed over;
+    the relay is out of the run like one refusing the password.
     """
 
 

@@ -23,7 +23,7 @@ from digestmail.deliver import event_loop
 from digestmail.deliver.relays import TROUBLE_RUN, RelayPool, Relays, relays_for
 from digestmail.deliver.send import DeliveryReport, make_transport
 from digestmail.deliver.transports.memory import MemoryTransport
-from digestmail.errors import ExitCode, SenderRefused, TransportError
+from digestmail.errors import ExitCode, RelayRefused, TransportError
 from digestmail.ledger.store import Ledger
 from digestmail.models import Delivery, DeliveryStatus
 from tests.deliver.test_send import csv_of, people, send
@@ -219,16 +219,39 @@ def test_a_relay_that_refuses_our_sender_drops_out_and_fails_nobody(
     assert "refused the envelope sender <tipps@example.org> (MAIL FROM): 553 5.7.1" in note
 
 
-def test_a_lone_relay_refusing_our_sender_is_a_setup_error_that_fails_nobody(
+def test_a_relay_that_does_not_relay_for_us_drops_out_and_fails_nobody(
     make_project: MakeProject, start_server: StartServer
 ) -> None:
-    picky = start_server("picky", Faults(refuse_sender=True))
+    """Postfix's "554 5.7.1 <reader>: Relay access denied" (no AUTH, the wrong port) is about
+    the relay, not the reader: nobody is failed for good, the other relay sends everything."""
+    closed = start_server("closed", Faults(refuse_relay=True))
+    open_ = start_server("open")
+    emails = people(40)
+    config = relays_project(
+        make_project, emails, [(closed, {"name": "closed"}), (open_, {"name": "open"})]
+    )
+    report = send(config)
+
+    assert sorted(open_.recipients()) == sorted(emails) and closed.received == []
+    assert {d.status for d in rows(config, emails).values()} == {DeliveryStatus.SENT}
+    assert report.exit_code is ExitCode.OK
+    (note,) = report.relay_notes
+    assert note.startswith("relay closed: out of this run: relay closed at 127.0.0.1:")
+    assert "does not relay for us (RCPT TO): 554 5.7.1 <...>: Relay access denied" in note
+    assert not any(email in note for email in emails), "the note names the relay, not a reader"
+
+
+@pytest.mark.parametrize("fault", ["refuse_sender", "refuse_relay"])
+def test_a_lone_relay_refusing_us_is_a_setup_error_that_fails_nobody(
+    make_project: MakeProject, start_server: StartServer, fault: str
+) -> None:
+    picky = start_server("picky", Faults(**{fault: True}))  # type: ignore[arg-type]
     emails = people(5)
     config = relays_project(make_project, emails, [(picky, {"name": "picky"})])
-    with pytest.raises(SenderRefused) as info:
+    with pytest.raises(RelayRefused) as info:
         send(config)
     assert info.value.exit_code is ExitCode.USAGE  # nothing went out: fix the config
-    assert "553 5.7.1" in str(info.value) and "bounce_address" in str(info.value)
+    assert " 5.7.1 " in str(info.value)
     assert {d.status for d in rows(config, emails).values()} <= {DeliveryStatus.QUEUED}
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import digestmail.deliver.transports.smtp as smtp_module
 from digestmail.config import SmtpConfig
 from digestmail.deliver import event_loop
 from digestmail.deliver.transports.smtp import SmtpTransport, envelope_sender
@@ -245,3 +246,22 @@ def test_an_unreadable_ca_file_names_the_relays_key(tmp_path: Path) -> None:
     cfg = SmtpConfig(host="127.0.0.1", port=1, security="starttls", ca_file=bad)
     with pytest.raises(TransportSetupError, match=r"^smtp\.ca_file .*not-a-ca\.pem: cannot load"):
         event_loop.run(SmtpTransport(cfg).connect())
+
+
+@pytest.mark.parametrize(
+    ("text", "about_the_relay"),
+    [
+        ("5.7.1 <a@example.net>: Relay access denied", True),  # Postfix
+        ("5.7.1 <a@example.net>... Relaying denied", True),  # Sendmail
+        ("relay not permitted", True),  # Exim
+        ("5.7.54 SMTP; Unable to relay recipients within this domain", True),  # Exchange
+        ("5.7.1 Relaying prohibited", True),
+        ("5.7.1 rejected by policy", False),
+        ("5.1.1 <a@example.net>: user unknown", False),
+        ("5.7.1 Message rejected as spam by Content Filtering", False),
+    ],
+)
+def test_which_refusals_are_the_relay_refusing_to_relay(text: str, about_the_relay: bool) -> None:
+    """Only a relay's "I do not relay for you" takes it out of a run; every other 5xx to a
+    recipient stays that recipient's permanent failure."""
+    assert bool(smtp_module._RELAY_DENIED.search(text)) is about_the_relay

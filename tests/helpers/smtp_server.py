@@ -57,6 +57,8 @@ class Faults:
     """Announce PIPELINING (aiosmtpd reads pipelined commands in order but does not say so)."""
     hold: threading.Event | None = None
     """Once one message is in, later DATA commands wait until this is set (a send held open)."""
+    refuse_relay: bool = False
+    """``554 5.7.1 Relay access denied`` to every RCPT: a relay that does not relay for us."""
     refuse_sender: bool = False
     """``553 5.7.1`` to every MAIL FROM: an account that may not send as the list's address."""
     refuse_all: bool = False
@@ -121,6 +123,8 @@ class _Handler:
         with self.lock:
             seen = self.tries.get(address, 0)
             self.tries[address] = seen + 1
+        if self.faults.refuse_relay:
+            return f"554 5.7.1 <{address}>: Relay access denied"
         if "reject550" in local:
             return "550 5.7.1 rejected by policy"
         if "user-unknown" in local:

@@ -34,7 +34,7 @@ from digestmail.errors import (
     HeaderInjectionError,
     LocalTransportError,
     RefusedBeforeSending,
-    SenderRefused,
+    RelayRefused,
     TransportError,
 )
 from digestmail.ledger.store import DeliveryResult
@@ -207,7 +207,7 @@ class SendRun(RunState):
         except LocalTransportError as exc:
             self._stop_for(job, exc)
             return after if after is not None else done_future()
-        except SenderRefused as exc:  # not handed over: untried, for another relay or run
+        except RelayRefused as exc:  # not handed over: untried, for another relay or run
             job.tries -= 1
             self.tried -= 1
             self._connect_failed(relay, job, exc)

@@ -24,7 +24,7 @@ from digestmail.deliver.transports.smtp_pipelining import Reply, ReplyReader
 from digestmail.errors import (
     DeliveryError,
     RefusedBeforeSending,
-    SenderRefused,
+    RelayRefused,
     TransportError,
     TransportSetupError,
 )
@@ -34,6 +34,10 @@ from digestmail.tls import client_context
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _VERP_TOKEN = re.compile(rb"\+[^@]*@")
+_RELAY_DENIED = re.compile(
+    r"relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)|unable to relay", re.I
+)
+"""The words of Postfix, Sendmail, Exim and Exchange for "I do not relay for you"."""
 """Searched with ``re`` because it beats ``bytes.find`` for this needle about threefold."""
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029<>]")
 _CLOSING = 421
@@ -156,7 +160,7 @@ class SmtpConnection:
             if reply.code != 250:
                 await self._end(reply, reset=False)
                 raise _refusal(message, reply, "end of data")
-        except SenderRefused:  # a ConnectionError, but the session is fine and nothing was sent
+        except RelayRefused:  # a ConnectionError, but the session is fine and nothing was sent
             raise
         except (ConnectionError, TimeoutError) as exc:
             self._wire.close()
@@ -197,10 +201,16 @@ class SmtpConnection:
                     await wire.next(timeout)
                 await self._end(reply, reset=True)
                 if stage == "MAIL FROM" and reply.code >= 500 and b" SMTPUTF8" not in mail_from:
-                    raise SenderRefused(
+                    raise RelayRefused(
                         f"{self._where} refused the envelope sender {_shown(mail_from)} (MAIL "
                         f"FROM): {reply.code} {reply.text}; send from an address its account "
                         "may use (the list's from, or inbox.bounce_address)"
+                    )
+                if stage == "RCPT TO" and reply.code >= 500 and _RELAY_DENIED.search(reply.text):
+                    raise RelayRefused(
+                        f"{self._where} does not relay for us (RCPT TO): {reply.code} "
+                        f"{_masked(reply.text, message.email)}; check its username and "
+                        "password, port and security"
                     )
                 raise _refusal(message, reply, stage)
         return replies[-1]
@@ -279,3 +289,8 @@ def _refusal(message: OutgoingMessage, reply: Reply, stage: str) -> DeliveryErro
 def _shown(mail_from: bytes) -> str:
     """The envelope sender for a message: a VERP address without its per-reader token."""
     return _VERP_TOKEN.sub(b"+...@", mail_from).decode("ascii", "replace")
+
+
+def _masked(text: str, email: str) -> str:
+    """A server's reply without the reader's address: the error names the relay, not them."""
+    return text.replace(f"<{email}>", "<...>").replace(email, "...")
