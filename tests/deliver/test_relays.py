@@ -213,6 +213,8 @@ def test_a_relay_that_refuses_our_sender_drops_out_and_fails_nobody(
     assert {e: (d.status, d.relay) for e, d in found.items()} == dict.fromkeys(
         emails, (DeliveryStatus.SENT, "open")
     )
+    # A message the picky relay refused to take was never tried: one attempt each.
+    assert {d.attempts for d in found.values()} == {1}
     assert report.exit_code is ExitCode.OK
     (note,) = report.relay_notes
     assert note.startswith("relay picky: out of this run: relay picky at 127.0.0.1:")

@@ -259,9 +259,17 @@ def test_an_unreadable_ca_file_names_the_relays_key(tmp_path: Path) -> None:
         ("5.7.1 rejected by policy", False),
         ("5.1.1 <a@example.net>: user unknown", False),
         ("5.7.1 Message rejected as spam by Content Filtering", False),
+        # A remote server's answer the relay quotes (reject_unverified_recipient): the reader's
+        ("5.1.1 <a@example.net>: host mx.example.net said: 554 5.7.1 Relay access denied", False),
     ],
 )
 def test_which_refusals_are_the_relay_refusing_to_relay(text: str, about_the_relay: bool) -> None:
     """Only a relay's "I do not relay for you" takes it out of a run; every other 5xx to a
     recipient stays that recipient's permanent failure."""
-    assert bool(smtp_module._RELAY_DENIED.search(text)) is about_the_relay
+    assert smtp_module._about_us("RCPT TO", text, reader_utf8=False) is about_the_relay
+
+
+def test_a_refusal_shown_for_the_relay_hides_the_reader_and_the_verp_token() -> None:
+    text = "5.7.1 <bounces+c2VjcmV0@example.org>: Sender rejected for <a@example.net>"
+    shown = smtp_module._masked(text, "a@example.net")
+    assert shown == "5.7.1 <bounces+...@example.org>: Sender rejected for <...>"

@@ -210,6 +210,7 @@ class SendRun(RunState):
         except RelayRefused as exc:  # not handed over: untried, for another relay or run
             job.tries -= 1
             self.tried -= 1
+            job.marked = True  # its attempt is on record; the next relay's try is the same one
             self._connect_failed(relay, job, exc)
             return after if after is not None else done_future()
         except TransportError as exc:

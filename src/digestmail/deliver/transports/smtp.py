@@ -33,7 +33,7 @@ from digestmail.models import OutgoingMessage
 from digestmail.tls import client_context
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
-_VERP_TOKEN = re.compile(rb"\+[^@]*@")
+_VERP_TOKEN_TEXT = re.compile(r"\+[^@\s<>]*@")
 _RELAY_DENIED = re.compile(
     r"relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)|unable to relay", re.I
 )
@@ -152,10 +152,14 @@ class SmtpConnection:
     async def send(
         self, sender: str, message: OutgoingMessage, *, gate: Gate | None = None
     ) -> SendResult:
-        mail_from, options = self._address(sender, message)
-        rcpt_to, _ = self._address(message.email, message)
+        mail_from, sender_utf8 = self._address(sender, message)
+        rcpt_to, reader_utf8 = self._address(message.email, message)
+        # RFC 6531: SMTPUTF8 goes on MAIL FROM when either address needs it.
+        options = sender_utf8 or reader_utf8
         try:
-            reply = await self._envelope(mail_from + options, rcpt_to, message)
+            reply = await self._envelope(
+                mail_from + options, rcpt_to, message, reader_utf8=bool(reader_utf8)
+            )
             reply = await self._body(message.data, gate)
             if reply.code != 250:
                 await self._end(reply, reset=False)
@@ -170,8 +174,11 @@ class SmtpConnection:
             ) from exc
         return SendResult(reply.code, reply.text)
 
-    async def _envelope(self, mail_from: bytes, rcpt_to: bytes, message: OutgoingMessage) -> Reply:
-        """MAIL, RCPT, DATA; returns the 354 or raises DeliveryError for the first refusal."""
+    async def _envelope(
+        self, mail_from: bytes, rcpt_to: bytes, message: OutgoingMessage, *, reader_utf8: bool
+    ) -> Reply:
+        """MAIL, RCPT, DATA; returns the 354 or raises DeliveryError for the first refusal
+        (RelayRefused when the refusal is about the relay and us, not the reader)."""
         commands = (b"MAIL FROM:" + mail_from + b"\r\n", b"RCPT TO:" + rcpt_to + b"\r\n")
         stages = ("MAIL FROM", "RCPT TO", "DATA")
         wire, timeout = self._wire, self._timeout
@@ -200,17 +207,9 @@ class SmtpConnection:
                     wire.write(b".\r\n")
                     await wire.next(timeout)
                 await self._end(reply, reset=True)
-                if stage == "MAIL FROM" and reply.code >= 500 and b" SMTPUTF8" not in mail_from:
+                if reply.code >= 500 and _about_us(stage, reply.text, reader_utf8=reader_utf8):
                     raise RelayRefused(
-                        f"{self._where} refused the envelope sender {_shown(mail_from)} (MAIL "
-                        f"FROM): {reply.code} {reply.text}; send from an address its account "
-                        "may use (the list's from, or inbox.bounce_address)"
-                    )
-                if stage == "RCPT TO" and reply.code >= 500 and _RELAY_DENIED.search(reply.text):
-                    raise RelayRefused(
-                        f"{self._where} does not relay for us (RCPT TO): {reply.code} "
-                        f"{_masked(reply.text, message.email)}; check its username and "
-                        "password, port and security"
+                        _relay_refused(self._where, stage, reply, message, mail_from)
                     )
                 raise _refusal(message, reply, stage)
         return replies[-1]
@@ -286,11 +285,34 @@ def _refusal(message: OutgoingMessage, reply: Reply, stage: str) -> DeliveryErro
     )
 
 
-def _shown(mail_from: bytes) -> str:
-    """The envelope sender for a message: a VERP address without its per-reader token."""
-    return _VERP_TOKEN.sub(b"+...@", mail_from).decode("ascii", "replace")
+def _about_us(stage: str, text: str, *, reader_utf8: bool) -> bool:
+    """A 5xx that refuses the relay's service to us, whoever the reader: any refusal of MAIL
+    FROM (unless SMTPUTF8 was asked for this reader), and a RCPT answered in the relay's own
+    "I do not relay for you" words (not a remote server's reply it quotes: "... said: ...")."""
+    if stage == "MAIL FROM":
+        return not reader_utf8
+    return stage == "RCPT TO" and bool(_RELAY_DENIED.search(text)) and "said:" not in text
+
+
+def _relay_refused(
+    where: str, stage: str, reply: Reply, message: OutgoingMessage, mail_from: bytes
+) -> str:
+    text = _masked(reply.text, message.email)
+    if stage == "MAIL FROM":
+        sender = _masked(mail_from.decode("utf-8", "replace"), message.email)
+        return (
+            f"{where} refused the envelope sender {sender} (MAIL FROM): {reply.code} {text}; "
+            "send from an address its account may use (the list's from, or "
+            "inbox.bounce_address)"
+        )
+    return (
+        f"{where} does not relay for us (RCPT TO): {reply.code} {text}; check its username "
+        "and password, port and security"
+    )
 
 
 def _masked(text: str, email: str) -> str:
-    """A server's reply without the reader's address: the error names the relay, not them."""
-    return text.replace(f"<{email}>", "<...>").replace(email, "...")
+    """A server's reply as an error may show it: without the reader's address and without
+    the VERP token of our envelope sender (a token names a reader and could forge a bounce)."""
+    text = text.replace(f"<{email}>", "<...>").replace(email, "...")
+    return _VERP_TOKEN_TEXT.sub("+...@", text)
