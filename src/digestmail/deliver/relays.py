@@ -112,9 +112,11 @@ class RelayPool:
                 connection = await member.transport.connect()
             except TransportError as exc:
                 error = exc
-                strikes = resting.get(member.name, (0.0, 0))[1] + 1
-                pause = min(SINGLE_REST * 2 ** (strikes - 1), SINGLE_REST_CAP)
-                resting[member.name] = (time.monotonic() + pause, strikes)
+                until, strikes = resting.get(member.name, (0.0, 0))
+                if until <= time.monotonic():  # mails failing together during one rest: one strike
+                    strikes += 1
+                    pause = min(SINGLE_REST * 2 ** (strikes - 1), SINGLE_REST_CAP)
+                    resting[member.name] = (time.monotonic() + pause, strikes)
                 continue
             resting.pop(member.name, None)
             return connection
