@@ -22,6 +22,7 @@ claimed and did not deliver whole, so no post is ever lost or read twice into th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import operator
 import os
@@ -237,6 +238,13 @@ class _Child:
     def _reap(self) -> None:
         os.close(self.fd)
         self.fd = -1
+        if self._broken:
+            # Nobody reads its pipe any more, and a sibling forked later may hold the read end,
+            # so a child blocked on a full pipe would never see EPIPE: end it.
+            import signal
+
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
         _, status = os.waitpid(self.pid, 0)
         self._reaped = True
         if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
