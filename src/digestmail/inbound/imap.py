@@ -109,7 +109,11 @@ class ImapMailbox:
             )
         imap = imaplib.IMAP4(cfg.host, cfg.port, timeout=cfg.timeout)
         if cfg.security == "starttls":
-            imap.starttls(ssl_context=tls_context(cfg))
+            try:
+                imap.starttls(ssl_context=tls_context(cfg))
+            except BaseException:
+                imap.shutdown()
+                raise
         return imap
 
     def open(self) -> None:
