@@ -33,12 +33,13 @@ from digestmail.models import OutgoingMessage
 from digestmail.tls import client_context
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+_DOT_AFTER_NEWLINE = re.compile(rb"\n\.")
+"""Searched with ``re`` because it beats ``bytes.find`` for this needle about threefold."""
 _VERP_TOKEN_TEXT = re.compile(r"\+[^@\s<>]*@")
 _RELAY_DENIED = re.compile(
     r"relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)|unable to relay", re.I
 )
 """The words of Postfix, Sendmail, Exim and Exchange for "I do not relay for you"."""
-"""Searched with ``re`` because it beats ``bytes.find`` for this needle about threefold."""
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029<>]")
 _CLOSING = 421
 
@@ -243,7 +244,7 @@ class SmtpConnection:
         The server delivers nothing before it reads the dot, so whatever the gate waits for
         overlaps with the transfer of the body instead of delaying the transaction.
         """
-        if data.startswith(b".") or b"\n." in data:  # (a fast search; the regex scanned)
+        if data.startswith(b".") or _DOT_AFTER_NEWLINE.search(data):
             data = _LEADING_DOT.sub(b"..", data)
         end = b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"
         waiting = gate() if gate is not None else None
