@@ -155,9 +155,9 @@ class SendRun(RunState):
         return not self.released
 
     def _connect_failed(self, relay: Relay, job: Job, exc: TransportError) -> None:
-        """The relay refused a connection (or our sender): it rests, or is out for a setup
-        error, and the message waits, untried, for another relay's worker; when every relay
-        is down, the run ends with this error."""
+        """The relay refused a connection, or refused us (RelayRefused): it rests, or is out
+        for a setup error, and the message waits, untried, for another relay's worker; when
+        every relay is down, the run ends with this error."""
         if self.relays.connect_failed(relay, exc):
             self.error = self.error or exc
             self._drop(job)
